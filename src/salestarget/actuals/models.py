@@ -1,0 +1,150 @@
+"""Actual results: immutable fact rows, the import batches that brought them, and rollups.
+
+Facts are never edited: a correction is a new row or a re-import that replaces a batch.
+Rollups (day x kind x stage x person x unit x product x region) are maintained on every
+write so that dashboards read a few thousand rollup rows instead of millions of facts.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from salestarget.accounts.scoping import ScopedQuerySet
+from salestarget.metrics.models import FactKind
+
+
+class ImportBatchQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        # Managers and reps see the batches they imported themselves; admins see all.
+        return Q(created_by_id=scope.user_id)
+
+
+class ImportBatch(models.Model):
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+        ROLLED_BACK = "rolled_back", _("Rolled back")
+
+    kind = models.CharField(_("kind"), max_length=32)
+    source = models.CharField(_("source"), max_length=64)
+    filename = models.CharField(_("file"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("imported by")
+    )
+    created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    rows_skipped = models.PositiveIntegerField(_("rows already imported"), default=0)
+    amount_total = models.BigIntegerField(_("total amount (fen)"), default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+
+    objects = ImportBatchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+
+    def __str__(self):
+        return f"#{self.pk} {self.kind} {self.filename}"
+
+
+class FactQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        return scope.unit_q("unit__") | scope.person_q("person_id")
+
+
+class Fact(models.Model):
+    kind = models.CharField(_("kind"), max_length=16, choices=FactKind.choices)
+    date = models.DateField(_("date"))
+    amount = models.BigIntegerField(_("amount (fen)"), default=0)
+    quantity = models.BigIntegerField(_("quantity"), default=0)
+    profit = models.BigIntegerField(_("gross profit (fen)"), default=0)
+    person = models.ForeignKey(
+        "org.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="facts", verbose_name=_("person")
+    )
+    unit = models.ForeignKey(
+        "org.OrgUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="facts",
+        verbose_name=_("unit at the date"),
+    )
+    product = models.ForeignKey(
+        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("product")
+    )
+    customer = models.ForeignKey(
+        "catalog.Customer", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("customer")
+    )
+    region = models.ForeignKey("catalog.Region", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region"))
+    stage = models.CharField(_("stage"), max_length=32, blank=True)
+    source = models.CharField(_("source"), max_length=64)
+    external_id = models.CharField(_("external id"), max_length=128)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="facts", verbose_name=_("batch")
+    )
+
+    objects = FactQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("fact")
+        verbose_name_plural = _("facts")
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="fact_idempotency_key")]
+        indexes = [models.Index(fields=["kind", "date"]), models.Index(fields=["person", "date"])]
+
+    def __str__(self):
+        return f"{self.kind} {self.date} {self.amount}"
+
+
+class FactCredit(models.Model):
+    """Split credit: one fact counted for several people, shares in basis points summing to 10000."""
+
+    fact = models.ForeignKey(Fact, on_delete=models.CASCADE, related_name="credits")
+    person = models.ForeignKey("org.Person", on_delete=models.PROTECT, related_name="fact_credits")
+    share_bp = models.PositiveIntegerField(_("share (basis points)"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["fact", "person"], name="fact_credit_once")]
+
+
+class RollupQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        if scope.managed_paths:
+            from salestarget.org.models import OrgUnit
+
+            units = OrgUnit.objects.filter(scope.unit_q("")).values("pk")
+            return Q(unit_id__in=units) | Q(person_id=scope.person_id)
+        return Q(person_id=scope.person_id or -1)
+
+
+class DailyRollup(models.Model):
+    """Sums of facts per day and key. Ids are plain integers with 0 for "none" so that the
+    unique key works with ON CONFLICT upserts on SQLite and PostgreSQL alike (NULLs never clash)."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=FactKind.choices)
+    stage = models.CharField(max_length=32, blank=True, default="")
+    person_id = models.BigIntegerField(default=0)
+    unit_id = models.BigIntegerField(default=0)
+    product_id = models.BigIntegerField(default=0)
+    region_id = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    quantity = models.BigIntegerField(default=0)
+    profit = models.BigIntegerField(default=0)
+    rows = models.BigIntegerField(default=0)
+
+    objects = RollupQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "kind", "stage", "person_id", "unit_id", "product_id", "region_id"],
+                name="rollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "day"]), models.Index(fields=["unit_id", "day"])]

@@ -1,0 +1,92 @@
+"""What is sold and where: the product tree, the region tree and customers."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from salestarget.accounts.scoping import ScopedQuerySet
+from salestarget.core.tree import TreeNode, TreeQuerySet
+
+
+class MasterDataQuerySet(TreeQuerySet, ScopedQuerySet):
+    """Products and regions are shared reference data: every signed-in user may read them."""
+
+    def scope_filter(self, scope):
+        return models.Q()
+
+
+class Product(TreeNode):
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    unit_price = models.BigIntegerField(_("list price (fen)"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = MasterDataQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self):
+        return self.name
+
+
+class Region(TreeNode):
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = MasterDataQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        return scope.person_q("owner_id")
+
+
+class Customer(models.Model):
+    class Segment(models.TextChoices):
+        KEY = "key", _("Key account")
+        SMB = "smb", _("Small and medium business")
+        CONSUMER = "consumer", _("Consumer")
+        PUBLIC = "public", _("Public sector")
+
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    segment = models.CharField(_("segment"), max_length=16, choices=Segment.choices, default=Segment.SMB)
+    region = models.ForeignKey(
+        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="customers", verbose_name=_("region")
+    )
+    owner = models.ForeignKey(
+        "org.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+        verbose_name=_("account owner"),
+    )
+    first_deal_date = models.DateField(_("first deal"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,1 @@
+"""Pieces shared by the Django apps: tree nodes, scoping, money formatting."""

@@ -1,0 +1,39 @@
+from ninja import Router, Schema
+
+from salestarget.metrics.models import FiscalSettings, Metric
+
+router = Router(tags=["metrics"])
+
+
+class MetricOut(Schema):
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    decimals: int
+    direction: str
+    aggregation: str
+    fact_kind: str
+    stage: str
+    numerator_id: int | None
+    denominator_id: int | None
+    credit_rule: str
+
+
+class FiscalOut(Schema):
+    fy_start_month: int
+    week_start: int
+    country: str
+    progress_basis: str
+    currency: str
+
+
+@router.get("/", response=list[MetricOut])
+def list_metrics(request):
+    return Metric.objects.visible_to(request.user).filter(active=True)
+
+
+@router.get("/fiscal-calendar", response=FiscalOut)
+def fiscal_calendar(request):
+    return FiscalSettings.current()

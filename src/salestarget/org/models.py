@@ -1,0 +1,202 @@
+"""Organisation: the unit tree, people, and effective-dated memberships and territories.
+
+Memberships and territory assignments carry validity dates because sales history must stay
+with the team a rep was in when the sale happened, not the team they are in today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from salestarget.accounts.scoping import ScopedQuerySet
+from salestarget.core.tree import TreeNode, TreeQuerySet
+
+
+def active_on(day: dt.date, prefix: str = "") -> Q:
+    """Rows whose [valid_from, valid_to] (inclusive, open-ended when null) contains ``day``."""
+    return Q(**{f"{prefix}valid_from__lte": day}) & (
+        Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": day})
+    )
+
+
+class OrgUnitQuerySet(TreeQuerySet, ScopedQuerySet):
+    def scope_filter(self, scope):
+        # Reps see the unit they belong to (to name their team), managers their subtrees.
+        return scope.unit_q("") | scope.own_units_q("pk")
+
+
+class OrgUnit(TreeNode):
+    class Kind(models.TextChoices):
+        COMPANY = "company", _("Company")
+        REGION = "region", _("Sales region")
+        DEPARTMENT = "department", _("Department")
+        TEAM = "team", _("Team")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.TEAM)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = OrgUnitQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("org unit")
+        verbose_name_plural = _("org units")
+
+    def __str__(self):
+        return self.name
+
+
+class PersonQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        return scope.person_q("pk")
+
+
+class Person(models.Model):
+    class Tier(models.TextChoices):
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+        D = "D", "D"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ON_LEAVE = "on_leave", _("On leave")
+        LEFT = "left", _("Left")
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    tier = models.CharField(_("tier"), max_length=1, choices=Tier.choices, default=Tier.B)
+    hire_date = models.DateField(_("hire date"))
+    leave_date = models.DateField(_("leave date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    email = models.EmailField(_("email"), blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="person",
+        verbose_name=_("login user"),
+    )
+
+    objects = PersonQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+    def unit_on(self, day: dt.date | None = None) -> OrgUnit | None:
+        """The unit this person's results count towards on ``day``: the member unit, else a managed one."""
+        day = day or timezone.localdate()
+        rows = self.memberships.filter(active_on(day)).select_related("unit").order_by("role", "valid_from")
+        # role "manager" sorts before "member"; prefer the member row when both exist.
+        members = [m for m in rows if m.role == Membership.Role.MEMBER]
+        chosen = members[0] if members else next(iter(rows), None)
+        return chosen.unit if chosen else None
+
+
+class MembershipQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        return scope.unit_q("unit__") | scope.person_q("person_id")
+
+    def active_on(self, day: dt.date):
+        return self.filter(active_on(day))
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        MANAGER = "manager", _("Manager")
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person"))
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("unit"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Inclusive; empty means open-ended."))
+
+    objects = MembershipQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["person", "valid_from"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        indexes = [models.Index(fields=["unit", "role", "valid_from"])]
+
+    def __str__(self):
+        return f"{self.person} @ {self.unit} ({self.get_role_display()})"
+
+    def clean(self):
+        super().clean()
+        if self.valid_to and self.valid_from and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The end date is before the start date.")})
+        if not (self.person_id and self.valid_from):
+            return
+        # A person belongs to one team at a time; a manager may lead several units, but not
+        # the same unit twice over the same days.
+        clash = Membership.objects.filter(person_id=self.person_id, role=self.role).exclude(pk=self.pk)
+        if self.role == self.Role.MANAGER:
+            clash = clash.filter(unit_id=self.unit_id)
+        clash = overlapping(clash, self.valid_from, self.valid_to).first()
+        if clash:
+            raise ValidationError(
+                _("This membership overlaps %(other)s (%(start)s to %(end)s).")
+                % {"other": clash, "start": clash.valid_from, "end": clash.valid_to or _("open")}
+            )
+
+
+def overlapping(qs, start: dt.date, end: dt.date | None):
+    """Rows of an effective-dated queryset that share at least one day with [start, end]."""
+    qs = qs.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
+    return qs.filter(valid_from__lte=end) if end else qs
+
+
+class TerritoryQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        return scope.person_q("person_id")
+
+
+class TerritoryAssignment(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="territories", verbose_name=_("person"))
+    region = models.ForeignKey(
+        "catalog.Region", on_delete=models.PROTECT, related_name="assignments", verbose_name=_("region")
+    )
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Inclusive; empty means open-ended."))
+
+    objects = TerritoryQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["person", "valid_from"]
+        verbose_name = _("territory assignment")
+        verbose_name_plural = _("territory assignments")
+
+    def __str__(self):
+        return f"{self.person} → {self.region}"
+
+    def clean(self):
+        super().clean()
+        if self.valid_to and self.valid_from and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The end date is before the start date.")})
+        if self.person_id and self.region_id and self.valid_from:
+            same = TerritoryAssignment.objects.filter(person_id=self.person_id, region_id=self.region_id)
+            clash = overlapping(same.exclude(pk=self.pk), self.valid_from, self.valid_to).first()
+            if clash:
+                raise ValidationError(_("This person is already assigned to this region over these dates."))
