@@ -1,0 +1,86 @@
+"""Shared fixtures: a small company with every role the scoping rules distinguish.
+
+    公司 HQ (vp manages)
+    ├── 华东 EAST (director_east manages)
+    │   ├── 上海组 SH (lead_sh manages; rep_sh1, rep_sh2)
+    │   └── 杭州组 HZ (rep_hz)
+    └── 华南 SOUTH
+        └── 深圳组 SZ (lead_sz manages; rep_sz)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from tests.factories import (
+    MembershipFactory,
+    OrgUnitFactory,
+    PersonFactory,
+    ProductFactory,
+    RegionFactory,
+    UserFactory,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM guard would
+# otherwise refuse the test's own database calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "pw-for-tests-only"
+
+
+@pytest.fixture
+def company(db):
+    from salestarget.org.models import Membership, OrgUnit
+
+    hq = OrgUnitFactory(code="HQ", name="示例公司", kind=OrgUnit.Kind.COMPANY)
+    east = OrgUnitFactory(code="EAST", name="华东", kind=OrgUnit.Kind.REGION, parent=hq)
+    south = OrgUnitFactory(code="SOUTH", name="华南", kind=OrgUnit.Kind.REGION, parent=hq)
+    sh = OrgUnitFactory(code="SH", name="上海组", parent=east)
+    hz = OrgUnitFactory(code="HZ", name="杭州组", parent=east)
+    sz = OrgUnitFactory(code="SZ", name="深圳组", parent=south)
+
+    def person(username, name, unit, role=Membership.Role.MEMBER):
+        user = UserFactory(username=username)
+        p = PersonFactory(name=name, user=user)
+        MembershipFactory(person=p, unit=unit, role=role, valid_from=dt.date(2022, 1, 1))
+        return p
+
+    ns = SimpleNamespace(
+        hq=hq,
+        east=east,
+        south=south,
+        sh=sh,
+        hz=hz,
+        sz=sz,
+        vp=person("vp", "王总", hq, Membership.Role.MANAGER),
+        director_east=person("director_east", "李华东", east, Membership.Role.MANAGER),
+        lead_sh=person("lead_sh", "张上海", sh, Membership.Role.MANAGER),
+        rep_sh1=person("rep_sh1", "陈一", sh),
+        rep_sh2=person("rep_sh2", "陈二", sh),
+        rep_hz=person("rep_hz", "周杭", hz),
+        lead_sz=person("lead_sz", "刘深圳", sz, Membership.Role.MANAGER),
+        rep_sz=person("rep_sz", "黄深", sz),
+        admin=UserFactory(username="admin", is_superuser=True, is_staff=True),
+        china=RegionFactory(code="CN", name="中国"),
+        product=ProductFactory(code="P1", name="智能网关"),
+        password=PASSWORD,
+    )
+    ns.shanghai = RegionFactory(code="SHA", name="上海", parent=ns.china)
+    ns.guangdong = RegionFactory(code="GD", name="广东", parent=ns.china)
+    return ns
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as a username from the ``company`` fixture."""
+
+    def _login(username: str):
+        client.logout()
+        assert client.login(username=username, password=PASSWORD)
+        return client
+
+    return _login
