@@ -1,11 +1,11 @@
 """Shared fixtures: a small company with every role the scoping rules distinguish.
 
-    公司 HQ (vp manages)
-    ├── 华东 EAST (director_east manages)
-    │   ├── 上海组 SH (lead_sh manages; rep_sh1, rep_sh2)
-    │   └── 杭州组 HZ (rep_hz)
-    └── 华南 SOUTH
-        └── 深圳组 SZ (lead_sz manages; rep_sz)
+公司 HQ (vp manages)
+├── 华东 EAST (director_east manages)
+│   ├── 上海组 SH (lead_sh manages; rep_sh1, rep_sh2)
+│   └── 杭州组 HZ (rep_hz)
+└── 华南 SOUTH
+    └── 深圳组 SZ (lead_sz manages; rep_sz)
 """
 
 from __future__ import annotations

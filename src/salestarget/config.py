@@ -87,7 +87,9 @@ def parse_database_url(url: str, home: Path) -> Database:
     if scheme == "sqlite":
         raw = unquote(parts.path)
         if raw in ("", "/"):
-            raise ConfigError(f"SALESTARGET_DATABASE_URL: no file in {url!r}; use sqlite:////absolute/path.sqlite3")
+            raise ConfigError(
+                f"SALESTARGET_DATABASE_URL: no file in {url!r}; use sqlite:////absolute/path.sqlite3"
+            )
         # SQLAlchemy's convention: sqlite:///rel.sqlite3 is relative, sqlite:////abs is absolute.
         path = Path(raw[1:])
         if not path.is_absolute():

@@ -1,8 +1,7 @@
 """Django settings, all read from the environment through salestarget.config."""
 
-from pathlib import Path
-
 import os
+from pathlib import Path
 
 from salestarget import __version__, config
 
@@ -95,6 +94,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
 MEDIA_ROOT = HOME / "uploads"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

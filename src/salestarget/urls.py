@@ -6,6 +6,7 @@ from salestarget.api import api
 
 urlpatterns = [
     path("", include("salestarget.web.urls")),
+    path("org/", include("salestarget.org.urls")),
     path("actuals/", include("salestarget.actuals.urls")),
     path("targets/", include("salestarget.targets.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

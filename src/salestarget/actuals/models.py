@@ -33,7 +33,11 @@ class ImportBatch(models.Model):
     filename = models.CharField(_("file"), max_length=255, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("imported by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("imported by"),
     )
     created_at = models.DateTimeField(_("imported at"), auto_now_add=True)
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
@@ -65,7 +69,12 @@ class Fact(models.Model):
     quantity = models.BigIntegerField(_("quantity"), default=0)
     profit = models.BigIntegerField(_("gross profit (fen)"), default=0)
     person = models.ForeignKey(
-        "org.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="facts", verbose_name=_("person")
+        "org.Person",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="facts",
+        verbose_name=_("person"),
     )
     unit = models.ForeignKey(
         "org.OrgUnit",
@@ -81,12 +90,19 @@ class Fact(models.Model):
     customer = models.ForeignKey(
         "catalog.Customer", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("customer")
     )
-    region = models.ForeignKey("catalog.Region", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region"))
+    region = models.ForeignKey(
+        "catalog.Region", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region")
+    )
     stage = models.CharField(_("stage"), max_length=32, blank=True)
     source = models.CharField(_("source"), max_length=64)
     external_id = models.CharField(_("external id"), max_length=128)
     batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="facts", verbose_name=_("batch")
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="facts",
+        verbose_name=_("batch"),
     )
 
     objects = FactQuerySet.as_manager()

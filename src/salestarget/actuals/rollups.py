@@ -56,7 +56,10 @@ def verify() -> list[str]:
     def totals(qs, day_field):
         out = {}
         for row in qs.values(day_field, "kind").annotate(
-            a=Sum("amount"), q=Sum("quantity"), p=Sum("profit"), n=Count("pk") if day_field == "date" else Sum("rows")
+            a=Sum("amount"),
+            q=Sum("quantity"),
+            p=Sum("profit"),
+            n=Count("pk") if day_field == "date" else Sum("rows"),
         ):
             out[(row[day_field], row["kind"])] = (row["a"] or 0, row["q"] or 0, row["p"] or 0, row["n"] or 0)
         return out

@@ -68,7 +68,12 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=200)
     segment = models.CharField(_("segment"), max_length=16, choices=Segment.choices, default=Segment.SMB)
     region = models.ForeignKey(
-        Region, null=True, blank=True, on_delete=models.PROTECT, related_name="customers", verbose_name=_("region")
+        Region,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        verbose_name=_("region"),
     )
     owner = models.ForeignKey(
         "org.Person",

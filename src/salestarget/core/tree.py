@@ -22,7 +22,12 @@ class TreeQuerySet(models.QuerySet):
 
 class TreeNode(models.Model):
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children", verbose_name=_("parent")
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
     )
     path = models.CharField(max_length=255, editable=False, db_index=True, default="")
     depth = models.PositiveSmallIntegerField(editable=False, default=0)
@@ -35,7 +40,9 @@ class TreeNode(models.Model):
         node = self.parent
         while node is not None:
             if self.pk is not None and node.pk == self.pk:
-                raise ValidationError({"parent": _("A node cannot be placed below itself or its own descendant.")})
+                raise ValidationError(
+                    {"parent": _("A node cannot be placed below itself or its own descendant.")}
+                )
             node = node.parent
 
     def _computed_path(self) -> str:
@@ -52,7 +59,9 @@ class TreeNode(models.Model):
                 self._move_descendants(old_path)
 
     def _move_descendants(self, old_path: str) -> None:
-        for node in type(self).objects.filter(path__startswith=old_path).exclude(pk=self.pk).order_by("depth"):
+        for node in (
+            type(self).objects.filter(path__startswith=old_path).exclude(pk=self.pk).order_by("depth")
+        ):
             node.path = self.path + node.path[len(old_path) :]
             node.depth = node.path.count("/") - 2
             type(self).objects.filter(pk=node.pk).update(path=node.path, depth=node.depth)

@@ -46,9 +46,14 @@ class Metric(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=50)
     unit = models.CharField(_("unit"), max_length=16, help_text=_("Shown after values, e.g. 元, 个, %."))
     decimals = models.PositiveSmallIntegerField(
-        _("decimals"), default=0, validators=[MaxValueValidator(4)], help_text=_("Values are stored × 10^decimals.")
+        _("decimals"),
+        default=0,
+        validators=[MaxValueValidator(4)],
+        help_text=_("Values are stored × 10^decimals."),
     )
-    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices, default=Direction.HIGHER)
+    direction = models.CharField(
+        _("direction"), max_length=8, choices=Direction.choices, default=Direction.HIGHER
+    )
     aggregation = models.CharField(_("aggregation"), max_length=16, choices=Aggregation.choices)
     fact_kind = models.CharField(_("source fact kind"), max_length=16, choices=FactKind.choices, blank=True)
     stage = models.CharField(
@@ -58,9 +63,16 @@ class Metric(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("numerator")
     )
     denominator = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("denominator")
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("denominator"),
     )
-    credit_rule = models.CharField(_("credit rule"), max_length=16, choices=Credit.choices, default=Credit.OWNER)
+    credit_rule = models.CharField(
+        _("credit rule"), max_length=16, choices=Credit.choices, default=Credit.OWNER
+    )
     sort_order = models.PositiveSmallIntegerField(_("order"), default=100)
     active = models.BooleanField(_("active"), default=True)
 

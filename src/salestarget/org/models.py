@@ -124,11 +124,17 @@ class Membership(models.Model):
         MEMBER = "member", _("Member")
         MANAGER = "manager", _("Manager")
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person"))
-    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("unit"))
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person")
+    )
+    unit = models.ForeignKey(
+        OrgUnit, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("unit")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
     valid_from = models.DateField(_("valid from"))
-    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Inclusive; empty means open-ended."))
+    valid_to = models.DateField(
+        _("valid to"), null=True, blank=True, help_text=_("Inclusive; empty means open-ended.")
+    )
 
     objects = MembershipQuerySet.as_manager()
     history = HistoricalRecords()
@@ -173,12 +179,16 @@ class TerritoryQuerySet(ScopedQuerySet):
 
 
 class TerritoryAssignment(models.Model):
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="territories", verbose_name=_("person"))
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="territories", verbose_name=_("person")
+    )
     region = models.ForeignKey(
         "catalog.Region", on_delete=models.PROTECT, related_name="assignments", verbose_name=_("region")
     )
     valid_from = models.DateField(_("valid from"))
-    valid_to = models.DateField(_("valid to"), null=True, blank=True, help_text=_("Inclusive; empty means open-ended."))
+    valid_to = models.DateField(
+        _("valid to"), null=True, blank=True, help_text=_("Inclusive; empty means open-ended.")
+    )
 
     objects = TerritoryQuerySet.as_manager()
     history = HistoricalRecords()

@@ -35,7 +35,11 @@ class Plan(models.Model):
     metric = models.ForeignKey("metrics.Metric", on_delete=models.PROTECT, verbose_name=_("metric"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("created by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -85,20 +89,42 @@ class TargetCell(models.Model):
         MONTH = "month", _("Month")
         WEEK = "week", _("Week")
 
-    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="cells", verbose_name=_("scenario"))
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.CASCADE, related_name="cells", verbose_name=_("scenario")
+    )
     unit = models.ForeignKey(
-        "org.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+        "org.OrgUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("unit"),
     )
     person = models.ForeignKey(
-        "org.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("person")
+        "org.Person",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("person"),
     )
     period_kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices)
     period_start = models.DateField(_("period start"))
     product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("product")
+        "catalog.Product",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("product"),
     )
     region = models.ForeignKey(
-        "catalog.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("region")
+        "catalog.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("region"),
     )
     floor = models.BigIntegerField(_("floor"), null=True, blank=True)
     target = models.BigIntegerField(_("target"))

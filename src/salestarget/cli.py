@@ -1,0 +1,98 @@
+"""The ``salestarget`` console script: Django's management commands behind one friendly name.
+
+Settings are validated here, before Django starts, so that a wrong setting is one clear line
+naming it and a non-zero exit, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE = """\
+usage: salestarget <command> [options]
+
+SalesTarget 销售目标管理 — set, decompose, track and review sales targets.
+
+Common commands:
+  demo [--no-serve] [--seed N] [--size small|medium|large]
+                      create the database, load the demo company, create an admin, serve
+  serve [--host H] [--port P] [--workers N]
+                      run the web app (gunicorn + whitenoise)
+  migrate             create or upgrade the database
+  createadmin         create an administrator (prints a generated password once)
+  import KIND FILE    import master data or facts from CSV/XLSX (see: salestarget import --help)
+  rollups rebuild|verify
+                      rebuild or verify the daily rollups
+  help                list every command (all Django management commands work)
+
+Environment:
+  SALESTARGET_HOME          data directory (SQLite file, uploads, secret key)
+  SALESTARGET_DATABASE_URL  sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/NAME
+  SALESTARGET_DEBUG, SALESTARGET_ALLOWED_HOSTS, SALESTARGET_EMAIL_HOST/PORT/USER/PASSWORD/TLS/FROM
+
+Options:
+  --version           print the version and exit
+  -h, --help          show this help and exit
+"""
+
+
+def fail(message: str) -> int:
+    print(f"salestarget: error: {message}", file=sys.stderr)
+    return 2
+
+
+def check_database() -> str | None:
+    """A one-line reason when the configured database cannot be reached, else None."""
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        settings = connection.settings_dict
+        if connection.vendor == "sqlite":
+            return f"SALESTARGET_DATABASE_URL: cannot open the SQLite file {settings['NAME']} ({exc})"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (
+            f"SALESTARGET_DATABASE_URL: cannot connect to PostgreSQL database {settings['NAME']!r} at "
+            f"{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432} ({reason})"
+        )
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv[0] == "--version":
+        from salestarget import __version__
+
+        print(f"salestarget {__version__}")
+        return 0
+
+    from salestarget.config import ConfigError
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salestarget.settings")
+    try:
+        import django
+
+        django.setup()
+    except ConfigError as exc:
+        return fail(str(exc))
+
+    if argv[0] not in ("help", "version") and (reason := check_database()):
+        return fail(reason)
+
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["salestarget", *argv])
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,476 @@
+"""Monthly sales forecasts that become target recommendations with an attainment probability.
+
+Targets are set on a period total (a quarter, a year), so everything here ends in the
+distribution of that total: ``probability_of_reaching`` and ``target_for_probability`` are
+the two questions a sales manager asks.  Model choice, interval calibration and the total's
+spread are all decided per series from that series' own rolling-origin backtest, so a
+series' result never depends on which other series were forecast in the same batch.
+
+This module must stay free of Django: the web layer computes working days, loads actuals
+and passes plain arrays of fen (minor units) in.
+"""
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, SeasonalNaive
+
+SEASON = 12
+# Seasonal candidates need two full seasons to estimate a seasonal pattern at all; below
+# that the backtest could not show them to be better than the baseline.
+MIN_MODEL_MONTHS = 2 * SEASON
+BACKTEST_ORIGINS = 3
+BACKTEST_MAX_HORIZON = SEASON
+# A candidate replaces SeasonalNaive only when its backtest MAE is at least this much lower:
+# with ~20 held-out points a smaller edge is indistinguishable from luck.
+GUARD_MARGIN = 0.05
+LEVELS = (80, 95)
+# Weight, in backtest points, of the prior belief that the model's own intervals are right.
+CALIBRATION_PRIOR_POINTS = 12
+# Correlation between the forecast errors of different months of the target period (see
+# docs/forecast.md): errors share a level error, so the total is wider than independent
+# months would suggest, but far from perfectly correlated.
+TOTAL_CORRELATION = 0.3
+DEFAULT_PROBABILITIES = (0.5, 0.8)
+
+BASELINE = "SeasonalNaive"
+MEAN_MODEL = "Mean"
+SINGLE_CANDIDATES = ("AutoETS", "AutoTheta", "AutoARIMA")
+# AutoARIMA costs ~10x AutoETS per series; batch calls (thousands of reps x products) drop it
+# to keep 5,000 series within a minute on two cores.
+BATCH_CANDIDATES = ("AutoETS", "AutoTheta")
+
+_Z80 = NormalDist().inv_cdf(0.9)
+_MODEL_FACTORIES = {
+    BASELINE: lambda: SeasonalNaive(season_length=SEASON),
+    "AutoETS": lambda: AutoETS(season_length=SEASON),
+    "AutoTheta": lambda: AutoTheta(season_length=SEASON),
+    "AutoARIMA": lambda: AutoARIMA(season_length=SEASON),
+}
+
+
+@dataclass(frozen=True)
+class SeriesInput:
+    """One series to forecast; working days are optional but must come in pairs.
+
+    ``history`` is fen per month, oldest first, ending with the last complete month.  NaN
+    marks a month whose figure is unknown (not a month without sales: pass 0 for that).
+    """
+
+    key: str
+    history: np.ndarray
+    working_days: np.ndarray | None = None
+    target_working_days: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """Forecast of the next ``horizon`` months and of the target period's total.
+
+    Amounts are fen.  The target period is the horizon months from ``period_start`` on, so a
+    forecast made in November for next calendar year uses ``horizon=14, period_start=2``.
+    """
+
+    key: str
+    model: str
+    backtest: dict[str, dict[str, float]]
+    mean: np.ndarray
+    lo: dict[int, np.ndarray]
+    hi: dict[int, np.ndarray]
+    period_start: int
+    total_mean: int
+    total_sigma: int
+    history_months: int
+    filled_months: int
+    per_working_day: bool
+    interval_scale: float
+    nonnegative: bool
+    warnings: tuple[str, ...] = field(default=())
+
+    def probability_of_reaching(self, target: int) -> float:
+        """Chance that the period total reaches ``target`` (a normal approximation)."""
+        if self.nonnegative and target <= 0:
+            return 1.0
+        if self.total_sigma <= 0:
+            return 1.0 if self.total_mean >= target else 0.0
+        return 1.0 - NormalDist(self.total_mean, self.total_sigma).cdf(target)
+
+    def target_for_probability(self, p: float) -> int:
+        """Highest whole-fen target still reached with probability at least ``p``.
+
+        Rounded down rather than to nearest so that the promise "p% chance" holds exactly.
+        """
+        if not 0.0 < p < 1.0:
+            raise ValueError(f"probability must be strictly between 0 and 1, got {p}")
+        if self.total_sigma <= 0:
+            target = self.total_mean
+        else:
+            target = math.floor(NormalDist(self.total_mean, self.total_sigma).inv_cdf(1.0 - p))
+        return max(target, 0) if self.nonnegative else target
+
+    def recommendations(self, probabilities: Sequence[float] = DEFAULT_PROBABILITIES) -> dict[float, int]:
+        return {p: self.target_for_probability(p) for p in probabilities}
+
+    def to_dict(self, probabilities: Sequence[float] = DEFAULT_PROBABILITIES) -> dict:
+        return {
+            "key": self.key,
+            "model": self.model,
+            "backtest": {m: {k: _json_float(v) for k, v in s.items()} for m, s in self.backtest.items()},
+            "mean": [int(v) for v in self.mean],
+            "lo": {str(level): [int(v) for v in arr] for level, arr in self.lo.items()},
+            "hi": {str(level): [int(v) for v in arr] for level, arr in self.hi.items()},
+            "period_start": self.period_start,
+            "total_mean": self.total_mean,
+            "total_sigma": self.total_sigma,
+            "recommendations": {f"{p:g}": t for p, t in self.recommendations(probabilities).items()},
+            "history_months": self.history_months,
+            "filled_months": self.filled_months,
+            "per_working_day": self.per_working_day,
+            "interval_scale": self.interval_scale,
+            "warnings": list(self.warnings),
+        }
+
+
+def _json_float(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+@dataclass
+class _Prepared:
+    key: str
+    y: np.ndarray
+    z: np.ndarray
+    mult_hist: np.ndarray
+    mult_future: np.ndarray
+    nonnegative: bool
+    filled: int
+    per_working_day: bool
+    warnings: list[str]
+
+
+def forecast_series(
+    history: Sequence[float] | np.ndarray,
+    horizon: int,
+    *,
+    working_days: Sequence[float] | np.ndarray | None = None,
+    target_working_days: Sequence[float] | np.ndarray | None = None,
+    period_start: int = 0,
+    candidates: Sequence[str] = SINGLE_CANDIDATES,
+    key: str = "series",
+) -> SeriesForecast:
+    """Forecast one series; the full candidate set including AutoARIMA is affordable here."""
+    inp = SeriesInput(
+        key=key,
+        history=np.asarray(history, dtype=float),
+        working_days=None if working_days is None else np.asarray(working_days, dtype=float),
+        target_working_days=None
+        if target_working_days is None
+        else np.asarray(target_working_days, dtype=float),
+    )
+    return forecast_many([inp], horizon, period_start=period_start, candidates=candidates)[key]
+
+
+def forecast_many(
+    series: Iterable[SeriesInput],
+    horizon: int,
+    *,
+    period_start: int = 0,
+    candidates: Sequence[str] = BATCH_CANDIDATES,
+    n_jobs: int = 1,
+    total_correlation: float = TOTAL_CORRELATION,
+) -> dict[str, SeriesForecast]:
+    """Forecast many series with one StatsForecast call per stage instead of one per series.
+
+    Stage one fits every candidate at every backtest origin of every series; stage two refits
+    only each series' chosen model on its full history.
+    """
+    if horizon < 1:
+        raise ValueError("horizon must be at least 1 month")
+    if not 0 <= period_start < horizon:
+        raise ValueError("period_start must lie within the horizon")
+    unknown = set(candidates) - set(_MODEL_FACTORIES) - {BASELINE}
+    if unknown:
+        raise ValueError(f"unknown candidate models: {sorted(unknown)}")
+    candidates = tuple(c for c in dict.fromkeys(candidates) if c != BASELINE)
+    prepared = [_prepare(s, horizon) for s in series]
+    keys = [p.key for p in prepared]
+    if len(set(keys)) != len(keys):
+        raise ValueError("series keys must be unique")
+
+    modelled = [i for i, p in enumerate(prepared) if p.z.size >= MIN_MODEL_MONTHS]
+    backtests = _run_backtests([prepared[i] for i in modelled], candidates, horizon, n_jobs)
+    choice: dict[int, tuple[str, dict[str, dict[str, float]], float]] = {}
+    for i, bt in zip(modelled, backtests, strict=True):
+        choice[i] = _choose(bt, candidates, prepared[i])
+
+    final = _run_final(prepared, choice, horizon, n_jobs)
+    results = {}
+    for i, p in enumerate(prepared):
+        if i in choice:
+            model, scores, scale = choice[i]
+            mean_z, sigma_z = final[i]
+        else:
+            model, mean_z, sigma_z = _short_history_forecast(p.z, horizon)
+            scores, scale = {}, 1.0
+            if p.z.size:
+                p.warnings.append(f"only {p.z.size} months of history: using {model} without model selection")
+        results[p.key] = _assemble(p, model, scores, scale, mean_z, sigma_z, period_start, total_correlation)
+    return results
+
+
+def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
+    y = np.asarray(inp.history, dtype=float)
+    if y.ndim != 1:
+        raise ValueError(f"{inp.key}: history must be one-dimensional")
+    if (inp.working_days is None) != (inp.target_working_days is None):
+        raise ValueError(f"{inp.key}: give working days for both history and target months, or neither")
+    per_day = inp.working_days is not None
+    if per_day:
+        wd = np.asarray(inp.working_days, dtype=float)
+        wd_future = np.asarray(inp.target_working_days, dtype=float)
+        if wd.shape != y.shape or wd_future.shape != (horizon,):
+            raise ValueError(f"{inp.key}: working days must match the history length and the horizon")
+        if not (np.all(np.isfinite(wd)) and np.all(wd > 0) and np.all(np.isfinite(wd_future))):
+            raise ValueError(f"{inp.key}: working days must be positive")
+        if np.any(wd_future < 0):
+            raise ValueError(f"{inp.key}: target working days must not be negative")
+    else:
+        wd = np.ones_like(y)
+        wd_future = np.ones(horizon)
+    notes: list[str] = []
+    known = np.flatnonzero(np.isfinite(y))
+    if known.size == 0:
+        notes.append("no history: forecasting zero")
+        empty = np.zeros(0)
+        return _Prepared(inp.key, empty, empty, empty, wd_future, True, 0, per_day, notes)
+    # Months before the first known figure predate the series (a rep who joined later);
+    # dropping them keeps a launch from looking like a slump.
+    y, wd = y[known[0] :], wd[known[0] :]
+    known = known - known[0]
+    filled = y.size - known.size
+    if filled:
+        # A gap is a missing report, not a month without sales (the caller passes 0 for
+        # that), so interpolation is less wrong than zero-filling, which would invent a slump.
+        y = np.interp(np.arange(y.size), known, y[known])
+        notes.append(f"{filled} missing months interpolated")
+    nonnegative = bool(np.all(y >= 0))
+    if not nonnegative:
+        notes.append("negative months (returns) in history: forecasts may be negative")
+    if not np.any(y):
+        notes.append("history is all zeros")
+    return _Prepared(inp.key, y, y / wd, wd, wd_future, nonnegative, filled, per_day, notes)
+
+
+def _origins(n: int, horizon: int) -> list[int]:
+    """Training lengths of the backtest windows, most recent last.
+
+    Windows end at the last known month, so the latest ones are shorter than the horizon:
+    statsforecast's own cross_validation would need full windows and hence cut away a whole
+    horizon of recent history from every origin.
+    """
+    step = math.ceil(min(horizon, BACKTEST_MAX_HORIZON) / BACKTEST_ORIGINS)
+    return [n - k * step for k in range(BACKTEST_ORIGINS, 0, -1) if n - k * step >= MIN_MODEL_MONTHS]
+
+
+@dataclass
+class _Backtest:
+    origins: list[int]
+    mean: dict[str, np.ndarray]
+    sigma: dict[str, np.ndarray]
+
+
+def _run_backtests(
+    prepared: list[_Prepared], candidates: tuple[str, ...], horizon: int, n_jobs: int
+) -> list[_Backtest]:
+    bt_h = min(horizon, BACKTEST_MAX_HORIZON)
+    origins = [_origins(p.z.size, horizon) for p in prepared]
+    chunks = [p.z[:t] for p, ts in zip(prepared, origins, strict=True) for t in ts]
+    models = (BASELINE, *candidates)
+    if not chunks:
+        return [_Backtest([], {}, {}) for _ in prepared]
+    mean, sigma = _statsforecast(chunks, models, bt_h, n_jobs)
+    out, row = [], 0
+    for ts in origins:
+        sl = slice(row, row + len(ts))
+        out.append(_Backtest(ts, {m: mean[m][sl] for m in models}, {m: sigma[m][sl] for m in models}))
+        row += len(ts)
+    return out
+
+
+def _choose(bt: _Backtest, candidates: tuple[str, ...], p: _Prepared) -> tuple[str, dict, float]:
+    """Pick the model by pooled backtest MAE, keeping the baseline unless clearly beaten.
+
+    Errors are measured in fen after the same working-day scaling and zero floor as the
+    final forecast, so the backtest scores what the user would actually have been shown.
+    """
+    if not bt.origins:
+        p.warnings.append("history too short for a backtest: using SeasonalNaive")
+        return BASELINE, {}, 1.0
+    actual = np.concatenate([p.y[t : t + min(bt.mean[BASELINE].shape[1], p.y.size - t)] for t in bt.origins])
+    errors, zscores, scores = {}, {}, {}
+    for m in (BASELINE, *candidates):
+        pred, sig = _backtest_money(bt, m, p)
+        err = actual - pred
+        errors[m] = err
+        with np.errstate(divide="ignore", invalid="ignore"):
+            zscores[m] = np.where(sig > 0, err / sig, np.nan)
+        abs_sum = float(np.abs(actual).sum())
+        mae = float(np.abs(err).mean())
+        scores[m] = {"mae": mae, "wape": float(np.abs(err).sum()) / abs_sum if abs_sum else math.nan}
+    best = min(candidates, key=lambda m: scores[m]["mae"]) if candidates else BASELINE
+    model = best if scores[best]["mae"] < (1 - GUARD_MARGIN) * scores[BASELINE]["mae"] else BASELINE
+    return model, scores, _interval_scale(zscores[model])
+
+
+def _backtest_money(bt: _Backtest, model: str, p: _Prepared) -> tuple[np.ndarray, np.ndarray]:
+    preds, sigmas = [], []
+    for k, t in enumerate(bt.origins):
+        steps = min(bt.mean[model].shape[1], p.y.size - t)
+        mult = p.mult_hist[t : t + steps]
+        pred = bt.mean[model][k, :steps] * mult
+        preds.append(np.maximum(pred, 0) if p.nonnegative else pred)
+        sigmas.append(bt.sigma[model][k, :steps] * mult)
+    return np.concatenate(preds), np.concatenate(sigmas)
+
+
+def _interval_scale(z: np.ndarray) -> float:
+    """Conformal-style widening factor: 80% of backtest errors should fall inside the band.
+
+    Model intervals assume the model is right; real sales jump more.  The empirical factor is
+    shrunk towards 1 in log space because a series has only a couple of dozen backtest points.
+    """
+    z = np.abs(z[np.isfinite(z)])
+    if z.size == 0:
+        return 1.0
+    raw = float(np.quantile(z, 0.8)) / _Z80
+    if raw <= 0:
+        return 1.0
+    weight = z.size / (z.size + CALIBRATION_PRIOR_POINTS)
+    return float(math.exp(weight * math.log(raw)))
+
+
+def _run_final(
+    prepared: list[_Prepared], choice: dict[int, tuple[str, dict, float]], horizon: int, n_jobs: int
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    by_model: dict[str, list[int]] = {}
+    for i, (model, _, _) in choice.items():
+        by_model.setdefault(model, []).append(i)
+    final = {}
+    for model, idx in by_model.items():
+        mean, sigma = _statsforecast([prepared[i].z for i in idx], (model,), horizon, n_jobs)
+        for row, i in enumerate(idx):
+            final[i] = (mean[model][row], sigma[model][row])
+    return final
+
+
+def _statsforecast(
+    chunks: list[np.ndarray], models: Sequence[str], h: int, n_jobs: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Forecast every chunk with every model in one call; rows of the result follow ``chunks``.
+
+    Time is an integer month index (freq=1): the engine only needs positions, and it avoids
+    calendar arithmetic on what may be fiscal months.
+    """
+    lengths = np.array([c.size for c in chunks])
+    df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(len(chunks)), lengths),
+            "ds": np.concatenate([np.arange(n) for n in lengths]),
+            "y": np.concatenate(chunks),
+        }
+    )
+    sf = StatsForecast(
+        models=[_MODEL_FACTORIES[m]() for m in models],
+        freq=1,
+        n_jobs=n_jobs,
+        fallback_model=SeasonalNaive(season_length=SEASON),
+    )
+    # Constant and all-zero series make the Theta decomposition divide by zero on the way to a
+    # perfectly usable flat forecast; data problems are reported in SeriesForecast.warnings.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = sf.forecast(df=df, h=h, level=[80])
+    # statsforecast 1.x returned unique_id as the index unless NIXTLA_ID_AS_COL was set.
+    if "unique_id" not in out.columns:
+        out = out.reset_index()
+    out = out.sort_values(["unique_id", "ds"], kind="stable")
+    mean, sigma = {}, {}
+    for m in models:
+        mean[m] = out[m].to_numpy(dtype=float).reshape(len(chunks), h)
+        width = out[f"{m}-hi-80"].to_numpy(dtype=float) - out[f"{m}-lo-80"].to_numpy(dtype=float)
+        sigma[m] = np.nan_to_num(width / (2 * _Z80), nan=0.0).reshape(len(chunks), h)
+    return mean, sigma
+
+
+def _short_history_forecast(z: np.ndarray, horizon: int) -> tuple[str, np.ndarray, np.ndarray]:
+    """Fallbacks that need no fitting, for histories too short to select a model.
+
+    With at least a season, last year's month is the best guess (SeasonalNaive, widening by
+    year like statsforecast's); below that only the level is known.  With one or two months
+    the spread cannot be estimated, so a coefficient of variation of 100% keeps the
+    probabilities honest rather than confidently wrong.
+    """
+    n = z.size
+    steps = np.arange(horizon)
+    if n == 0:
+        return MEAN_MODEL, np.zeros(horizon), np.zeros(horizon)
+    if n >= SEASON:
+        mean = z[n - SEASON + steps % SEASON]
+        diffs = z[SEASON:] - z[:-SEASON]
+        base = (
+            math.sqrt(float(np.mean(diffs**2)))
+            if diffs.size >= 2
+            else float(np.std(z, ddof=1)) * math.sqrt(2)
+        )
+        return BASELINE, mean, base * np.sqrt(steps // SEASON + 1)
+    level = float(np.mean(z))
+    spread = float(np.std(z, ddof=1)) * math.sqrt(1 + 1 / n) if n >= 3 else abs(level)
+    return MEAN_MODEL, np.full(horizon, level), np.full(horizon, spread)
+
+
+def _assemble(
+    p: _Prepared,
+    model: str,
+    scores: dict,
+    scale: float,
+    mean_z: np.ndarray,
+    sigma_z: np.ndarray,
+    period_start: int,
+    rho: float,
+) -> SeriesForecast:
+    mean = mean_z * p.mult_future
+    if p.nonnegative:
+        mean = np.maximum(mean, 0)
+    sigma = scale * sigma_z * p.mult_future
+    lo, hi = {}, {}
+    for level in LEVELS:
+        half = NormalDist().inv_cdf(0.5 + level / 200) * sigma
+        low = mean - half
+        lo[level] = np.rint(np.maximum(low, 0) if p.nonnegative else low).astype(np.int64)
+        hi[level] = np.rint(mean + half).astype(np.int64)
+    period = slice(period_start, None)
+    s = sigma[period]
+    total_var = (1 - rho) * float(np.sum(s**2)) + rho * float(np.sum(s)) ** 2
+    return SeriesForecast(
+        key=p.key,
+        model=model,
+        backtest=scores,
+        mean=np.rint(mean).astype(np.int64),
+        lo=lo,
+        hi=hi,
+        period_start=period_start,
+        total_mean=round(float(np.sum(mean[period]))),
+        total_sigma=round(math.sqrt(total_var)),
+        history_months=int(p.y.size),
+        filled_months=p.filled,
+        per_working_day=p.per_working_day,
+        interval_scale=scale,
+        nonnegative=p.nonnegative,
+        warnings=tuple(p.warnings),
+    )

@@ -1,0 +1,147 @@
+"""The home page's numbers: this year so far against last year and the target, from rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from salestarget.accounts.scoping import scope_of
+from salestarget.actuals import selectors as actuals
+from salestarget.engine.calendar import FiscalCalendar
+from salestarget.metrics.models import FactKind, FiscalSettings
+from salestarget.org.models import OrgUnit, Person
+from salestarget.targets.selectors import year_target_for
+
+
+@dataclass
+class HomeSummary:
+    scope_label: str
+    fiscal_year: int
+    year_label: str
+    as_of: dt.date
+    sales_ytd: int
+    sales_last_ytd: int
+    collections_ytd: int
+    year_target: int | None
+    time_progress: float
+    months: list[str] = field(default_factory=list)
+    sales_by_month: list[int] = field(default_factory=list)
+    last_year_by_month: list[int] = field(default_factory=list)
+    by_region: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def growth(self) -> float | None:
+        return self.sales_ytd / self.sales_last_ytd - 1 if self.sales_last_ytd else None
+
+    @property
+    def achievement(self) -> float | None:
+        return self.sales_ytd / self.year_target if self.year_target else None
+
+    @property
+    def collection_rate(self) -> float | None:
+        return self.collections_ytd / self.sales_ytd if self.sales_ytd else None
+
+
+def fiscal_calendar() -> FiscalCalendar:
+    fs = FiscalSettings.current()
+    return FiscalCalendar(
+        start_month=fs.fy_start_month,
+        week_start=fs.week_start,
+        country=fs.country,
+        working_days=fs.progress_basis == FiscalSettings.Basis.WORKING,
+    )
+
+
+def scope_label(user) -> str:
+    scope = scope_of(user)
+    if scope.is_admin:
+        return _("Whole company")
+    if scope.managed_paths:
+        return "、".join(OrgUnit.objects.filter(path__in=scope.managed_paths).values_list("name", flat=True))
+    if scope.person_id:
+        return Person.objects.get(pk=scope.person_id).name
+    return ""
+
+
+def home_summary(user, today: dt.date | None = None) -> HomeSummary:
+    """Figures up to yesterday: today's numbers are still coming in."""
+    today = today or timezone.localdate()
+    as_of = today - dt.timedelta(days=1)
+    cal = fiscal_calendar()
+    year = cal.period_of("year", as_of)
+    last_year = year.shift(-1)
+    last_as_of = _same_day_last_year(as_of)
+    lang = "en" if (get_language() or "zh").startswith("en") else "zh"
+
+    this_months = actuals.by_month(user, FactKind.ORDER, year.start, as_of)
+    last_months = actuals.by_month(user, FactKind.ORDER, last_year.start, last_year.end)
+    months = cal.periods("month", year)
+    return HomeSummary(
+        scope_label=scope_label(user),
+        fiscal_year=year.start.year,
+        year_label=year.label(lang),
+        as_of=as_of,
+        sales_ytd=sum(this_months.values()),
+        sales_last_ytd=actuals.total(user, FactKind.ORDER, last_year.start, last_as_of),
+        collections_ytd=actuals.total(user, FactKind.COLLECTION, year.start, as_of),
+        year_target=year_target_for(user, "sales", year.start.year),
+        time_progress=cal.time_progress(year, as_of),
+        months=[m.label(lang) for m in months],
+        sales_by_month=[this_months.get(m.start, 0) if m.start <= as_of else None for m in months],
+        last_year_by_month=[last_months.get(m.shift(-12).start, 0) for m in months],
+        by_region=[
+            (name or _("Unassigned"), v)
+            for name, v in actuals.by_top_region(user, FactKind.ORDER, year.start, as_of)
+        ],
+    )
+
+
+def _same_day_last_year(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def charts(summary: HomeSummary) -> dict:
+    """ECharts options (plain JSON; formatters named per charts.js's convention)."""
+    this_year, last_year = _("This year"), _("Last year")
+    monthly = {
+        "tooltip": {"trigger": "axis", "valueFormatter": "cny"},
+        "legend": {"data": [this_year, last_year]},
+        "grid": {"left": 8, "right": 8, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": summary.months},
+        "yAxis": {"type": "value", "axisLabel": {"formatter": "cny"}},
+        "series": [
+            {
+                "name": this_year,
+                "type": "bar",
+                "data": summary.sales_by_month,
+                "itemStyle": {"color": "#0d6efd"},
+            },
+            {
+                "name": last_year,
+                "type": "line",
+                "data": summary.last_year_by_month,
+                "smooth": True,
+                "itemStyle": {"color": "#adb5bd"},
+            },
+        ],
+    }
+    regions = {
+        "tooltip": {"trigger": "item", "valueFormatter": "cny"},
+        "legend": {"bottom": 0},
+        "series": [
+            {
+                "type": "pie",
+                "radius": ["40%", "70%"],
+                "data": [{"name": n, "value": v} for n, v in summary.by_region],
+                "label": {"formatter": "{b}\n{d}%"},
+            }
+        ],
+    }
+    return {"monthly": monthly, "regions": regions}
