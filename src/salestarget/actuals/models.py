@@ -127,6 +127,9 @@ class FactCredit(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["fact", "person"], name="fact_credit_once")]
 
+    def __str__(self):
+        return f"{self.fact_id} → {self.person_id} {self.share_bp / 100:g}%"
+
 
 class RollupQuerySet(ScopedQuerySet):
     def scope_filter(self, scope):
@@ -164,3 +167,6 @@ class DailyRollup(models.Model):
             )
         ]
         indexes = [models.Index(fields=["kind", "day"]), models.Index(fields=["unit_id", "day"])]
+
+    def __str__(self):
+        return f"{self.day} {self.kind} {self.amount}"

@@ -35,6 +35,16 @@ class TreeNode(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        # The path holds the node's own id, so it is known only after the first INSERT.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            old_path, self.path = self.path, self._computed_path()
+            self.depth = self.path.count("/") - 2
+            type(self).objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
+            if old_path and old_path != self.path:
+                self._move_descendants(old_path)
+
     def clean(self):
         super().clean()
         node = self.parent
@@ -47,16 +57,6 @@ class TreeNode(models.Model):
 
     def _computed_path(self) -> str:
         return (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
-
-    def save(self, *args, **kwargs):
-        # The path holds the node's own id, so it is known only after the first INSERT.
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            old_path, self.path = self.path, self._computed_path()
-            self.depth = self.path.count("/") - 2
-            type(self).objects.filter(pk=self.pk).update(path=self.path, depth=self.depth)
-            if old_path and old_path != self.path:
-                self._move_descendants(old_path)
 
     def _move_descendants(self, old_path: str) -> None:
         for node in (
