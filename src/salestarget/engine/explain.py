@@ -67,9 +67,9 @@ METHOD_DETAILS: dict[str, dict[str, str]] = {
         "en": "Each child's weight is last year's actual × (1 + growth).",
     },
     "levels": {
-        "zh": "{level} 与目标线使用同一组比例分解，各项的底线 ≤ 目标 ≤ 挑战线。",
-        "en": "The {level} level is split in the same proportions as the target, "
-        "so each child's floor ≤ target ≤ stretch.",
+        "zh": "与目标线的差额按各项目标的比例分解，因此各项满足 底线 ≤ 目标 ≤ 挑战线。",
+        "en": "The difference to the target is split in proportion to the children's targets, "
+        "so each child keeps floor ≤ target ≤ stretch.",
     },
     "raking": {
         "zh": "以历史数据为种子，迭代按各维度合计缩放至收敛（{iterations} 次，最大偏差 {max_error:.3g} 分），"
@@ -93,8 +93,8 @@ NOTES: dict[str, dict[str, str]] = {
         "en": "{label} was capped at its maximum {value}.",
     },
     "over_assignment": {
-        "zh": "超额分配：下级合计为上级 {parent} 的 {pct}%，即 {children_total}。",
-        "en": "Over-assignment: children total {pct}% of the parent {parent}, i.e. {children_total}.",
+        "zh": "超额分配：下级合计为上级 {parent} 的 {pct:g}%，即 {children_total}。",
+        "en": "Over-assignment: children total {pct:g}% of the parent {parent}, i.e. {children_total}.",
     },
     "zero_weights_even": {
         "zh": "所有权重为零，按要求改为平均分摊。",
@@ -113,21 +113,25 @@ NOTES: dict[str, dict[str, str]] = {
         "en": "{labels} have negative history (returns), counted as zero.",
     },
     "ramp": {
-        "zh": "{label} 处于新人爬坡期，按满额的 {factor:.0%} 计算。",
-        "en": "{label} is ramping up as a new hire and counts at {factor:.0%} of a full target.",
+        "zh": "{labels} 处于新人爬坡期，按满额的 {factor:.0%} 计算。",
+        "en": "{labels} ramping up as a new hire: counts at {factor:.0%} of a full target.",
     },
     "vacancy": {
-        "zh": "{label} 为待招聘岗位，预计 {start} 到岗。",
-        "en": "{label} is a vacancy expected to start on {start}.",
+        "zh": "{labels} 为待招聘岗位，预计 {start} 到岗。",
+        "en": "{labels} is a vacancy expected to start on {start}.",
     },
     "naive_growth": {
         "zh": "单独使用历史增长法较为粗糙：未考虑季节性、人员能力与市场变化，建议结合其他方法。",
         "en": "Growth on history alone is the naive method: it ignores seasonality, capacity and market "
         "changes; combine it with another method.",
     },
-    "level": {
-        "zh": "{level} 合计 {level_total}（{source}）。",
-        "en": "{level} total {level_total} ({source}).",
+    "level_factor": {
+        "zh": "{level}合计 {level_total}（目标 × {factor}）。",
+        "en": "{level} total {level_total} (target × {factor}).",
+    },
+    "level_set": {
+        "zh": "{level}合计 {level_total}（单独设定）。",
+        "en": "{level} total {level_total} (set independently).",
     },
     "filled_zero_seed": {
         "zh": "维度 {axis} 的 {labels} 没有种子数据但合计为正，已平均填充。",
@@ -137,6 +141,12 @@ NOTES: dict[str, dict[str, str]] = {
         "zh": "迭代未在 {iterations} 次内收敛到 {tol:g}（最大偏差 {max_error:.3g}）。",
         "en": "Did not converge to {tol:g} within {iterations} iterations (max deviation {max_error:.3g}).",
     },
+}
+
+LEVELS = {
+    "floor": {"zh": "底线", "en": "Floor"},
+    "target": {"zh": "目标", "en": "Target"},
+    "stretch": {"zh": "挑战线", "en": "Stretch"},
 }
 
 _HEADINGS = {
@@ -233,6 +243,8 @@ class Note:
                 shown[key] = _Money(value, lang)
             elif key == "labels":
                 shown[key] = sep.join(str(v) for v in value)
+            elif key == "level":
+                shown[key] = LEVELS[value][lang]
             else:
                 shown[key] = value
         return NOTES[self.code][lang].format(**shown)
@@ -291,7 +303,7 @@ class Explanation:
             raise KeyError(f"{label!r} is not one of the explained children")
         rows = [i for i, name in enumerate(self.labels) if label is None or name == label]
         if rows:
-            lines.append(f"{h['items']}{sep}")
+            lines.append(f"{h['items']}{sep.strip()}")
             for i in rows:
                 share = f"{h['share']} {self.shares[i]:.2%}" if self.shares else ""
                 value = format_amount(self.values[i], lang) if self.values else ""
@@ -303,7 +315,7 @@ class Explanation:
         for heading, notes in (("adjustments", self.adjustments), ("warnings", self.warnings)):
             shown = [n for n in notes if label is None or n.concerns(label)]
             if shown:
-                lines.append(f"{h[heading]}{sep}")
+                lines.append(f"{h[heading]}{sep.strip()}")
                 lines.extend(f"  · {n.text(lang)}" for n in shown)
         return "\n".join(lines)
 

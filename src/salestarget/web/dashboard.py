@@ -112,8 +112,8 @@ def charts(summary: HomeSummary) -> dict:
     this_year, last_year = _("This year"), _("Last year")
     monthly = {
         "tooltip": {"trigger": "axis", "valueFormatter": "cny"},
-        "legend": {"data": [this_year, last_year]},
-        "grid": {"left": 8, "right": 8, "bottom": 8, "containLabel": True},
+        "legend": {"data": [this_year, last_year], "top": 0},
+        "grid": {"left": 8, "right": 8, "top": 36, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "category", "data": summary.months},
         "yAxis": {"type": "value", "axisLabel": {"formatter": "cny"}},
         "series": [
@@ -140,7 +140,7 @@ def charts(summary: HomeSummary) -> dict:
                 "type": "pie",
                 "radius": ["40%", "70%"],
                 "data": [{"name": n, "value": v} for n, v in summary.by_region],
-                "label": {"formatter": "{b}\n{d}%"},
+                "label": {"formatter": "{b} {d}%"},
             }
         ],
     }

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from salestarget.catalog.models import Customer, Product, Region
+
+
+@admin.register(Product)
+class ProductAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "parent", "unit_price", "active"]
+    list_filter = ["active"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(Region)
+class RegionAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "parent", "active"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "segment", "region", "owner", "first_deal_date", "active"]
+    list_filter = ["segment", "active"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["region", "owner"]

@@ -1,0 +1,149 @@
+"""Every URL, tried as anonymous, a rep, another rep, the manager of another unit, the
+manager, and an admin (NetBox-style generic view tests).
+
+A new URL must be added to WEB or API below: ``test_every_url_is_registered`` fails until it
+is, so nothing ships without its scoping checked.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+ROLES = ["anonymous", "rep_sh1", "rep_sz", "lead_sz", "lead_sh", "admin"]
+EVERYONE = {"rep_sh1": 200, "rep_sz": 200, "lead_sz": 200, "lead_sh": 200, "admin": 200}
+# Rows of rep_sh1 (a member of 上海组, managed by lead_sh, inside 华东).
+OWN_ROW = {"rep_sh1": 200, "rep_sz": 404, "lead_sz": 404, "lead_sh": 200, "admin": 200}
+
+# url name -> (kwargs from the company fixture, expected status per signed-in role)
+WEB = {
+    "web:home": (lambda c: {}, EVERYONE),
+    "org:index": (lambda c: {}, EVERYONE),
+    "org:person": (lambda c: {"pk": c.rep_sh1.pk}, OWN_ROW),
+}
+
+# Django and third-party URLs that carry their own access control.
+NOT_OURS = ("admin:", "set_language", "login", "logout", "api:")
+
+
+def url_names(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for p in resolver.url_patterns:
+        if isinstance(p, URLResolver):
+            ns = f"{prefix}{p.namespace}:" if p.namespace else prefix
+            yield from url_names(p, ns)
+        elif isinstance(p, URLPattern) and p.name:
+            yield f"{prefix}{p.name}"
+
+
+def test_every_url_is_registered():
+    ours = {n for n in url_names() if not n.startswith(NOT_OURS)}
+    assert ours - set(WEB) == set(), "add these URLs to WEB with their expected scoping"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(WEB))
+@pytest.mark.parametrize("role", ROLES)
+def test_web_url_scoping(client, company, name, role):
+    from django.urls import reverse
+
+    kwargs_of, expected = WEB[name]
+    url = reverse(name, kwargs=kwargs_of(company))
+    if role == "anonymous":
+        response = client.get(url)
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        return
+    username = "admin" if role == "admin" else role
+    assert client.login(username=username, password=company.password)
+    assert client.get(url).status_code == expected[role], f"{role} GET {url}"
+
+
+def openapi_paths():
+    from salestarget.api import api
+
+    return api.get_openapi_schema()["paths"]
+
+
+# API GET path -> (path params from the fixture, model whose visible_to() bounds the answer)
+def _api():
+    from salestarget.actuals.models import Fact, ImportBatch
+    from salestarget.catalog.models import Customer, Product, Region
+    from salestarget.metrics.models import Metric
+    from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+
+    return {
+        "/api/v1/accounts/me": (None, None),
+        "/api/v1/org/units": (None, OrgUnit),
+        "/api/v1/org/units/{unit_id}": (lambda c: {"unit_id": c.sh.pk}, OrgUnit),
+        "/api/v1/org/people": (None, Person),
+        "/api/v1/org/people/{person_id}": (lambda c: {"person_id": c.rep_sh1.pk}, Person),
+        "/api/v1/org/memberships": (None, Membership),
+        "/api/v1/org/territories": (None, TerritoryAssignment),
+        "/api/v1/catalog/products": (None, Product),
+        "/api/v1/catalog/regions": (None, Region),
+        "/api/v1/catalog/customers": (None, Customer),
+        "/api/v1/catalog/customers/{customer_id}": (lambda c: {"customer_id": c.customer.pk}, Customer),
+        "/api/v1/metrics/": (None, Metric),
+        "/api/v1/metrics/fiscal-calendar": (None, None),
+        "/api/v1/actuals/facts": (None, Fact),
+        "/api/v1/actuals/batches": (None, ImportBatch),
+    }
+
+
+@pytest.mark.django_db
+def test_every_api_get_is_registered():
+    gets = {p for p, ops in openapi_paths().items() if "get" in ops}
+    assert gets - set(_api()) == set(), "add these API paths to _api() with their scoping"
+
+
+@pytest.fixture
+def scoped_company(company):
+    from tests.factories import CustomerFactory
+
+    company.customer = CustomerFactory(owner=company.rep_sh1, region=company.shanghai)
+    CustomerFactory(owner=company.rep_sz, region=company.guangdong)
+    return company
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_api_scoping(client, scoped_company, role):
+    """Anonymous callers get 401; everyone else gets only rows their visible_to() allows."""
+    from django.contrib.auth import get_user_model
+
+    c = scoped_company
+    user = None
+    if role != "anonymous":
+        user = get_user_model().objects.get(username=role)
+        client.force_login(user)
+    for path, (params_of, model) in _api().items():
+        if path not in openapi_paths():
+            continue
+        url = path.format(**params_of(c)) if params_of else path
+        response = client.get(url)
+        if role == "anonymous":
+            assert response.status_code == 401, f"anonymous GET {url}"
+            continue
+        if params_of:
+            # Detail endpoints are keyed on rep_sh1's rows, unless the row is shared master data.
+            visible = model.objects.visible_to(user).filter(pk=list(params_of(c).values())[0]).exists()
+            assert response.status_code == (200 if visible else 404), f"{role} GET {url}"
+            continue
+        assert response.status_code == 200, f"{role} GET {url}: {response.content[:200]}"
+        if model is not None:
+            body = response.json()
+            items = body["items"] if isinstance(body, dict) and "items" in body else body
+            allowed = set(model.objects.visible_to(user).values_list("pk", flat=True))
+            assert {row["id"] for row in items} <= allowed, f"{role} GET {url} leaked rows"
+
+
+@pytest.mark.django_db
+def test_api_token_auth(client, company):
+    from salestarget.accounts.models import ApiToken
+
+    _token, raw = ApiToken.issue(company.rep_sh1.user, "test")
+    ok = client.get("/api/v1/org/people", headers={"Authorization": f"Bearer {raw}"})
+    assert ok.status_code == 200
+    assert [p["name"] for p in ok.json()["items"]] == ["陈一"]
+    bad = client.get("/api/v1/org/people", headers={"Authorization": "Bearer st_wrong"})
+    assert bad.status_code == 401
