@@ -96,6 +96,17 @@ def _ipf_cycle(
     return max(error, _ipf_cycle(sub, shape[1:], factors[1:], targets[1:]))
 
 
+def _axis_sums(s: np.ndarray) -> list[np.ndarray]:
+    """All 1-D marginals with two passes over the data (matrix-vector products) instead of one per axis."""
+    flat = s.reshape(s.shape[0], -1)
+    rest = np.ones(flat.shape[0]) @ flat
+    sums = [flat @ np.ones(flat.shape[1])]
+    rest = rest.reshape(s.shape[1:])
+    for axis in range(rest.ndim):
+        sums.append(rest.sum(axis=tuple(a for a in range(rest.ndim) if a != axis)))
+    return sums
+
+
 def _top(key: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` largest keys, ties going to the lower index (deterministic)."""
     if count <= 0:
@@ -129,12 +140,9 @@ def round_table(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     as scratch space and overwritten.
     """
     n, m = x.shape
-    base = np.floor(x)
-    values = base.astype(np.int64)
-    np.subtract(x, base, out=x)
-    del base
-    structural_zero = values == 0
-    structural_zero &= x == 0
+    structural_zero = x == 0
+    values = x.astype(np.int64)  # truncation is floor for non-negative cells
+    np.subtract(x, values, out=x)
     need = rows - values.sum(axis=1)
     col_need = cols - values.sum(axis=0)
     if (need < 0).any() or (need > m).any() or (col_need < 0).any() or (col_need > n).any():
@@ -151,7 +159,9 @@ def round_table(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
         expected -= r
         count = int(col_need[j])
         if count:
-            key = r - 2.0 * penalty[j] + (need - expected - r)
+            # need - expected = the units a row would still lack after this column: at the start it is
+            # about the cell's residual, later it also carries the row's drift, which keeps rows on track.
+            key = need - expected - 2.0 * penalty[j]
             key[need <= 0] = -np.inf
             chosen = _top(key, count)
             trial = need.copy()
@@ -197,9 +207,9 @@ def rake(
     names = [[str(i) for i in range(size)] for size in s.shape] if axis_labels is None else axis_labels
     s = s.astype(np.float64, copy=False)
     filled: list[tuple[int, list[int]]] = []
+    seed_sums = _axis_sums(s)
     for axis, target in enumerate(targets):
-        other = tuple(a for a in range(s.ndim) if a != axis)
-        empty = np.flatnonzero((s.sum(axis=other) == 0) & (target > 0))
+        empty = np.flatnonzero((seed_sums[axis] == 0) & (target > 0))
         if empty.size:
             if not filled:
                 s = s.copy()
