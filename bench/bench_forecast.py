@@ -88,11 +88,15 @@ def machine() -> str:
                 cpu = line.split(":", 1)[1].strip()
                 break
         mem_kb = next(
-            int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if "MemTotal" in line
         )
     except OSError:
         mem_kb = 0
-    return f"nproc={os.cpu_count()}, CPU={cpu}, RAM={mem_kb / 2**20:.1f} GiB, Python {platform.python_version()}"
+    return (
+        f"nproc={os.cpu_count()}, CPU={cpu}, RAM={mem_kb / 2**20:.1f} GiB, Python {platform.python_version()}"
+    )
 
 
 def peak_rss_mib() -> tuple[float, float]:

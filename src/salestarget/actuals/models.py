@@ -3,6 +3,12 @@
 Facts are never edited: a correction is a new row or a re-import that replaces a batch.
 Rollups (day x kind x stage x person x unit x product x region) are maintained on every
 write so that dashboards read a few thousand rollup rows instead of millions of facts.
+
+Facts are written in bulk (a million-row import must run at >= 100,000 rows/s) and read
+back only by batch, by idempotency key, by kind and date, and by person and date; every
+other question goes to the rollups. So the fact table carries exactly those indexes: the
+single-column indexes Django adds to foreign keys by default would cost a third of the
+import rate and serve no query (deleting a product or customer is rare and may scan).
 """
 
 from __future__ import annotations
@@ -44,7 +50,18 @@ class ImportBatch(models.Model):
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
     rows_skipped = models.PositiveIntegerField(_("rows already imported"), default=0)
     amount_total = models.BigIntegerField(_("total amount (fen)"), default=0)
+    error_count = models.PositiveIntegerField(_("errors found"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    options = models.JSONField(_("import options"), default=dict, blank=True)
+    rolled_back_at = models.DateTimeField(_("rolled back at"), null=True, blank=True)
+    rolled_back_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("rolled back by"),
+    )
 
     objects = ImportBatchQuerySet.as_manager()
 
@@ -75,6 +92,7 @@ class Fact(models.Model):
         on_delete=models.PROTECT,
         related_name="facts",
         verbose_name=_("person"),
+        db_index=False,  # the (person, date) index serves every person lookup
     )
     unit = models.ForeignKey(
         "org.OrgUnit",
@@ -85,13 +103,28 @@ class Fact(models.Model):
         verbose_name=_("unit at the date"),
     )
     product = models.ForeignKey(
-        "catalog.Product", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("product")
+        "catalog.Product",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("product"),
+        db_index=False,
     )
     customer = models.ForeignKey(
-        "catalog.Customer", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("customer")
+        "catalog.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("customer"),
+        db_index=False,
     )
     region = models.ForeignKey(
-        "catalog.Region", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("region")
+        "catalog.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        verbose_name=_("region"),
+        db_index=False,
     )
     stage = models.CharField(_("stage"), max_length=32, blank=True)
     source = models.CharField(_("source"), max_length=64)
@@ -118,7 +151,12 @@ class Fact(models.Model):
 
 
 class FactCredit(models.Model):
-    """Split credit: one fact counted for several people, shares in basis points summing to 10000."""
+    """Split credit: one fact counted for several people, shares in basis points summing to 10000.
+
+    The fact's own person is the largest share (the owner) and the rollups count the fact
+    for the owner only, so that team and company totals never double count;
+    ``credit.credited_by_person`` re-divides split facts when a metric credits by split.
+    """
 
     fact = models.ForeignKey(Fact, on_delete=models.CASCADE, related_name="credits")
     person = models.ForeignKey("org.Person", on_delete=models.PROTECT, related_name="fact_credits")
@@ -170,3 +208,39 @@ class DailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.kind} {self.amount}"
+
+
+class DailyReportQuerySet(ScopedQuerySet):
+    def scope_filter(self, scope):
+        return scope.person_q("person_id")
+
+
+class DailyReport(models.Model):
+    """A rep's 销售日报 for one day: it exists even when the day brought no deals, which is
+    how a team lead tells "nothing to report" from "has not reported"."""
+
+    person = models.ForeignKey(
+        "org.Person", on_delete=models.CASCADE, related_name="daily_reports", verbose_name=_("person")
+    )
+    day = models.DateField(_("day"))
+    note = models.TextField(_("note"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("submitted by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = DailyReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-day", "person"]
+        verbose_name = _("daily report")
+        verbose_name_plural = _("daily reports")
+        constraints = [models.UniqueConstraint(fields=["person", "day"], name="daily_report_once_a_day")]
+
+    def __str__(self):
+        return f"{self.person} {self.day}"

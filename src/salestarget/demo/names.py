@@ -30,7 +30,9 @@ GIVEN_NAME_CHARS = (
 )
 
 # Two characters of a trade name (字号) are drawn from these, e.g. 恒信, 博远, 鼎盛.
-TRADE_NAME_CHARS = "华信达安泰恒通瑞丰鼎盛宏远博新创嘉汇和永昌隆元海天锦鑫正中卓越联东方星辰明科聚成启航德润宇腾飞凯晟"
+TRADE_NAME_CHARS = (
+    "华信达安泰恒通瑞丰鼎盛宏远博新创嘉汇和永昌隆元海天锦鑫正中卓越联东方星辰明科聚成启航德润宇腾飞凯晟"
+)
 
 INDUSTRIES = (
     "科技", "电子", "信息技术", "智能制造", "精密机械", "新能源", "物流", "医疗器械", "生物科技",

@@ -363,6 +363,8 @@ def by_capability(
         weights[i] = tier * c.headcount * factor * (1.0 if c.potential is None else c.potential)
         if c.vacancy and c.start is not None:
             adjustments.append(_indexed("vacancy", [i], start=c.start))
+        if c.tier is not None:
+            adjustments.append(_indexed("tier", [i], tier=c.tier, multiplier=tier))
         if factor < 1:
             adjustments.append(_indexed("ramp", [i], factor=factor))
     inputs = {

@@ -33,7 +33,7 @@ import holidays
 import numpy as np
 
 KINDS = ("year", "half", "quarter", "month", "week", "day")
-Basis = Literal["working", "calendar"]
+DayBasis = Literal["working", "calendar"]
 
 _MONTHS_PER = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
@@ -248,7 +248,7 @@ def working_days(start: dt.date, end: dt.date, country: str = "CN") -> int:
 
 
 def working_day_counts(
-    periods: Sequence[Period], country: str = "CN", basis: Basis = "working"
+    periods: Sequence[Period], country: str = "CN", basis: DayBasis = "working"
 ) -> np.ndarray:
     """Day counts per period as int64, one vectorised lookup for all periods."""
     starts = np.fromiter((p.start.toordinal() for p in periods), dtype=np.int64, count=len(periods))
@@ -256,7 +256,7 @@ def working_day_counts(
     return _counts(starts, ends, basis, country).astype(np.int64)
 
 
-def day_weights(period: Period, basis: Basis = "working", country: str = "CN") -> np.ndarray:
+def day_weights(period: Period, basis: DayBasis = "working", country: str = "CN") -> np.ndarray:
     """One weight per day of `period` (int64): 1 on working days (every day for 'calendar'), else 0."""
     _check_basis(basis)
     if basis == "calendar":
@@ -270,7 +270,7 @@ def day_weights(period: Period, basis: Basis = "working", country: str = "CN") -
     return np.concatenate(parts).astype(np.int64)
 
 
-def time_progress(period: Period, as_of: dt.date, basis: Basis = "working", country: str = "CN") -> float:
+def time_progress(period: Period, as_of: dt.date, basis: DayBasis = "working", country: str = "CN") -> float:
     """Share of the period's days elapsed through `as_of` (inclusive), for 'time vs target' gauges.
 
     A period without a single working day (a holiday week) falls back to calendar days, because the
@@ -307,7 +307,7 @@ class FiscalCalendar:
         check_country(self.country)
 
     @property
-    def basis(self) -> Basis:
+    def basis(self) -> DayBasis:
         return "working" if self.working_days else "calendar"
 
     def fiscal_year_of(self, d: dt.date) -> int:

@@ -112,6 +112,10 @@ NOTES: dict[str, dict[str, str]] = {
         "zh": "{labels} 的历史数据含负数（退货），按 0 计算。",
         "en": "{labels} have negative history (returns), counted as zero.",
     },
+    "tier": {
+        "zh": "{labels} 等级 {tier}，系数 {multiplier:g}。",
+        "en": "{labels}: tier {tier}, multiplier {multiplier:g}.",
+    },
     "ramp": {
         "zh": "{labels} 处于新人爬坡期，按满额的 {factor:.0%} 计算。",
         "en": "{labels} ramping up as a new hire: counts at {factor:.0%} of a full target.",
@@ -322,8 +326,3 @@ class Explanation:
 
 def note(code: str, **params: Any) -> Note:
     return Note(code, params)
-
-
-def names(labels: Sequence[str], mask: np.ndarray) -> list[str]:
-    """Labels selected by a boolean mask, for notes and error messages."""
-    return [labels[i] for i in np.flatnonzero(mask)]

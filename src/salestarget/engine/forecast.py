@@ -40,6 +40,7 @@ TOTAL_CORRELATION = 0.3
 DEFAULT_PROBABILITIES = (0.5, 0.8)
 
 BASELINE = "SeasonalNaive"
+COMBINATION = "Combination"
 MEAN_MODEL = "Mean"
 SINGLE_CANDIDATES = ("AutoETS", "AutoTheta", "AutoARIMA")
 # AutoARIMA costs ~10x AutoETS per series; batch calls (thousands of reps x products) drop it
@@ -209,7 +210,7 @@ def forecast_many(
     for i, bt in zip(modelled, backtests, strict=True):
         choice[i] = _choose(bt, candidates, prepared[i])
 
-    final = _run_final(prepared, choice, horizon, n_jobs)
+    final = _run_final(prepared, choice, candidates, horizon, n_jobs)
     results = {}
     for i, p in enumerate(prepared):
         if i in choice:
@@ -295,6 +296,9 @@ def _run_backtests(
     if not chunks:
         return [_Backtest([], {}, {}) for _ in prepared]
     mean, sigma = _statsforecast(chunks, models, bt_h, n_jobs)
+    if candidates:
+        mean[COMBINATION], sigma[COMBINATION] = _combine(mean, sigma, models)
+        models = (*models, COMBINATION)
     out, row = [], 0
     for ts in origins:
         sl = slice(row, row + len(ts))
@@ -313,17 +317,17 @@ def _choose(bt: _Backtest, candidates: tuple[str, ...], p: _Prepared) -> tuple[s
         p.warnings.append("history too short for a backtest: using SeasonalNaive")
         return BASELINE, {}, 1.0
     actual = np.concatenate([p.y[t : t + min(bt.mean[BASELINE].shape[1], p.y.size - t)] for t in bt.origins])
-    errors, zscores, scores = {}, {}, {}
-    for m in (BASELINE, *candidates):
+    zscores, scores = {}, {}
+    contenders = (*candidates, COMBINATION) if candidates else ()
+    for m in (BASELINE, *contenders):
         pred, sig = _backtest_money(bt, m, p)
         err = actual - pred
-        errors[m] = err
         with np.errstate(divide="ignore", invalid="ignore"):
             zscores[m] = np.where(sig > 0, err / sig, np.nan)
         abs_sum = float(np.abs(actual).sum())
         mae = float(np.abs(err).mean())
         scores[m] = {"mae": mae, "wape": float(np.abs(err).sum()) / abs_sum if abs_sum else math.nan}
-    best = min(candidates, key=lambda m: scores[m]["mae"]) if candidates else BASELINE
+    best = min(contenders, key=lambda m: scores[m]["mae"]) if contenders else BASELINE
     model = best if scores[best]["mae"] < (1 - GUARD_MARGIN) * scores[BASELINE]["mae"] else BASELINE
     return model, scores, _interval_scale(zscores[model])
 
@@ -356,17 +360,39 @@ def _interval_scale(z: np.ndarray) -> float:
 
 
 def _run_final(
-    prepared: list[_Prepared], choice: dict[int, tuple[str, dict, float]], horizon: int, n_jobs: int
+    prepared: list[_Prepared],
+    choice: dict[int, tuple[str, dict, float]],
+    candidates: tuple[str, ...],
+    horizon: int,
+    n_jobs: int,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     by_model: dict[str, list[int]] = {}
     for i, (model, _, _) in choice.items():
         by_model.setdefault(model, []).append(i)
     final = {}
     for model, idx in by_model.items():
-        mean, sigma = _statsforecast([prepared[i].z for i in idx], (model,), horizon, n_jobs)
+        fitted = (BASELINE, *candidates) if model == COMBINATION else (model,)
+        mean, sigma = _statsforecast([prepared[i].z for i in idx], fitted, horizon, n_jobs)
+        if model == COMBINATION:
+            mean[model], sigma[model] = _combine(mean, sigma, fitted)
         for row, i in enumerate(idx):
             final[i] = (mean[model][row], sigma[model][row])
     return final
+
+
+def _combine(
+    mean: dict[str, np.ndarray], sigma: dict[str, np.ndarray], models: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-weight average of the fitted models: on short noisy sales series it is usually
+    more accurate than any single model (M3/M4 competitions), for no extra fitting.
+
+    Its spread is the average of the members' spreads, an upper bound for errors that are
+    not perfectly correlated; the backtest calibration then scales it to what was observed.
+    """
+    return (
+        np.mean([mean[m] for m in models], axis=0),
+        np.mean([sigma[m] for m in models], axis=0),
+    )
 
 
 def _statsforecast(

@@ -17,6 +17,7 @@ import numpy as np
 
 from .allocate import (
     Allocation,
+    AllocationError,
     Basis,
     Capacity,
     allocate,
@@ -131,9 +132,14 @@ def _labels(children: Sequence[Node]) -> list[str]:
 def _require(values: list[Any], children: Sequence[Node], what: str) -> None:
     missing = [c.name for c, v in zip(children, values, strict=True) if v is None]
     if missing:
-        from .allocate import AllocationError
-
         raise AllocationError(f"no {what} for {', '.join(missing)} or any of their descendants", missing)
+
+
+def _last(node: Node) -> int | None:
+    """Last year's actual: given explicitly, or the latest history period."""
+    if node.last is not None or not node.history:
+        return node.last
+    return int(node.history[-1])
 
 
 def _basis(rule: Rule, children: Sequence[Node], rollup: _Rollup) -> Basis:
@@ -149,10 +155,7 @@ def _basis(rule: Rule, children: Sequence[Node], rollup: _Rollup) -> Basis:
         _require(rows, children, "history")
         return by_history(np.array(rows, dtype=np.float64), **opts)
     if rule.method == "growth":
-        last = [
-            rollup.get(c, "last", lambda n: n.last if n.last is not None or not n.history else int(n.history[-1]))
-            for c in children
-        ]
+        last = [rollup.get(c, "last", _last) for c in children]
         _require(last, children, "last year's actual")
         return by_growth(np.array(last, dtype=np.int64), opts["growth"])
     leaves = all(not c.children for c in children)
@@ -163,11 +166,15 @@ def _basis(rule: Rule, children: Sequence[Node], rollup: _Rollup) -> Basis:
     def capacity(n: Node) -> float | None:
         if n.children:
             return None
-        return float(by_capability([Capacity(n.tier, n.headcount, n.potential, n.hire_date, n.vacancy)], **opts).weights[0])
+        return float(
+            by_capability(
+                [Capacity(n.tier, n.headcount, n.potential, n.hire_date, n.vacancy)], **opts
+            ).weights[0]
+        )
 
-    weights = [rollup.get(c, f"capability:{id(rule)}", capacity) for c in children]
-    basis = by_capability([Capacity(headcount=w) for w in weights], **{k: v for k, v in opts.items() if k != "period"})
-    basis.inputs["period"] = opts["period"].label("en") if opts.get("period") else None
+    # Inner children carry the summed capacity of their reps, so a team with more (ramped) reps gets more.
+    basis = by_capability([], **opts)
+    basis.weights = np.array([rollup.get(c, f"capability:{id(rule)}", capacity) for c in children])
     return basis
 
 

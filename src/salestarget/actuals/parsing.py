@@ -1,0 +1,945 @@
+"""Reading what sales operations actually export.
+
+ERP and CRM exports arrive as CSV in whatever encoding Excel or the ERP chose (UTF-8 with or
+without BOM, GBK/GB18030, UTF-16), or as XLSX/XLS; headers are Chinese or English; dates and
+amounts follow local habits. This module turns such a file into rows of cells and turns
+cells into exact values, without ever loading the whole file and without floats for money.
+
+Every problem is reported as a :class:`Problem`: an English msgid (translated when it is
+shown, so a batch reads in the language of whoever opens it) plus its parameters.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from pathlib import Path
+
+from django.utils.translation import gettext, gettext_noop
+
+MAX_FIELD = 16 * 1024 * 1024  # a multi-line notes column must not stop a big import
+csv.field_size_limit(MAX_FIELD)
+
+
+class Problem(Exception):
+    """A problem with the file or a cell: translated when shown, stored untranslated."""
+
+    def __init__(self, message: str, **params):
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+    def __str__(self) -> str:
+        return render(self.message, self.params)
+
+
+def render(message: str, params: dict | None = None) -> str:
+    text = gettext(message)
+    return text % params if params else text
+
+
+# --- encodings -------------------------------------------------------------------------
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCODING_ALIASES = {
+    "utf8": "utf-8",
+    "utf-8": "utf-8",
+    "utf-8-sig": "utf-8-sig",
+    "utf8-sig": "utf-8-sig",
+    "utf-8-bom": "utf-8-sig",
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "gb18030": "gb18030",
+    "cp936": "gb18030",
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+    "utf-16le": "utf-16-le",
+    "utf-16-le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+    "utf-16-be": "utf-16-be",
+}
+ENCODING_LABELS = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 (BOM)",
+    "gb18030": "GBK/GB18030",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16LE",
+    "utf-16-be": "UTF-16BE",
+}
+
+
+def normalise_encoding(name: str) -> str:
+    """Accept the names people type (gbk, utf8, UTF-8-BOM); GBK is read as its superset GB18030."""
+    key = name.strip().lower().replace("_", "-")
+    if key in ENCODING_ALIASES:
+        return ENCODING_ALIASES[key]
+    try:
+        return codecs.lookup(key).name
+    except LookupError:
+        raise Problem(
+            gettext_noop("Unknown encoding %(encoding)s: use utf-8, gbk, gb18030 or utf-16."), encoding=name
+        ) from None
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes; an incremental decoder checks ~1 GB/s without parsing."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    with path.open("rb") as f:
+        try:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def detect_encoding(path: Path) -> str:
+    with path.open("rb") as f:
+        head = f.read(4096)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        # UTF-16 without a BOM: ASCII characters leave a NUL on one side of every pair.
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if odd > len(head) // 4 and even == 0:
+            return "utf-16-le"
+        if even > len(head) // 4 and odd == 0:
+            return "utf-16-be"
+        raise Problem(
+            gettext_noop("This is not a text file: it contains binary data. Export it as CSV or XLSX.")
+        )
+    for candidate in ("utf-8", "gb18030"):
+        if _decodes(path, candidate):
+            return candidate
+    raise Problem(
+        gettext_noop(
+            "Cannot tell the file's encoding: it is neither UTF-8, UTF-16 nor GBK/GB18030. "
+            "Save it as “CSV UTF-8” in Excel, or name the encoding (--encoding)."
+        )
+    )
+
+
+# --- tables ----------------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """Rows of a sheet or CSV file after its header; row numbers are the ones Excel shows."""
+
+    format: str
+    headers: list[str]
+    header_row: int
+    encoding: str | None = None
+    sheet: str | None = None
+    _buffer: list = field(default_factory=list)
+    _rest: Iterator | None = None
+
+    def sample(self, n: int) -> list[tuple[int, list]]:
+        """The first ``n`` data rows, kept so that ``rows()`` still yields them."""
+        while len(self._buffer) < n:
+            try:
+                self._buffer.append(next(self._rest))
+            except StopIteration:
+                break
+        return self._buffer[:n]
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        buffered, self._buffer = self._buffer, []
+        yield from buffered
+        yield from self._rest
+
+    @property
+    def encoding_label(self) -> str:
+        return ENCODING_LABELS.get(self.encoding or "", self.encoding or "")
+
+
+def _nonempty(cells: list) -> int:
+    return sum(1 for c in cells if c is not None and c != "")
+
+
+def _find_header(records: Iterator[tuple[int, list]]) -> tuple[int, list[str], list]:
+    """Skip title lines above the header (“销售明细 2024年11月”): the header is the first of the
+    first rows that is at least 60% as wide as the widest of them."""
+    head = []
+    for record in records:
+        head.append(record)
+        if len(head) >= 20:
+            break
+    widths = [_nonempty(cells) for _, cells in head]
+    if not widths or max(widths) == 0:
+        raise Problem(gettext_noop("The file is empty: there is no header row and no data."))
+    width = max(widths)
+    at = next(i for i, w in enumerate(widths) if w >= max(1, (width * 3 + 4) // 5))
+    number, cells = head[at]
+    headers = [_header_text(c) for c in cells]
+    while headers and not headers[-1]:
+        headers.pop()
+    return number, headers, head[at + 1 :]
+
+
+def _header_text(cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    return str(cell).strip().lstrip("\ufeff")
+
+
+def _dialect(sample: str) -> type[csv.Dialect]:
+    first = sample.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
+
+    class Dialect(csv.excel):
+        pass
+
+    Dialect.delimiter = delimiter
+    Dialect.strict = True
+    return Dialect
+
+
+def _csv_records(path: Path, encoding: str) -> tuple[Iterator[tuple[int, list]], object]:
+    f = path.open("r", encoding=encoding, newline="", errors="strict")
+    sample = f.read(65536)
+    f.seek(0)
+    reader = csv.reader(f, _dialect(sample))
+    with path.open("rb") as raw:
+        raw.seek(max(0, path.stat().st_size - 4))
+        tail = raw.read()
+    ends_cleanly = tail.rstrip(b"\x00").endswith((b"\n", b"\r"))
+
+    def records():
+        number = 0
+        try:
+            previous = None
+            for cells in reader:
+                number += 1
+                if previous is not None:
+                    yield previous
+                previous = (number, cells)
+            if previous is not None:
+                if not ends_cleanly:
+                    previous[1].append(_LAST_ROW_WITHOUT_NEWLINE)
+                yield previous
+        except UnicodeDecodeError:
+            raise Problem(
+                gettext_noop(
+                    "Row %(row)s cannot be read as %(encoding)s: the file is in another encoding. "
+                    "Save it as “CSV UTF-8”, or name the encoding (--encoding gbk)."
+                ),
+                row=number + 1,
+                encoding=ENCODING_LABELS.get(encoding, encoding),
+            ) from None
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise Problem(
+                    gettext_noop(
+                        "The file ends inside a quoted value that starts on row %(row)s: "
+                        "it looks truncated. Export it again."
+                    ),
+                    row=number + 1,
+                ) from None
+            raise Problem(
+                gettext_noop("Row %(row)s is not valid CSV (%(detail)s)."), row=number + 1, detail=str(exc)
+            ) from None
+        finally:
+            f.close()
+
+    return records(), f
+
+
+class _Marker(str):
+    """Appended to the last record of a CSV that does not end with a line break."""
+
+
+_LAST_ROW_WITHOUT_NEWLINE = _Marker("")
+
+
+def _excel_records(path: Path, sheet: str | None):
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except (CalamineError, OSError, ValueError) as exc:
+        raise Problem(
+            gettext_noop("Cannot read the workbook (%(detail)s): the file may be damaged or truncated."),
+            detail=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        ) from None
+    names = workbook.sheet_names
+    if sheet is not None:
+        if sheet not in names:
+            raise Problem(
+                gettext_noop("The workbook has no sheet %(sheet)s; its sheets are: %(sheets)s."),
+                sheet=sheet,
+                sheets=", ".join(names),
+            )
+        chosen = sheet
+    else:
+        visible = [m.name for m in workbook.sheets_metadata if str(m.visible).endswith("Visible")]
+        chosen = (visible or names or [None])[0]
+        if chosen is None:
+            raise Problem(gettext_noop("The workbook has no sheets."))
+    try:
+        data = workbook.get_sheet_by_name(chosen)
+    except CalamineError as exc:
+        raise Problem(
+            gettext_noop("Cannot read the sheet %(sheet)s (%(detail)s)."), sheet=chosen, detail=str(exc)
+        ) from None
+    first_row = (data.start or (0, 0))[0] + 1
+
+    def records():
+        try:
+            for offset, cells in enumerate(data.iter_rows()):
+                yield first_row + offset, cells
+        except CalamineError as exc:
+            raise Problem(
+                gettext_noop("Cannot read the sheet %(sheet)s (%(detail)s)."), sheet=chosen, detail=str(exc)
+            ) from None
+
+    return records(), chosen
+
+
+@contextmanager
+def open_table(path, *, encoding: str | None = None, sheet: str | None = None):
+    """Open a CSV or Excel file (told apart by content, not by name) as a :class:`Table`."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise Problem(
+            gettext_noop("Cannot open %(file)s (%(detail)s)."), file=path.name, detail=exc.strerror
+        ) from None
+    if size == 0:
+        raise Problem(gettext_noop("The file is empty."))
+    with path.open("rb") as f:
+        magic = f.read(8)
+    closer = None
+    if magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC):
+        fmt = "xlsx" if magic.startswith(ZIP_MAGIC) else "xls"
+        records, chosen = _excel_records(path, sheet)
+        enc = None
+    else:
+        fmt, chosen = "csv", None
+        enc = normalise_encoding(encoding) if encoding else detect_encoding(path)
+        records, closer = _csv_records(path, enc)
+    try:
+        header_row, headers, after = _find_header(records)
+        table = Table(format=fmt, headers=headers, header_row=header_row, encoding=enc, sheet=chosen)
+        table._buffer = list(after)
+        table._rest = records
+        yield table
+    finally:
+        if closer is not None:
+            closer.close()
+        if hasattr(records, "close"):
+            records.close()
+
+
+def check_row_shape(number: int, cells: list, width: int) -> list:
+    """Drop the end-of-file marker and pad short rows; a short last row without a final line
+    break means the export was cut off."""
+    if cells and cells[-1] is _LAST_ROW_WITHOUT_NEWLINE:
+        cells.pop()
+        if len(cells) < width:
+            raise Problem(
+                gettext_noop(
+                    "The file ends in the middle of row %(row)s (%(cells)s of %(width)s columns): "
+                    "it looks truncated. Export it again."
+                ),
+                row=number,
+                cells=len(cells),
+                width=width,
+            )
+    if len(cells) < width:
+        cells.extend([""] * (width - len(cells)))
+    return cells
+
+
+def is_blank(cells: list) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+# --- header guessing -------------------------------------------------------------------
+
+_PAREN = re.compile(r"[(（\[【].*?[)）\]】]")
+_JUNK = re.compile(r"[\s_\-.:：/\\#*'\"`]+")
+
+
+def header_key(text: str) -> str:
+    """“Order Date” == “order_date” == “OrderDate”; “销售额(元)” == “销售额”."""
+    return _JUNK.sub("", _PAREN.sub("", text)).casefold()
+
+
+SYNONYMS: dict[str, list[str]] = {
+    "external_id": [
+        "externalid",
+        "rowid",
+        "lineid",
+        "orderlineid",
+        "订单明细号",
+        "明细id",
+        "明细编号",
+        "行id",
+        "id",
+        "编号",
+        "单号",
+        "单据号",
+        "单据编号",
+        "流水号",
+        "orderid",
+        "ordernumber",
+        "orderno",
+        "salesordernumber",
+        "订单号",
+        "订单编号",
+        "invoiceno",
+        "invoicenumber",
+        "发票号",
+        "回款单号",
+        "收款单号",
+        "拜访编号",
+        "商机编号",
+        "opportunityid",
+    ],
+    "date": [
+        "date",
+        "日期",
+        "orderdate",
+        "订单日期",
+        "下单日期",
+        "销售日期",
+        "单据日期",
+        "业务日期",
+        "成交日期",
+        "invoicedate",
+        "开票日期",
+        "回款日期",
+        "收款日期",
+        "paymentdate",
+        "拜访日期",
+        "visitdate",
+        "创建日期",
+        "createddate",
+        "closedate",
+        "预计成交日期",
+        "transactiondate",
+        "交易日期",
+    ],
+    "amount": [
+        "amount",
+        "金额",
+        "销售额",
+        "销售金额",
+        "sales",
+        "salesamount",
+        "revenue",
+        "订单金额",
+        "含税金额",
+        "价税合计",
+        "成交金额",
+        "回款金额",
+        "收款金额",
+        "回款额",
+        "商机金额",
+        "预计金额",
+        "expectedamount",
+        "totalamount",
+        "total",
+        "value",
+        "extendedamount",
+        "netamount",
+        "净额",
+    ],
+    "quantity": ["quantity", "qty", "数量", "销量", "销售数量", "orderquantity", "units", "件数"],
+    "profit": ["profit", "毛利", "毛利额", "利润", "grossprofit", "margin"],
+    "person": [
+        "person",
+        "salesperson",
+        "salesrep",
+        "rep",
+        "销售员",
+        "业务员",
+        "销售代表",
+        "销售人员",
+        "负责人",
+        "客户经理",
+        "owner",
+        "employee",
+        "employeekey",
+        "employeeid",
+        "工号",
+        "员工编号",
+        "员工",
+        "销售",
+        "opportunityowner",
+        "商机负责人",
+        "拜访人",
+    ],
+    "product": [
+        "product",
+        "productid",
+        "productcode",
+        "productkey",
+        "sku",
+        "itemcode",
+        "item",
+        "产品",
+        "产品编码",
+        "产品编号",
+        "物料编码",
+        "物料号",
+        "商品编码",
+        "存货编码",
+    ],
+    "product_name": ["productname", "产品名称", "商品名称", "物料名称", "存货名称", "itemname", "品名"],
+    "product_category": [
+        "productcategory",
+        "category",
+        "产品类别",
+        "产品分类",
+        "品类",
+        "类别",
+        "产品线",
+        "productline",
+    ],
+    "customer": [
+        "customer",
+        "customerid",
+        "customercode",
+        "customerkey",
+        "account",
+        "accountid",
+        "客户",
+        "客户编码",
+        "客户编号",
+        "客户代码",
+    ],
+    "customer_name": ["customername", "accountname", "客户名称", "客户全称", "客户名"],
+    "region": ["region", "territory", "salesterritory", "区域", "地区", "大区", "销售区域", "片区"],
+    "stage": ["stage", "opportunitystage", "salesstage", "阶段", "商机阶段", "销售阶段"],
+}
+_SUB_CATEGORY = {"subcategory", "子类别", "子类", "小类", "二级分类", "二级类别"}
+_LINE_NUMBER = {"salesorderlinenumber", "linenumber", "lineno", "orderline", "行号", "明细行号", "序号"}
+_ORDER_NUMBER = {"salesordernumber", "ordernumber", "orderno", "订单号", "订单编号", "单据号", "单据编号"}
+
+
+def guess_mapping(headers: list[str], fields: Iterable[str], synonyms: dict[str, list[str]] | None = None):
+    """Field -> list of column names, from the headers (Chinese or English)."""
+    synonyms = synonyms or SYNONYMS
+    keys = {header_key(h): h for h in reversed(headers) if h}
+    taken: set[str] = set()
+    mapping: dict[str, list[str]] = {}
+    fields = list(fields)
+    if "external_id" in fields:
+        # A sales line is identified by order number + line number when there is no row id.
+        orders = [keys[k] for k in keys if k in _ORDER_NUMBER]
+        lines = [keys[k] for k in keys if k in _LINE_NUMBER]
+        has_row_id = any(k in keys for k in ("rowid", "lineid", "orderlineid", "externalid", "id"))
+        if orders and lines and not has_row_id:
+            mapping["external_id"] = [orders[0], lines[0]]
+            taken.update(mapping["external_id"])
+    for f in fields:
+        if f in mapping:
+            continue
+        for candidate in synonyms.get(f, []):
+            header = keys.get(candidate)
+            if header and header not in taken:
+                mapping[f] = [header]
+                taken.add(header)
+                break
+    if "product_category" in mapping:
+        subs = [keys[k] for k in keys if k in _SUB_CATEGORY and keys[k] not in taken]
+        if subs:
+            mapping["product_category"].append(subs[0])
+    return mapping
+
+
+# --- cells -----------------------------------------------------------------------------
+
+_FUNCTION_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\(")
+
+
+def looks_like_formula(text: str) -> bool:
+    """Cells a spreadsheet would execute (=HYPERLINK(…), +cmd|' /C calc'!A0, @SUM(…)).
+
+    They are refused on input, so they can never reach an export or error report that
+    someone opens in Excel (CSV injection)."""
+    s = text.lstrip(" \t\r\n")
+    if not s:
+        return False
+    first = s[0]
+    if first == "=":
+        return len(s) > 1
+    if first in "+-@":
+        return "|" in s or "!" in s or _FUNCTION_CALL.search(s) is not None
+    return False
+
+
+def spreadsheet_safe(value) -> str:
+    """A cell for a CSV meant for Excel: text that Excel would read as a formula gets a quote."""
+    text = "" if value is None else str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+def cell_text(value) -> str:
+    """A cell as text: Excel's 1.0 for an id becomes “1”, dates become ISO."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value.strip()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# amounts
+
+_THOUSANDS = re.compile(r"^\d{1,3}(?:[,，' ]\d{3})+(?:\.\d*)?$")
+_CURRENCY = re.compile(r"(?i)^(?:cny|rmb|usd|us\$|hk\$|[¥￥$€£])|(?:元|块|cny|rmb|usd|[¥￥$€£])$")
+_SPACES = re.compile(r"[\s\u00a0\u3000]+")
+
+
+def parse_decimal(value) -> Decimal:
+    """An exact Decimal from a cell: “¥1,234.50”, “(1,234.50)”, “1234.50-”, “-¥12”, 12.5.
+
+    Excel stores numbers as binary floats with 15 significant digits; reading them back at
+    that precision gives 3.54 for 3.539999999999999, the value the user typed."""
+    kind = type(value)
+    if kind is str:
+        try:
+            d = Decimal(value)
+        except InvalidOperation:
+            return _parse_decimal_text(value)
+        if d.is_finite():
+            return d
+        raise Problem(gettext_noop("“%(value)s” is not a number."), value=value)
+    if kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise Problem(gettext_noop("“%(value)s” is not a number."), value=value)
+        return Decimal(format(value, ".15g"))
+    if kind is int:
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value
+    if value is None:
+        raise Problem(gettext_noop("A value is required."))
+    if isinstance(value, bool):
+        raise Problem(gettext_noop("“%(value)s” is not a number."), value=value)
+    return _parse_decimal_text(cell_text(value))
+
+
+def _parse_decimal_text(text: str) -> Decimal:
+    original = text
+    s = _SPACES.sub(" ", text).strip()
+    if looks_like_formula(s):
+        raise Problem(
+            gettext_noop("“%(value)s” looks like a spreadsheet formula; formulas are refused."), value=text
+        )
+    negative = False
+    if (s.startswith("(") and s.endswith(")")) or (s.startswith("（") and s.endswith("）")):
+        negative, s = True, s[1:-1].strip()
+    if s.endswith("-") and not s.startswith("-"):
+        negative, s = True, s[:-1].strip()
+    if s.startswith(("-", "−")):
+        negative, s = not negative, s[1:].strip()
+    elif s.startswith("+"):
+        s = s[1:].strip()
+    for _ in range(2):
+        s = _CURRENCY.sub("", s).strip()
+    if s.startswith(("-", "−")):
+        negative, s = not negative, s[1:].strip()
+    if _THOUSANDS.match(s):
+        s = re.sub(r"[,，' ]", "", s)
+    if not re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", s):
+        if not s:
+            raise Problem(gettext_noop("A value is required."))
+        raise Problem(gettext_noop("“%(value)s” is not a number."), value=original)
+    d = Decimal(s)
+    return -d if negative else d
+
+
+UNITS = {
+    "yuan": 1,
+    "元": 1,
+    "thousand": 1000,
+    "千": 1000,
+    "千元": 1000,
+    "wan": 10000,
+    "万": 10000,
+    "万元": 10000,
+}
+
+
+def unit_multiplier(unit: str | None) -> int:
+    key = (unit or "yuan").strip().lower()
+    if key not in UNITS:
+        raise Problem(gettext_noop("Unknown unit %(unit)s: use yuan, thousand or wan."), unit=unit)
+    return UNITS[key]
+
+
+HALF = Decimal("0.5")
+
+
+class Rounder:
+    """Exact amounts to whole fen so that the rounded rows add up to the rounded total.
+
+    Rounding each row on its own lets the errors pile up: the 10,194 lines of the Superstore
+    sample (many with 3-4 decimals) would sum 0.17 yuan above the file's total. Instead the
+    sub-fen remainder is carried from row to row (error diffusion): every row stays within
+    one fen of its exact value, rows already in whole fen are stored unchanged, and the sum of
+    the stored rows always equals the exact sum rounded half-up at the fen."""
+
+    __slots__ = ("residue",)
+
+    def __init__(self, residue: Decimal = Decimal(0)):
+        self.residue = residue
+
+    def take(self, exact: Decimal) -> int:
+        t = self.residue + exact
+        r = (t + HALF).to_integral_value(ROUND_FLOOR)
+        self.residue = t - r
+        return int(r)
+
+
+def round_half_up(exact: Decimal) -> int:
+    """Half-up towards +∞: the rounding whose result the :class:`Rounder` sums always match."""
+    return int((exact + HALF).to_integral_value(ROUND_FLOOR))
+
+
+def parse_whole(value) -> int:
+    d = parse_decimal(value)
+    if d != d.to_integral_value():
+        raise Problem(gettext_noop("“%(value)s” is not a whole number."), value=cell_text(value))
+    return int(d)
+
+
+# dates
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_NUMERIC_DATE = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
+_CHINESE_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?$")
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+_TIME_SUFFIX = re.compile(
+    r"^(.*?\d)(?:[T ]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:[AaPp][Mm])?(?:Z|[+-]\d{2}:?\d{2})?)$"
+)
+_MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y")
+DATE_FORMATS = {
+    "ymd": "yyyy-mm-dd",
+    "dmy": "dd/mm/yy",
+    "mdy": "mm/dd/yy",
+}
+
+
+def parse_date_format(fmt: str | None) -> tuple[str | None, str | None]:
+    """(order, strptime pattern) from what the user typed: dd/mm/yy, mm/dd/yyyy, dmy, %d.%m.%Y …"""
+    if not fmt or fmt.strip().lower() in ("auto", ""):
+        return None, None
+    fmt = fmt.strip()
+    if "%" in fmt:
+        return None, fmt
+    letters = "".join(ch for ch in fmt.lower() if ch in "dmy")
+    order = "".join(dict.fromkeys(letters))
+    if order in ("ymd", "dmy", "mdy"):
+        return order, None
+    raise Problem(
+        gettext_noop(
+            "Unknown date format %(format)s: use yyyy-mm-dd, dd/mm/yy, mm/dd/yy or a pattern like %%d.%%m.%%Y."
+        ),
+        format=fmt,
+    )
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    if len(text) <= 2:
+        return 2000 + y if y < 69 else 1900 + y
+    return y
+
+
+def _make(y: int, m: int, d: int, raw) -> dt.date:
+    try:
+        day = dt.date(y, m, d)
+    except ValueError:
+        raise Problem(gettext_noop("“%(value)s” is not a valid date."), value=cell_text(raw)) from None
+    if not 1950 <= day.year <= 2100:
+        raise Problem(gettext_noop("The date %(value)s is out of range (1950–2100)."), value=cell_text(raw))
+    return day
+
+
+def date_evidence(value) -> str | None:
+    """For a day/month/year value whose order is in doubt: “dmy” or “mdy” if this value settles
+    it, “either” if it fits both, None if its order is not in doubt."""
+    if type(value) is not str:
+        return None
+    s = value.strip()
+    m = _TIME_SUFFIX.match(s)
+    if m:
+        s = m.group(1)
+    m = _NUMERIC_DATE.match(s)
+    if not m or len(m.group(1)) > 2 or len(m.group(3)) not in (2, 4):
+        return None
+    a, b = int(m.group(1)), int(m.group(2))
+    if a > 12 and b <= 12:
+        return "dmy"
+    if b > 12 and a <= 12:
+        return "mdy"
+    return "either"
+
+
+def decide_date_order(values: Iterable) -> tuple[str | None, str | None]:
+    """(order, example): the order the file's own values prove, or None with an example of a
+    value that fits both when nothing proves it; the majority wins when values disagree (the
+    minority then fails row by row)."""
+    votes = {"dmy": 0, "mdy": 0}
+    example = None
+    for value in values:
+        evidence = date_evidence(value)
+        if evidence in votes:
+            votes[evidence] += 1
+        elif evidence == "either" and example is None:
+            example = value
+    if votes["dmy"] or votes["mdy"]:
+        return ("dmy" if votes["dmy"] >= votes["mdy"] else "mdy"), None
+    return None, example
+
+
+class DateParser:
+    """Cell -> ISO date string, cached: a million order lines carry a few hundred distinct dates."""
+
+    def __init__(self, order: str | None = None, pattern: str | None = None):
+        self.order = order
+        self.pattern = pattern
+        self._cache: dict = {}
+
+    @property
+    def label(self) -> str:
+        return self.pattern or DATE_FORMATS.get(self.order or "", "auto")
+
+    def __call__(self, value) -> str:
+        try:
+            return self._cache[value]
+        except (KeyError, TypeError):
+            pass
+        iso = self._parse(value).isoformat()
+        if type(value) is str:
+            self._cache[value] = iso
+        return iso
+
+    def _parse(self, value) -> dt.date:
+        if isinstance(value, dt.datetime):
+            return _make(value.year, value.month, value.day, value)
+        if isinstance(value, dt.date):
+            return _make(value.year, value.month, value.day, value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return self._serial(value, value)
+        if value is None:
+            raise Problem(gettext_noop("A date is required."))
+        s = cell_text(value)
+        if not s:
+            raise Problem(gettext_noop("A date is required."))
+        if looks_like_formula(s):
+            raise Problem(
+                gettext_noop("“%(value)s” looks like a spreadsheet formula; formulas are refused."), value=s
+            )
+        if self.pattern:
+            try:
+                parsed = dt.datetime.strptime(s, self.pattern)
+            except ValueError:
+                raise Problem(
+                    gettext_noop("“%(value)s” does not match the date format %(format)s."),
+                    value=s,
+                    format=self.pattern,
+                ) from None
+            return _make(parsed.year, parsed.month, parsed.day, s)
+        m = _TIME_SUFFIX.match(s)
+        core = m.group(1) if m else s
+        m = _NUMERIC_DATE.match(core)
+        if m:
+            a, b, c = m.groups()
+            if len(a) == 4:
+                return _make(int(a), int(b), int(c), s)
+            if len(a) <= 2 and len(c) in (2, 4):
+                order = self.order
+                if order is None or order == "ymd":
+                    evidence = date_evidence(core)
+                    if evidence in ("dmy", "mdy"):
+                        order = evidence
+                    else:
+                        raise Problem(
+                            gettext_noop(
+                                "“%(value)s” could be day/month or month/day: choose the date format "
+                                "(--date-format dd/mm/yy or mm/dd/yy)."
+                            ),
+                            value=s,
+                        )
+                if order == "dmy":
+                    return _make(_year(c), int(b), int(a), s)
+                return _make(_year(c), int(a), int(b), s)
+        m = _CHINESE_DATE.match(core)
+        if m:
+            return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)), s)
+        m = _COMPACT_DATE.match(core)
+        if m:
+            return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)), s)
+        if _SERIAL.match(core):
+            return self._serial(float(core), s)
+        for pattern in _MONTH_NAME_FORMATS:
+            try:
+                parsed = dt.datetime.strptime(core, pattern)
+            except ValueError:
+                continue
+            return _make(parsed.year, parsed.month, parsed.day, s)
+        raise Problem(gettext_noop("“%(value)s” is not a date."), value=s)
+
+    @staticmethod
+    def _serial(number: float, raw) -> dt.date:
+        """Excel's serial day numbers (45292 = 2024-01-01), accepted within 1950–2100."""
+        if not 18264 <= number <= 73050:
+            raise Problem(gettext_noop("“%(value)s” is not a date."), value=cell_text(raw))
+        return EXCEL_EPOCH + dt.timedelta(days=int(number))
+
+
+# bools and choices
+
+_TRUE = {"1", "true", "yes", "y", "t", "是", "有效", "启用", "在用", "正常", "active", "x", "✓"}
+_FALSE = {"0", "false", "no", "n", "f", "否", "无效", "停用", "禁用", "inactive", "disabled"}
+
+
+def parse_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    s = cell_text(value).casefold()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise Problem(gettext_noop("“%(value)s” is not yes or no."), value=cell_text(value))
+
+
+def parse_choice(value, choices: dict[str, str], allowed: str) -> str:
+    s = cell_text(value)
+    key = header_key(s)
+    if key in choices:
+        return choices[key]
+    raise Problem(gettext_noop("“%(value)s” is not one of: %(allowed)s."), value=s, allowed=allowed)
