@@ -120,7 +120,7 @@ def main() -> int:
         print(
             f"batch: {r['series']} series x {MONTHS} months, h={HORIZON}, n_jobs={jobs}: "
             f"{r['wall_s']:.1f} s wall; peak RSS so far main {own:.0f} MiB, worker {children:.0f} MiB; "
-            f"models {r['models']}"
+            f"models {r['models']}; load average {os.getloadavg()[0]:.1f}"
         )
     if args.skip_superstore:
         return 0

@@ -20,6 +20,8 @@ WEB = {
     "web:home": (lambda c: {}, EVERYONE),
     "org:index": (lambda c: {}, EVERYONE),
     "org:person": (lambda c: {"pk": c.rep_sh1.pk}, OWN_ROW),
+    "targets:recommend": (lambda c: {}, EVERYONE),
+    "targets:backtest": (lambda c: {}, EVERYONE),
 }
 
 # Django and third-party URLs that carry their own access control.
@@ -87,6 +89,8 @@ def _api():
         "/api/v1/metrics/fiscal-calendar": (None, None),
         "/api/v1/actuals/facts": (None, Fact),
         "/api/v1/actuals/batches": (None, ImportBatch),
+        "/api/v1/targets/recommendations": (None, None),
+        "/api/v1/targets/recommendations/backtest": (None, None),
     }
 
 

@@ -13,6 +13,7 @@ from salestarget.actuals.api import router as actuals_router
 from salestarget.catalog.api import router as catalog_router
 from salestarget.metrics.api import router as metrics_router
 from salestarget.org.api import router as org_router
+from salestarget.targets.api import router as targets_router
 
 api = NinjaAPI(
     title="SalesTarget API",
@@ -26,3 +27,4 @@ api.add_router("/org", org_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/metrics", metrics_router)
 api.add_router("/actuals", actuals_router)
+api.add_router("/targets", targets_router)

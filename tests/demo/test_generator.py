@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.test import override_settings
 
 from salestarget.accounts.scoping import scope_of
 from salestarget.actuals import rollups
@@ -42,7 +43,7 @@ def fingerprint() -> dict[str, str]:
             "region__code",
             "stage",
             "external_id",
-        ),  # fmt: skip
+        ),
         "people": Person.objects.order_by("code").values_list(
             "code", "name", "tier", "hire_date", "leave_date", "status"
         ),
@@ -95,8 +96,12 @@ def test_spring_break_is_found_in_the_working_day_mask():
 
 @pytest.fixture(scope="class")
 def demo(django_db_setup, django_db_blocker):
-    """One small company shared by the class's tests (generating it takes seconds), rolled back after."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    """One small company shared by the class's tests (generating it takes seconds), rolled back after.
+
+    Class-scoped, so the suite's function-scoped fast-hasher setting is not in force yet: set it here
+    too, or the tests could not check the generated passwords."""
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast, transaction.atomic():
         yield generate(today=TODAY)
         transaction.set_rollback(True)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from itertools import chain
 from pathlib import Path
 
 from django.utils.translation import gettext, gettext_noop
@@ -155,8 +156,7 @@ class Table:
 
     def rows(self) -> Iterator[tuple[int, list]]:
         buffered, self._buffer = self._buffer, []
-        yield from buffered
-        yield from self._rest
+        return chain(buffered, self._rest)
 
     @property
     def encoding_label(self) -> str:
@@ -208,29 +208,24 @@ def _dialect(sample: str) -> type[csv.Dialect]:
     return Dialect
 
 
-def _csv_records(path: Path, encoding: str) -> tuple[Iterator[tuple[int, list]], object]:
+def _csv_records(path: Path, encoding: str) -> tuple[Iterator[tuple[int, list]], object, dict]:
+    """(row number, cells) per record, plus what the end-of-file check needs."""
+    with path.open("r", encoding=encoding, newline="", errors="replace") as peek:
+        sample = peek.read(65536)
     f = path.open("r", encoding=encoding, newline="", errors="strict")
-    sample = f.read(65536)
-    f.seek(0)
     reader = csv.reader(f, _dialect(sample))
     with path.open("rb") as raw:
         raw.seek(max(0, path.stat().st_size - 4))
         tail = raw.read()
-    ends_cleanly = tail.rstrip(b"\x00").endswith((b"\n", b"\r"))
+    state = {"ends_cleanly": tail.rstrip(b"\x00").endswith((b"\n", b"\r")), "last": None, "number": 0}
 
     def records():
         number = 0
         try:
-            previous = None
             for cells in reader:
                 number += 1
-                if previous is not None:
-                    yield previous
-                previous = (number, cells)
-            if previous is not None:
-                if not ends_cleanly:
-                    previous[1].append(_LAST_ROW_WITHOUT_NEWLINE)
-                yield previous
+                state["last"] = cells
+                yield number, cells
         except UnicodeDecodeError:
             raise Problem(
                 gettext_noop(
@@ -253,16 +248,27 @@ def _csv_records(path: Path, encoding: str) -> tuple[Iterator[tuple[int, list]],
                 gettext_noop("Row %(row)s is not valid CSV (%(detail)s)."), row=number + 1, detail=str(exc)
             ) from None
         finally:
+            state["number"] = number
             f.close()
 
-    return records(), f
+    return records(), f, state
 
 
-class _Marker(str):
-    """Appended to the last record of a CSV that does not end with a line break."""
-
-
-_LAST_ROW_WITHOUT_NEWLINE = _Marker("")
+def _end_check(state: dict, width: int) -> Iterator:
+    """Runs once every row has been read: a short last row without a final line break means
+    the export was cut off."""
+    last = state["last"]
+    if not state["ends_cleanly"] and last is not None and 0 < len(last) < width:
+        raise Problem(
+            gettext_noop(
+                "The file ends in the middle of row %(row)s (%(cells)s of %(width)s columns): "
+                "it looks truncated. Export it again."
+            ),
+            row=state["number"],
+            cells=len(last),
+            width=width,
+        )
+    yield from ()
 
 
 def _excel_records(path: Path, sheet: str | None):
@@ -323,7 +329,7 @@ def open_table(path, *, encoding: str | None = None, sheet: str | None = None):
         raise Problem(gettext_noop("The file is empty."))
     with path.open("rb") as f:
         magic = f.read(8)
-    closer = None
+    closer = state = None
     if magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC):
         fmt = "xlsx" if magic.startswith(ZIP_MAGIC) else "xls"
         records, chosen = _excel_records(path, sheet)
@@ -331,42 +337,18 @@ def open_table(path, *, encoding: str | None = None, sheet: str | None = None):
     else:
         fmt, chosen = "csv", None
         enc = normalise_encoding(encoding) if encoding else detect_encoding(path)
-        records, closer = _csv_records(path, enc)
+        records, closer, state = _csv_records(path, enc)
     try:
         header_row, headers, after = _find_header(records)
         table = Table(format=fmt, headers=headers, header_row=header_row, encoding=enc, sheet=chosen)
         table._buffer = list(after)
-        table._rest = records
+        table._rest = chain(records, _end_check(state, len(headers))) if state is not None else records
         yield table
     finally:
         if closer is not None:
             closer.close()
         if hasattr(records, "close"):
             records.close()
-
-
-def check_row_shape(number: int, cells: list, width: int) -> list:
-    """Drop the end-of-file marker and pad short rows; a short last row without a final line
-    break means the export was cut off."""
-    if cells and cells[-1] is _LAST_ROW_WITHOUT_NEWLINE:
-        cells.pop()
-        if len(cells) < width:
-            raise Problem(
-                gettext_noop(
-                    "The file ends in the middle of row %(row)s (%(cells)s of %(width)s columns): "
-                    "it looks truncated. Export it again."
-                ),
-                row=number,
-                cells=len(cells),
-                width=width,
-            )
-    if len(cells) < width:
-        cells.extend([""] * (width - len(cells)))
-    return cells
-
-
-def is_blank(cells: list) -> bool:
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
 
 # --- header guessing -------------------------------------------------------------------
@@ -655,27 +637,25 @@ def _parse_decimal_text(text: str) -> Decimal:
         raise Problem(
             gettext_noop("“%(value)s” looks like a spreadsheet formula; formulas are refused."), value=text
         )
-    negative = False
+    signs = 0
     if (s.startswith("(") and s.endswith(")")) or (s.startswith("（") and s.endswith("）")):
-        negative, s = True, s[1:-1].strip()
-    if s.endswith("-") and not s.startswith("-"):
-        negative, s = True, s[:-1].strip()
-    if s.startswith(("-", "−")):
-        negative, s = not negative, s[1:].strip()
-    elif s.startswith("+"):
-        s = s[1:].strip()
+        signs, s = signs + 1, s[1:-1].strip()
+    if s.endswith("-"):
+        signs, s = signs + 1, s[:-1].strip()
     for _ in range(2):
+        if s.startswith(("-", "−")):
+            signs, s = signs + 1, s[1:].strip()
+        elif s.startswith("+"):
+            s = s[1:].strip()
         s = _CURRENCY.sub("", s).strip()
-    if s.startswith(("-", "−")):
-        negative, s = not negative, s[1:].strip()
     if _THOUSANDS.match(s):
         s = re.sub(r"[,，' ]", "", s)
-    if not re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", s):
+    if signs > 1 or not re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", s):
         if not s:
             raise Problem(gettext_noop("A value is required."))
         raise Problem(gettext_noop("“%(value)s” is not a number."), value=original)
     d = Decimal(s)
-    return -d if negative else d
+    return -d if signs else d
 
 
 UNITS = {
@@ -830,7 +810,7 @@ class DateParser:
     def __init__(self, order: str | None = None, pattern: str | None = None):
         self.order = order
         self.pattern = pattern
-        self._cache: dict = {}
+        self.cache: dict = {}
 
     @property
     def label(self) -> str:
@@ -838,12 +818,14 @@ class DateParser:
 
     def __call__(self, value) -> str:
         try:
-            return self._cache[value]
+            return self.cache[value]
         except (KeyError, TypeError):
             pass
         iso = self._parse(value).isoformat()
-        if type(value) is str:
-            self._cache[value] = iso
+        try:
+            self.cache[value] = iso
+        except TypeError:
+            pass
         return iso
 
     def _parse(self, value) -> dt.date:

@@ -1,4 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from salestarget.actuals import views
 
 app_name = "actuals"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("batches/", views.batches, name="batches"),
+    path("batches/<int:pk>/", views.batch, name="batch"),
+    path("batches/<int:pk>/errors.csv", views.error_report, name="error_report"),
+    path("batches/<int:pk>/rollback/", views.rollback, name="rollback"),
+    path("import/", views.upload, name="import"),
+    path("import/<str:token>/", views.mapping, name="import_map"),
+    path("daily/", views.daily, name="daily"),
+    path("daily/team/", views.unreported, name="unreported"),
+]

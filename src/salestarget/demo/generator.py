@@ -143,8 +143,8 @@ WORKING_DAYS_PER_MONTH = 21.0
 RAMP_MONTHS = 3.0  # a new hire reaches ~86% of their level after six months
 
 ORDERS_PER_MONTH = 5.5  # repeat orders of a fully ramped, average rep in a 21-working-day month
-VISITS_PER_MONTH = 24.0
-OPPORTUNITIES_PER_MONTH = 3.5
+VISITS_PER_MONTH = 30.0
+OPPORTUNITIES_PER_MONTH = 4.0
 
 STAGES = ("lead", "qualified", "proposal", "won", "lost")
 # Stage mix of an opportunity by its age in days (< 30, < 90, < 180, older): young ones are open,
@@ -258,15 +258,16 @@ def pick_weighted(owner: np.ndarray, weight: np.ndarray, who: np.ndarray, u: np.
     Items are sorted by owner once and each person's slice of the cumulative weights is searched,
     so a month of events for thousands of reps costs a sort and a few binary searches.
     """
+    if owner.size == 0:
+        return np.full(who.size, -1)
     order = np.argsort(owner, kind="stable")
     cum = np.concatenate(([0.0], np.cumsum(weight[order])))
     lo = np.searchsorted(owner[order], who, "left")
     hi = np.searchsorted(owner[order], who, "right")
     total = cum[hi] - cum[lo]
     pos = np.searchsorted(cum, cum[lo] + u * total, "right") - 1
-    pos = np.clip(pos, lo, np.maximum(hi - 1, lo)).clip(0, max(order.size - 1, 0))
-    if order.size == 0:
-        return np.full(who.size, -1)
+    # Keep inside the person's slice (float rounding can step one past it) and inside the array.
+    pos = np.minimum(np.clip(pos, lo, np.maximum(hi - 1, lo)), order.size - 1)
     chosen = order[pos]
     return np.where((total > 0) & (weight[chosen] > 0), chosen, -1)
 
@@ -443,7 +444,7 @@ class _Demo:
         leave = np.full(R, big, dtype=np.int64)
         month_ends = np.array([b - 1 for _y, _m, _a, b in self.months[12:36]])
         leavers = rng.choice(np.flatnonzero(cohort == 0), size=max(1, round(0.04 * R)), replace=False)
-        leave[leavers] = rng.choice(month_ends, size=leavers.size, replace=False)
+        leave[leavers] = rng.choice(month_ends, size=leavers.size, replace=leavers.size > month_ends.size)
 
         # Movers change team inside their region on the first of a month, with history both sides.
         move = np.full(R, big, dtype=np.int64)
@@ -462,7 +463,7 @@ class _Demo:
         self.hire, self.leave, self.move = hire, leave, move
         self.team_before, self.team_after = team, team_after
         self.ability, self.drift, self.visit_rate, self.tier = ability, drift, visit_rate, tier
-        self.cohort, self.leavers, self.movers = cohort, leavers, movers
+        self.leavers, self.movers = leavers, movers
 
         # A leaver's customers pass to a teammate still there the day after (else someone in the region).
         self.successor = np.arange(R)
@@ -567,23 +568,17 @@ class _Demo:
 
         memberships, territories = [], []
         for r, person in enumerate(self.rep_people):
-            hired = person.hire_date
-            end = person.leave_date
+            hired, end = person.hire_date, person.leave_date
+            spans = [(self.team_before[r], hired, end)]
             if self.move[r] < self.n_days:
                 moved = self._date(self.move[r])
-                memberships.append(Membership(person=person, unit=self.teams[self.team_before[r]], valid_from=hired,
-                                              valid_to=moved - dt.timedelta(days=1)))  # fmt: skip
-                memberships.append(
-                    Membership(
-                        person=person, unit=self.teams[self.team_after[r]], valid_from=moved, valid_to=end
-                    )
-                )
-            else:
-                memberships.append(
-                    Membership(
-                        person=person, unit=self.teams[self.team_before[r]], valid_from=hired, valid_to=end
-                    )
-                )
+                spans = [
+                    (self.team_before[r], hired, moved - dt.timedelta(days=1)),
+                    (self.team_after[r], moved, end),
+                ]
+            memberships += [
+                Membership(person=person, unit=self.teams[t], valid_from=a, valid_to=b) for t, a, b in spans
+            ]
             for province in (self.primary[r], self.second[r]):
                 if province >= 0:
                     territories.append(
@@ -752,7 +747,7 @@ class _Demo:
         yield FactKind.ORDER, orders
         yield FactKind.COLLECTION, self._collections(day, customer, totals, numbers)
 
-        # Visits: prospects and customers, about one a working day; no ramp, new hires prospect hard.
+        # Visits: prospects and customers, one or two a working day; no ramp, new hires prospect hard.
         engaged = self.prospect | (self.first_deal < b + 90)
         n = rng.poisson(VISITS_PER_MONTH * busy * self.visit_rate)
         rep = np.repeat(np.arange(R), n)
@@ -794,6 +789,9 @@ class _Demo:
         return np.clip(np.searchsorted(self.cw, target, side="right") - 1, lo, hi)
 
     def _order_lines(self, m: int, day, customer, rep, is_last_year: bool):
+        """Lines of the month's orders: 1-3 distinct products each, quantity and discount by segment,
+        whole yuan; profit is list-price margin minus the discount, so big discounts eat margin.
+        Also keeps the monthly and last-year sums the plan is built from."""
         rng, P = self.rng, self.product_pks.size
         n = day.size
         numbers = self.next_number["order"] + np.arange(n)
@@ -888,8 +886,16 @@ class _Demo:
         rows = len(columns["date"])
         if rows == 0:
             return 0
-        defaults = {"kind": str(kind), "amount": 0, "quantity": 0, "profit": 0, "product_id": None, "stage": "",
-                    "source": SOURCE, "batch_id": self.batch_id}  # fmt: skip
+        defaults = {
+            "kind": str(kind),
+            "amount": 0,
+            "quantity": 0,
+            "profit": 0,
+            "product_id": None,
+            "stage": "",
+            "source": SOURCE,
+            "batch_id": self.batch_id,
+        }
         values = []
         for name in FACT_COLUMNS:
             value = columns.get(name, defaults.get(name))
@@ -964,98 +970,106 @@ class _Demo:
     def _plan(self) -> None:
         """This year's published plan: last year x growth, cascaded company > region > team by month,
         then to reps; every level sums exactly to its parent (largest remainder throughout)."""
-        year = self.today.year
-        first_year = self.start.year
-        months = np.arange(12)
+        year, first_year = self.today.year, self.start.year
         month_days = np.array(
-            [[self._working_days(y, mm + 1) for mm in months] for y in range(first_year, year + 1)],
+            [[self._working_days(y, mm) for mm in range(1, 13)] for y in range(first_year, year + 1)],
             dtype=float,
         )
         history = self.sales_by_month[: 12 * (year - first_year)].reshape(-1, 12)
         shape = seasonal_profile(history, month_days[:-1], month_days[-1])
-        last_year = int(history[-1].sum())
-        total = round(last_year * (1 + PLAN_GROWTH) / TEN_THOUSAND_YUAN) * TEN_THOUSAND_YUAN
+        total = round(int(history[-1].sum()) * (1 + PLAN_GROWTH) / TEN_THOUSAND_YUAN) * TEN_THOUSAND_YUAN
         levels = level_totals(total, floor_factor=0.9, stretch_factor=1.2)
 
-        regions = len(REGIONS)
         team_w = np.repeat(self.last_year_team[:, None] + 1.0, 12, axis=1)
-        region_w = np.array([team_w[self.team_region == k].sum(axis=0) for k in range(regions)])
+        region_w = np.array([team_w[self.team_region == k].sum(axis=0) for k in range(len(REGIONS))])
+        members, rep_w = self._rep_weights(year)
+        # Each level is a list of (units x 12 months) arrays: company, regions, teams; plus rep years.
         target = self._cascade(total, shape, region_w, team_w)
-        company_m, region_m, team_m = target
-
-        # Reps currently in each team, weighted by last year's sales run-rate; those with under half a
-        # year of history get half the team's median, the usual quota for someone still ramping.
-        now = self.n_days - 1
-        team_now = self.unit_at(np.arange(self.size.reps), now)
-        current = self.leave > now
-        ly_start = (dt.date(year - 1, 1, 1) - self.start).days
-        ly_end = (dt.date(year, 1, 1) - self.start).days - 1
-        worked = np.clip(np.minimum(self.leave, ly_end) - np.maximum(self.hire, ly_start) + 1, 0, None)
-        run_rate = np.where(worked > 0, self.last_year_rep * 365 / np.maximum(worked, 1), 0.0)
-        rep_weight = {}
-        for t in range(len(self.teams)):
-            members = np.flatnonzero(current & (team_now == t))
-            seasoned = members[worked[members] >= 183]
-            median = np.median(run_rate[seasoned]) if seasoned.size else np.median(run_rate[worked >= 183])
-            rep_weight[t] = (members, np.where(worked[members] >= 183, run_rate[members], 0.5 * median) + 1.0)
-        rep_target = {t: _split(int(team_m[t].sum()), w) for t, (_m, w) in rep_weight.items()}
-
-        cells = {"target": (company_m, region_m, team_m, rep_target)}
+        plan = {
+            "target": (target, [_split(int(target[2][t].sum()), rep_w[t]) for t in range(len(self.teams))])
+        }
+        # Floor and stretch move every cell by its share of the difference, so floor <= target <= stretch
+        # holds cell by cell and each level still adds up exactly.
         for level, sign in (("floor", -1), ("stretch", 1)):
-            delta = abs(levels[level] - total)
-            c, r, tm = self._cascade(delta, company_m, region_m, team_m)
-            reps = {t: _split(int(tm[t].sum()), rep_target[t]) for t in rep_target}
-            cells[level] = (
-                company_m + sign * c,
-                region_m + sign * r,
-                team_m + sign * tm,
-                {t: rep_target[t] + sign * reps[t] for t in rep_target},
+            delta = self._cascade(abs(levels[level] - total), target[0][0], target[1], target[2])
+            reps = [_split(int(delta[2][t].sum()), w) for t, w in enumerate(plan["target"][1])]
+            plan[level] = (
+                [base + sign * d for base, d in zip(target, delta, strict=True)],
+                [base + sign * d for base, d in zip(plan["target"][1], reps, strict=True)],
             )
 
-        plan = Plan.objects.create(
+        record = Plan.objects.create(
             name=f"{year}年度销售目标",
             fiscal_year=year,
             metric=Metric.objects.get(code="sales"),
             status=Plan.Status.PUBLISHED,
             created_by=self.vp.user,
         )
-        scenario = Scenario.objects.create(plan=plan, name="基准方案", is_primary=True)
+        scenario = Scenario.objects.create(plan=record, name="基准方案", is_primary=True)
         year_start = dt.date(year, 1, 1)
-        out = []
 
-        def add(unit, person, monthly: dict[str, np.ndarray] | None, yearly: dict[str, int]):
-            out.append(TargetCell(scenario=scenario, unit=unit, person=person, period_kind=TargetCell.PeriodKind.YEAR,
-                                  period_start=year_start, **yearly))  # fmt: skip
-            for mm in range(12) if monthly else ():
-                out.append(TargetCell(scenario=scenario, unit=unit, person=person, period_kind=TargetCell.PeriodKind.MONTH,
-                                      period_start=dt.date(year, mm + 1, 1),
-                                      **{k: int(v[mm]) for k, v in monthly.items()}))  # fmt: skip
+        def cell(unit, person, kind, start, values: dict[str, int]) -> TargetCell:
+            return TargetCell(
+                scenario=scenario, unit=unit, person=person, period_kind=kind, period_start=start, **values
+            )
 
-        def pick(index: int, row=None) -> dict[str, np.ndarray]:
-            return {lv: cells[lv][index] if row is None else cells[lv][index][row] for lv in cells}
+        cells = []
+        owners = [[self.company], self.region_units, self.teams]
+        for depth, units in enumerate(owners):
+            for row, unit in enumerate(units):
+                months = {level: units_m[depth][row] for level, (units_m, _reps) in plan.items()}
+                cells.append(
+                    cell(unit, None, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()})
+                )
+                cells += [
+                    cell(
+                        unit,
+                        None,
+                        "month",
+                        dt.date(year, mm + 1, 1),
+                        {lv: int(v[mm]) for lv, v in months.items()},
+                    )
+                    for mm in range(12)
+                ]
+        for t, people in enumerate(members):
+            for i, r in enumerate(people.tolist()):
+                values = {level: int(reps[t][i]) for level, (_units, reps) in plan.items()}
+                cells.append(cell(None, self.rep_people[r], "year", year_start, values))
+        bulk_create_with_history(cells, TargetCell, batch_size=1000)
+        self.ids.update(plan=record.pk, scenario=scenario.pk)
+        self.counts["target_cells"] = len(cells)
 
-        add(self.company, None, pick(0), {lv: int(v.sum()) for lv, v in pick(0).items()})
-        for k, unit in enumerate(self.region_units):
-            add(unit, None, pick(1, k), {lv: int(v.sum()) for lv, v in pick(1, k).items()})
-        for t, unit in enumerate(self.teams):
-            add(unit, None, pick(2, t), {lv: int(v.sum()) for lv, v in pick(2, t).items()})
-            for i, r in enumerate(rep_weight[t][0].tolist()):
-                add(None, self.rep_people[r], None, {lv: int(cells[lv][3][t][i]) for lv in cells})
-        bulk_create_with_history(out, TargetCell, batch_size=1000)
-        self.ids.update(plan=plan.pk, scenario=scenario.pk)
-        self.counts["target_cells"] = len(out)
+    def _rep_weights(self, year: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per team, its current reps and their share weights: last year's sales run-rate, or half the
+        team's median for anyone with under half a year of history (the usual quota while ramping)."""
+        now = self.n_days - 1
+        team_now = self.unit_at(np.arange(self.size.reps), now)
+        first = (dt.date(year - 1, 1, 1) - self.start).days
+        last = (dt.date(year, 1, 1) - self.start).days - 1
+        worked = np.clip(np.minimum(self.leave, last) - np.maximum(self.hire, first) + 1, 0, None)
+        run_rate = self.last_year_rep * 365 / np.maximum(worked, 1)
+        seasoned = worked >= 183
+        members, weights = [], []
+        for t in range(len(self.teams)):
+            here = np.flatnonzero((self.leave > now) & (team_now == t))
+            peers = here[seasoned[here]]
+            median = np.median(run_rate[peers] if peers.size else run_rate[seasoned])
+            members.append(here)
+            weights.append(np.where(seasoned[here], run_rate[here], 0.5 * median) + 1.0)
+        return members, weights
 
-    def _cascade(self, total: int, month_w, region_w, team_w):
+    def _cascade(self, total: int, month_w, region_w, team_w) -> list[np.ndarray]:
         """Split ``total`` over the months, each month over the regions, each region-month over its
-        teams. Yearly values are the row sums, so both directions add up exactly."""
-        company_m = apportion(total, month_w)
-        region_m = np.column_stack([apportion(int(company_m[mm]), region_w[:, mm]) for mm in range(12)])
-        team_m = np.zeros((len(self.teams), 12), dtype=np.int64)
+        teams; [company (1 x 12), regions (K x 12), teams (T x 12)]. Yearly values are row sums, so
+        both directions add up exactly."""
+        company = apportion(total, month_w)
+        regions = np.column_stack([apportion(int(company[mm]), region_w[:, mm]) for mm in range(12)])
+        teams = np.zeros((len(self.teams), 12), dtype=np.int64)
         for k in range(len(REGIONS)):
             rows = np.flatnonzero(self.team_region == k)
             for mm in range(12):
-                team_m[rows, mm] = apportion(int(region_m[k, mm]), team_w[rows, mm])
-        return company_m, region_m, team_m
+                teams[rows, mm] = apportion(int(regions[k, mm]), team_w[rows, mm])
+        return [company[None, :], regions, teams]
 
     def _working_days(self, year: int, month: int) -> int:
         a = (dt.date(year, month, 1) - self.start).days

@@ -2,7 +2,7 @@
 
 Kept apart from the generator so the numbers and the vocabulary can be read (and reviewed by a
 native speaker) separately. Surname weights follow the rough frequency of the commonest Chinese
-surnames, so a sales team looks like a real one (several 王 and 李, the odd 欧阳-free rarity).
+surnames, so a sales team looks like a real one (several 王 and 李, rarely a 欧阳).
 """
 
 from __future__ import annotations

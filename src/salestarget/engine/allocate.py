@@ -261,13 +261,12 @@ def seasonal_profile(history: Any, history_days: Any, target_days: Any) -> np.nd
         raise ValueError("working days must be non-negative and history finite")
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(days > 0, np.maximum(sales, 0.0) / days, np.nan)
-        year_mean = np.nanmean(np.where(np.isnan(rate), np.nan, rate), axis=1, keepdims=True)
+        year_mean = np.nansum(rate, axis=1, keepdims=True) / np.isfinite(rate).sum(axis=1, keepdims=True)
         index = np.where(year_mean > 0, rate / year_mean, np.nan)
-    valid_years = np.isfinite(index).any(axis=1)
-    if not valid_years.any():
+        counted = np.isfinite(index).sum(axis=0)
+        mean_index = np.nansum(index, axis=0) / counted
+    if not np.isfinite(index).any():
         raise AllocationError("no past year has sales on working days, so there is no seasonal pattern")
-    counted = np.isfinite(index[valid_years]).sum(axis=0)
-    mean_index = np.where(counted > 0, np.nansum(index[valid_years], axis=0) / np.maximum(counted, 1), np.nan)
     missing = np.flatnonzero(np.isnan(mean_index) & (target > 0))
     if missing.size:
         raise AllocationError(f"periods {missing.tolist()} have working days but no history in any year")

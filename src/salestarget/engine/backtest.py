@@ -95,7 +95,7 @@ def backtest_year(
     working_days: Mapping[str, Sequence[float] | np.ndarray] | None = None,
     probabilities: Sequence[float] = DEFAULT_PROBABILITIES,
     candidates: Sequence[str] = BATCH_CANDIDATES,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
 ) -> BacktestReport:
     """Replay the last ``holdout`` months of each history (and working days, if given).
 

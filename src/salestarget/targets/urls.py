@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from salestarget.targets import views
 
 app_name = "targets"
-urlpatterns: list = []
+urlpatterns = [
+    path("recommend/", views.recommend, name="recommend"),
+    path("recommend/backtest/", views.backtest, name="backtest"),
+]

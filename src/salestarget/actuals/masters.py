@@ -1,0 +1,747 @@
+"""Master-data import: org units, people (with memberships), territories, products, regions
+and customers from CSV/XLSX, upserted by code.
+
+Master files are small (thousands of rows), so they are read whole, validated completely —
+codes, parents, cycles, dates — and only then applied through the models (tree paths and
+history are kept by the models' own save). Nothing is ever deleted: a row marked inactive
+(or a person marked as left) is deactivated, so facts keep pointing at what they pointed at.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from salestarget.actuals.importers import Lookup, category_levels, category_node
+from salestarget.actuals.models import Fact
+from salestarget.actuals.parsing import (
+    DateParser,
+    Problem,
+    cell_text,
+    looks_like_formula,
+    parse_bool,
+    parse_choice,
+    parse_decimal,
+    round_half_up,
+)
+from salestarget.catalog.models import Customer, Product, Region
+from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+
+MASTER_FIELDS = {
+    "units": ("code", "name", "parent", "kind", "active"),
+    "people": (
+        "code",
+        "name",
+        "unit",
+        "role",
+        "tier",
+        "hire_date",
+        "leave_date",
+        "status",
+        "email",
+        "valid_from",
+    ),
+    "territories": ("person", "region", "valid_from", "valid_to"),
+    "products": ("code", "name", "parent", "category", "unit_price", "active"),
+    "regions": ("code", "name", "parent", "active"),
+    "customers": ("code", "name", "segment", "region", "owner", "first_deal_date", "active"),
+}
+MASTER_ALIASES = {
+    "units": "units",
+    "unit": "units",
+    "org": "units",
+    "orgunits": "units",
+    "people": "people",
+    "person": "people",
+    "reps": "people",
+    "staff": "people",
+    "territories": "territories",
+    "territory": "territories",
+    "products": "products",
+    "product": "products",
+    "regions": "regions",
+    "region": "regions",
+    "customers": "customers",
+    "customer": "customers",
+}
+REQUIRED = {
+    "units": ("code",),
+    "people": ("code",),
+    "territories": ("person", "region"),
+    "products": ("code",),
+    "regions": ("code",),
+    "customers": ("code",),
+}
+MASTER_SYNONYMS = {
+    "code": [
+        "code",
+        "编码",
+        "代码",
+        "编号",
+        "工号",
+        "员工编号",
+        "人员编码",
+        "客户编码",
+        "客户编号",
+        "产品编码",
+        "产品编号",
+        "物料编码",
+        "区域编码",
+        "部门编码",
+        "组织编码",
+        "团队编码",
+        "id",
+        "customerid",
+        "productid",
+        "employeeid",
+        "sku",
+    ],
+    "name": [
+        "name",
+        "名称",
+        "姓名",
+        "客户名称",
+        "产品名称",
+        "区域名称",
+        "部门名称",
+        "组织名称",
+        "团队名称",
+        "customername",
+        "productname",
+        "fullname",
+    ],
+    "parent": [
+        "parent",
+        "parentcode",
+        "上级",
+        "上级编码",
+        "上级部门",
+        "上级区域",
+        "上级产品",
+        "父级",
+        "所属上级",
+    ],
+    "kind": ["kind", "type", "类型", "层级", "组织类型"],
+    "active": ["active", "enabled", "启用", "是否启用", "是否有效", "有效"],
+    "unit": [
+        "unit",
+        "team",
+        "department",
+        "部门",
+        "团队",
+        "所属部门",
+        "所属团队",
+        "组织",
+        "小组",
+        "销售团队",
+    ],
+    "role": ["role", "position", "角色", "职务", "岗位"],
+    "tier": ["tier", "level", "grade", "级别", "等级", "职级"],
+    "hire_date": ["hiredate", "入职日期", "入职时间"],
+    "leave_date": ["leavedate", "离职日期", "离职时间"],
+    "status": ["status", "状态", "在职状态"],
+    "email": ["email", "mail", "邮箱", "电子邮件"],
+    "valid_from": ["validfrom", "startdate", "from", "生效日期", "开始日期", "起始日期"],
+    "valid_to": ["validto", "enddate", "to", "失效日期", "结束日期", "截止日期"],
+    "person": [
+        "person",
+        "salesperson",
+        "rep",
+        "regionalmanager",
+        "manager",
+        "owner",
+        "销售员",
+        "业务员",
+        "人员",
+        "员工",
+        "负责人",
+        "经理",
+        "工号",
+    ],
+    "region": ["region", "territory", "区域", "地区", "大区", "销售区域"],
+    "category": ["category", "productline", "类别", "品类", "产品线", "产品类别", "分类"],
+    "unit_price": ["unitprice", "listprice", "price", "单价", "价格", "标准价", "牌价"],
+    "segment": ["segment", "客户类型", "客户分类", "细分"],
+    "owner": ["owner", "accountowner", "客户经理", "负责人", "销售员", "业务员"],
+    "first_deal_date": ["firstdealdate", "firstorderdate", "首次成交日期", "首单日期"],
+}
+UNIT_KINDS = {
+    **dict.fromkeys(["company", "公司", "集团", "总部"], OrgUnit.Kind.COMPANY),
+    **dict.fromkeys(["region", "大区", "区域", "销售区域"], OrgUnit.Kind.REGION),
+    **dict.fromkeys(["department", "dept", "部门", "事业部"], OrgUnit.Kind.DEPARTMENT),
+    **dict.fromkeys(["team", "团队", "组", "小组", "销售组"], OrgUnit.Kind.TEAM),
+}
+ROLES = {
+    **dict.fromkeys(["member", "rep", "sales", "成员", "组员", "销售", "销售员", "业务员", "员工"], "member"),
+    **dict.fromkeys(
+        ["manager", "lead", "teamlead", "director", "经理", "主管", "组长", "负责人", "总监", "总经理"],
+        "manager",
+    ),
+}
+STATUSES = {
+    **dict.fromkeys(["active", "在职", "正常", "在岗"], Person.Status.ACTIVE),
+    **dict.fromkeys(["onleave", "leave", "休假", "停职"], Person.Status.ON_LEAVE),
+    **dict.fromkeys(["left", "离职", "已离职"], Person.Status.LEFT),
+}
+SEGMENTS = {
+    **dict.fromkeys(["key", "keyaccount", "大客户", "重点客户", "kа"], Customer.Segment.KEY),
+    **dict.fromkeys(["smb", "中小企业", "中小客户", "企业", "corporate"], Customer.Segment.SMB),
+    **dict.fromkeys(["consumer", "个人", "消费者", "零售", "homeoffice"], Customer.Segment.CONSUMER),
+    **dict.fromkeys(["public", "政府", "公共", "事业单位", "publicsector"], Customer.Segment.PUBLIC),
+}
+TIERS = {t: t for t in "ABCD"} | {t.lower(): t for t in "ABCD"}
+UNKNOWN = {
+    "person": gettext_noop(
+        "“%(value)s” is not a known person (code or name). Add them first or create missing records."
+    ),
+    "region": gettext_noop(
+        "“%(value)s” is not a known region (code or name). Add it first or create missing records."
+    ),
+}
+
+
+def master_kind(kind: str) -> str | None:
+    return MASTER_ALIASES.get(kind.strip().lower())
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict
+
+
+class MasterImport:
+    """Validate every row of a master file, then apply it; counts go to ``result``."""
+
+    def __init__(self, kind: str, *, columns, headers, dates: DateParser, create_missing: bool, result):
+        self.kind = kind
+        self.columns = columns
+        self.headers = headers
+        self.dates = dates
+        self.create_missing = create_missing
+        self.result = result
+        self.today = timezone.localdate()
+
+    def _column(self, name: str) -> str:
+        return "+".join(self.headers[i] for i in self.columns.get(name, [])) or name
+
+    def read(self, rows) -> list[Row]:
+        out = []
+        for number, cells in rows:
+            if not any(c not in (None, "") for c in cells):
+                continue
+            self.result.rows_read += 1
+            values = {}
+            for name, idx in self.columns.items():
+                parts = [cells[i] if i < len(cells) else "" for i in idx]
+                values[name] = (
+                    parts[0] if len(parts) == 1 else " ".join(cell_text(p) for p in parts if cell_text(p))
+                )
+            out.append(Row(number, values))
+        if not out:
+            raise Problem(gettext_noop("The file has a header but no data rows."))
+        return out
+
+    def fail(self, row: Row, name: str, problem: Problem) -> None:
+        self.result.add_error(row.number, self._column(name), row.values.get(name, ""), problem)
+
+    # cell helpers
+
+    def text(self, row: Row, name: str, limit: int, required: bool = False) -> str:
+        value = cell_text(row.values.get(name))
+        if looks_like_formula(value):
+            raise _Cell(
+                name,
+                Problem(
+                    gettext_noop("“%(value)s” looks like a spreadsheet formula; formulas are refused."),
+                    value=value,
+                ),
+            )
+        if required and not value:
+            raise _Cell(name, Problem(gettext_noop("A value is required.")))
+        if len(value) > limit:
+            raise _Cell(
+                name,
+                Problem(
+                    gettext_noop("“%(value)s” is longer than %(limit)s characters."),
+                    value=value[:40] + "…",
+                    limit=limit,
+                ),
+            )
+        return value
+
+    def date(self, row: Row, name: str) -> dt.date | None:
+        value = row.values.get(name)
+        if value is None or cell_text(value) == "":
+            return None
+        try:
+            return dt.date.fromisoformat(self.dates(value))
+        except Problem as problem:
+            raise _Cell(name, problem) from None
+
+    def parsed(self, row: Row, name: str, parse, *args):
+        value = row.values.get(name)
+        if value is None or cell_text(value) == "":
+            return None
+        try:
+            return parse(value, *args)
+        except Problem as problem:
+            raise _Cell(name, problem) from None
+
+    # the import
+
+    def run(self, rows) -> None:
+        rows = self.read(rows)
+        for name in REQUIRED[self.kind]:
+            if name not in self.columns:
+                raise Problem(
+                    gettext_noop("No column is mapped to the required field %(field)s."), field=name
+                )
+        plan = getattr(self, f"_plan_{self.kind}")(rows)
+        if self.result.error_count:
+            return
+        for apply in plan:
+            apply()
+
+    def _validated(self, rows: list[Row], convert) -> list[tuple[Row, dict]]:
+        """Convert every row; a key seen twice is an error even when its first row failed."""
+        out, seen = [], {}
+        names = ("code",) if "code" in MASTER_FIELDS[self.kind] else ("person", "region", "valid_from")
+        for row in rows:
+            key = tuple(cell_text(row.values.get(n)) for n in names)
+            if key in seen:
+                self.fail(
+                    row,
+                    names[0],
+                    Problem(
+                        gettext_noop(
+                            "The key %(value)s appears twice in the file (rows %(first)s and %(row)s)."
+                        ),
+                        value=" / ".join(k for k in key if k),
+                        first=seen[key],
+                        row=row.number,
+                    ),
+                )
+                continue
+            seen[key] = row.number
+            try:
+                out.append((row, convert(row)))
+            except _Cell as cell:
+                self.fail(row, cell.name, cell.problem)
+        return out
+
+    def _count(self, created: bool, changed: bool) -> None:
+        if created:
+            self.result.created[self.kind] = self.result.created.get(self.kind, 0) + 1
+            self.result.rows_written += 1
+        elif changed:
+            self.result.rows_updated += 1
+            self.result.rows_written += 1
+        else:
+            self.result.rows_skipped += 1
+
+    # trees: units, regions, products
+
+    def _tree_plan(self, model, rows: list[tuple[Row, dict]], fields: tuple[str, ...]):
+        existing = {n.code: n for n in model.objects.all()}
+        by_id = {n.pk: n for n in existing.values()}
+        in_file = {values["code"]: (row, values) for row, values in rows}
+        missing_parents = set()
+        parent_of: dict[str, str | None] = {
+            code: (by_id[n.parent_id].code if n.parent_id else None) for code, n in existing.items()
+        }
+        for row, values in rows:
+            parent = values.get("parent")
+            if parent is None:
+                if values.get("_has_parent"):
+                    parent_of[values["code"]] = None
+                elif values["code"] not in existing:
+                    parent_of[values["code"]] = None
+                continue
+            if parent not in existing and parent not in in_file:
+                if not self.create_missing:
+                    self.fail(
+                        row,
+                        "parent",
+                        Problem(
+                            gettext_noop(
+                                "The parent %(value)s is neither in the file nor known. Add it or create missing records."
+                            ),
+                            value=parent,
+                        ),
+                    )
+                    continue
+                missing_parents.add(parent)
+                parent_of[parent] = None
+            parent_of[values["code"]] = parent
+        for row, values in rows:
+            code, seen = values["code"], set()
+            while code is not None and code not in seen:
+                seen.add(code)
+                code = parent_of.get(code)
+            if code is not None:
+                self.fail(
+                    row,
+                    "parent",
+                    Problem(
+                        gettext_noop("%(value)s would end up below itself: the parents form a cycle."),
+                        value=values["code"],
+                    ),
+                )
+
+        def apply():
+            for code in sorted(missing_parents):
+                node = model(code=code, name=code[:100])
+                node.save()
+                existing[code] = node
+                self.result.created[self.kind] = self.result.created.get(self.kind, 0) + 1
+
+            def depth(code):
+                d = 0
+                while (code := parent_of.get(code)) is not None and d < 10_000:
+                    d += 1
+                return d
+
+            for _row, values in sorted(rows, key=lambda rv: depth(rv[1]["code"])):
+                code = values["code"]
+                node = existing.get(code)
+                created = node is None
+                if created:
+                    node = model(code=code, name=values.get("name") or code)
+                changed = False
+                for name in fields:
+                    if name in values and values[name] is not None and getattr(node, name) != values[name]:
+                        setattr(node, name, values[name])
+                        changed = True
+                if "_category" in values and values["_category"] and "parent" not in values:
+                    parent = category_node(values["_category"])
+                    if node.parent_id != parent.pk:
+                        node.parent = parent
+                        changed = True
+                elif values.get("_has_parent"):
+                    parent_code = values.get("parent")
+                    parent = existing[parent_code] if parent_code else None
+                    if node.parent_id != (parent.pk if parent else None):
+                        node.parent = parent
+                        changed = True
+                if created or changed:
+                    node.full_clean(exclude=["path", "depth"], validate_unique=False)
+                    node.save()
+                existing[code] = node
+                self._count(created, changed)
+
+        return [apply]
+
+    def _tree_values(self, row: Row, code_limit: int = 64) -> dict:
+        values = {"code": self.text(row, "code", code_limit, required=True)}
+        if "name" in self.columns:
+            name = self.text(row, "name", 200)
+            if name:
+                values["name"] = name
+        if "parent" in self.columns:
+            values["_has_parent"] = True
+            values["parent"] = self.text(row, "parent", 64) or None
+        if "active" in self.columns:
+            values["active"] = self.parsed(row, "active", parse_bool)
+        return values
+
+    def _plan_units(self, rows):
+        def convert(row):
+            values = self._tree_values(row, code_limit=32)
+            if "kind" in self.columns:
+                values["kind"] = self.parsed(
+                    row,
+                    "kind",
+                    parse_choice,
+                    UNIT_KINDS,
+                    "company, region, department, team / 公司, 大区, 部门, 团队",
+                )
+            return values
+
+        return self._tree_plan(OrgUnit, self._validated(rows, convert), ("name", "kind", "active"))
+
+    def _plan_regions(self, rows):
+        return self._tree_plan(Region, self._validated(rows, self._tree_values), ("name", "active"))
+
+    def _plan_products(self, rows):
+        def convert(row):
+            values = self._tree_values(row)
+            if "category" in self.columns:
+                try:
+                    values["_category"] = category_levels(row.values.get("category"))
+                except Problem as problem:
+                    raise _Cell("category", problem) from None
+            if "unit_price" in self.columns:
+                price = self.parsed(row, "unit_price", parse_decimal)
+                values["unit_price"] = None if price is None else round_half_up(price * 100)
+            return values
+
+        return self._tree_plan(Product, self._validated(rows, convert), ("name", "unit_price", "active"))
+
+    # people
+
+    def _plan_people(self, rows):
+        units = Lookup.of(OrgUnit.objects.all())
+        existing = {p.code: p for p in Person.objects.all()}
+        new_units: dict[str, None] = {}
+
+        def convert(row):
+            values = {"code": self.text(row, "code", 32, required=True)}
+            if "name" in self.columns:
+                values["name"] = self.text(row, "name", 100) or None
+            if "tier" in self.columns:
+                values["tier"] = self.parsed(row, "tier", parse_choice, TIERS, "A, B, C, D")
+            if "status" in self.columns:
+                values["status"] = self.parsed(
+                    row, "status", parse_choice, STATUSES, "active, on leave, left / 在职, 休假, 离职"
+                )
+            if "email" in self.columns:
+                values["email"] = self.text(row, "email", 254) or None
+            for name in ("hire_date", "leave_date", "valid_from"):
+                if name in self.columns:
+                    values[name] = self.date(row, name)
+            if "role" in self.columns:
+                values["role"] = self.parsed(row, "role", parse_choice, ROLES, "member, manager / 成员, 经理")
+            if "unit" in self.columns:
+                unit = self.text(row, "unit", 100)
+                if unit:
+                    uid = units.find(unit)
+                    if uid is None and not self.create_missing:
+                        raise _Cell(
+                            "unit",
+                            Problem(
+                                gettext_noop(
+                                    "“%(value)s” is not a known org unit. Add it first or create missing records."
+                                ),
+                                value=unit,
+                            ),
+                        )
+                    if uid == -1:
+                        raise _Cell(
+                            "unit",
+                            Problem(
+                                gettext_noop("Several org units are called “%(value)s”: use their codes."),
+                                value=unit,
+                            ),
+                        )
+                    if uid is None:
+                        new_units[unit] = None
+                    values["unit"] = unit
+            if values["code"] not in existing and not values.get("hire_date"):
+                values["hire_date"] = values.get("valid_from") or self.today
+            return values
+
+        checked = self._validated(rows, convert)
+
+        def apply():
+            for code in new_units:
+                unit = OrgUnit(code=code[:32], name=code[:100])
+                unit.save()
+                units.add(unit.pk, unit.code, unit.name)
+                self.result.created["units"] = self.result.created.get("units", 0) + 1
+            for _row, values in checked:
+                person = existing.get(values["code"])
+                created = person is None
+                if created:
+                    person = Person(code=values["code"], name=values.get("name") or values["code"])
+                changed = False
+                for name in ("name", "tier", "status", "email", "hire_date", "leave_date"):
+                    if values.get(name) is not None and getattr(person, name) != values[name]:
+                        setattr(person, name, values[name])
+                        changed = True
+                if person.status == Person.Status.LEFT and not person.leave_date:
+                    person.leave_date = self.today
+                if created or changed:
+                    person.save()
+                if values.get("unit"):
+                    start = values.get("valid_from") or (person.hire_date if created else self.today)
+                    changed |= place(
+                        person, units.find(values["unit"]), values.get("role") or "member", start
+                    )
+                if person.leave_date:
+                    changed |= close_memberships(person, person.leave_date)
+                self._count(created, changed)
+
+        return [apply]
+
+    # territories
+
+    def _plan_territories(self, rows):
+        people = Lookup.of(Person.objects.all())
+        regions = Lookup.of(Region.objects.all())
+        new_people: dict[str, dt.date | None] = {}
+        new_regions: dict[str, None] = {}
+
+        def resolve(row, name, lookup, pending):
+            text = self.text(row, name, 64, required=True)
+            pk = lookup.find(text)
+            if pk == -1:
+                raise _Cell(
+                    name,
+                    Problem(
+                        gettext_noop("Several records are called “%(value)s”: use their codes."), value=text
+                    ),
+                )
+            if pk is None:
+                if not self.create_missing:
+                    raise _Cell(name, Problem(UNKNOWN[name], value=text))
+                pending.setdefault(text, None)
+            return text
+
+        def convert(row):
+            values = {
+                "person": resolve(row, "person", people, new_people),
+                "region": resolve(row, "region", regions, new_regions),
+                "valid_from": self.date(row, "valid_from") if "valid_from" in self.columns else None,
+                "valid_to": self.date(row, "valid_to") if "valid_to" in self.columns else None,
+            }
+            if values["valid_from"] and values["valid_to"] and values["valid_to"] < values["valid_from"]:
+                raise _Cell("valid_to", Problem(gettext_noop("The end date is before the start date.")))
+            return values
+
+        checked = self._validated(rows, convert)
+
+        def apply():
+            first_fact = Fact.objects.aggregate(first=Min("date"))["first"]
+            for text in new_people:
+                starts = [v["valid_from"] for _, v in checked if v["person"] == text and v["valid_from"]]
+                # Someone named only in a territory sheet has been there over the history loaded.
+                hired = min(starts) if starts else (first_fact or self.today)
+                person = Person.objects.create(code=text[:32], name=text[:100], hire_date=hired)
+                people.add(person.pk, person.code, person.name)
+                self.result.created["people"] = self.result.created.get("people", 0) + 1
+            for text in new_regions:
+                region = Region(code=text[:64], name=text[:100])
+                region.save()
+                regions.add(region.pk, region.code, region.name)
+                self.result.created["regions"] = self.result.created.get("regions", 0) + 1
+            for _row, values in checked:
+                person = Person.objects.get(pk=people.find(values["person"]))
+                region_id = regions.find(values["region"])
+                start = values["valid_from"] or person.hire_date
+                same = TerritoryAssignment.objects.filter(person=person, region_id=region_id)
+                current = same.filter(valid_from__lte=start).exclude(valid_to__lt=start).first()
+                if current is not None:
+                    changed = values["valid_to"] is not None and current.valid_to != values["valid_to"]
+                    if changed:
+                        current.valid_to = values["valid_to"]
+                        current.save()
+                    self._count(False, changed)
+                    continue
+                TerritoryAssignment.objects.create(
+                    person=person, region_id=region_id, valid_from=start, valid_to=values["valid_to"]
+                )
+                self._count(True, True)
+
+        return [apply]
+
+    # customers
+
+    def _plan_customers(self, rows):
+        regions = Lookup.of(Region.objects.all())
+        people = Lookup.of(Person.objects.all())
+        existing = {c.code: c for c in Customer.objects.all()}
+
+        def ref(row, name, lookup, unknown):
+            text = self.text(row, name, 64)
+            if not text:
+                return None
+            pk = lookup.find(text)
+            if pk == -1:
+                raise _Cell(
+                    name,
+                    Problem(
+                        gettext_noop("Several records are called “%(value)s”: use their codes."), value=text
+                    ),
+                )
+            if pk is None:
+                raise _Cell(name, Problem(UNKNOWN[unknown], value=text))
+            return pk
+
+        def convert(row):
+            values = {"code": self.text(row, "code", 64, required=True)}
+            if "name" in self.columns:
+                values["name"] = self.text(row, "name", 200) or None
+            if "segment" in self.columns:
+                values["segment"] = self.parsed(
+                    row,
+                    "segment",
+                    parse_choice,
+                    SEGMENTS,
+                    "key, smb, consumer, public / 大客户, 中小企业, 个人, 政府",
+                )
+            if "region" in self.columns:
+                values["region_id"] = ref(row, "region", regions, "region")
+            if "owner" in self.columns:
+                values["owner_id"] = ref(row, "owner", people, "person")
+            if "first_deal_date" in self.columns:
+                values["first_deal_date"] = self.date(row, "first_deal_date")
+            if "active" in self.columns:
+                values["active"] = self.parsed(row, "active", parse_bool)
+            return values
+
+        checked = self._validated(rows, convert)
+
+        def apply():
+            for _row, values in checked:
+                customer = existing.get(values["code"])
+                created = customer is None
+                if created:
+                    customer = Customer(code=values["code"], name=values.get("name") or values["code"])
+                changed = False
+                for name in ("name", "segment", "region_id", "owner_id", "first_deal_date", "active"):
+                    if values.get(name) is not None and getattr(customer, name) != values[name]:
+                        setattr(customer, name, values[name])
+                        changed = True
+                if created or changed:
+                    customer.save()
+                self._count(created, changed)
+
+        return [apply]
+
+
+class _Cell(Exception):
+    def __init__(self, name: str, problem: Problem):
+        super().__init__(name)
+        self.name = name
+        self.problem = problem
+
+
+def place(person: Person, unit_id: int, role: str, start: dt.date) -> bool:
+    """Put a person in a unit from ``start`` on, keeping history: the membership that covered
+    that day is closed the day before (or corrected, when it began the same day)."""
+    mine = Membership.objects.filter(person=person)
+    if role == Membership.Role.MANAGER:
+        if mine.filter(role=role, unit_id=unit_id).exclude(valid_to__lt=start).exists():
+            return False
+        Membership.objects.create(person=person, unit_id=unit_id, role=role, valid_from=start)
+        return True
+    current = (
+        mine.filter(role=role, valid_from__lte=start)
+        .exclude(valid_to__lt=start)
+        .order_by("-valid_from")
+        .first()
+    )
+    if current is not None and current.unit_id == unit_id:
+        return False
+    if current is not None and current.valid_from >= start:
+        current.unit_id = unit_id
+        current.save()
+        return True
+    if current is not None:
+        current.valid_to = start - dt.timedelta(days=1)
+        current.save()
+    Membership.objects.create(person=person, unit_id=unit_id, role=role, valid_from=start)
+    return True
+
+
+def close_memberships(person: Person, last_day: dt.date) -> bool:
+    """A leaver's open memberships end on their last day."""
+    open_rows = Membership.objects.filter(person=person, valid_from__lte=last_day).exclude(
+        valid_to__lte=last_day
+    )
+    return bool(open_rows.update(valid_to=last_day))

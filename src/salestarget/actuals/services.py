@@ -1,0 +1,621 @@
+"""Actions on actuals — imports, rollbacks, the daily report. The only code that writes them.
+
+Every action takes the acting user (None for the command line, which runs with full
+rights), checks what that user may do, and runs in one transaction. An import that fails
+writes nothing but its own record: a rejected :class:`ImportBatch` with the errors, so
+that the batch list shows every attempt and the error report can be downloaded later.
+
+Who may import facts: an admin anything; a manager facts of people in the subtrees they
+manage; a rep their own (rows without a person are the importer's own). Creating missing
+master data and importing master data are for admins only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
+
+from salestarget.accounts.scoping import scope_of
+from salestarget.actuals import rollups
+from salestarget.actuals.importers import (
+    FACT_FIELDS,
+    Access,
+    ChunkWriter,
+    DryRun,
+    FactImport,
+    ImportResult,
+    Rejected,
+    fact_kind,
+)
+from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS, MasterImport, master_kind
+from salestarget.actuals.models import DailyReport, Fact, ImportBatch
+from salestarget.actuals.parsing import (
+    SYNONYMS,
+    DateParser,
+    Problem,
+    cell_text,
+    decide_date_order,
+    guess_mapping,
+    header_key,
+    open_table,
+    parse_date_format,
+    unit_multiplier,
+)
+from salestarget.catalog.models import Customer
+from salestarget.metrics.models import FactKind
+from salestarget.org.models import Person
+
+DATE_SAMPLE = 2000
+
+
+def kinds() -> list[str]:
+    return [*FactKind.values, *MASTER_FIELDS]
+
+
+# --- options ---------------------------------------------------------------------------
+
+
+def parse_map_options(items: Iterable[str]) -> dict[str, str]:
+    """``--map FIELD=COLUMN`` pairs; an empty COLUMN un-maps a guessed field."""
+    mapping = {}
+    for item in items:
+        name, sep, column = item.partition("=")
+        if not sep or not name.strip():
+            raise Problem(gettext_noop("--map expects FIELD=COLUMN, not %(value)s."), value=item)
+        mapping[name.strip()] = column.strip()
+    return mapping
+
+
+def resolve_columns(
+    headers: list[str], mapping: dict, fields: Iterable[str], synonyms=None
+) -> dict[str, list[int]]:
+    """Field -> column indexes: guessed from the headers, then the user's mapping on top.
+
+    A column is named by its header (exact, else ignoring case, spaces and punctuation);
+    several columns join with “+”, e.g. ``external_id=SalesOrderNumber+SalesOrderLineNumber``."""
+    fields = list(fields)
+    index = {h: i for i, h in reversed(list(enumerate(headers))) if h}
+    loose = {header_key(h): i for i, h in reversed(list(enumerate(headers))) if h}
+    columns = {f: [index[h] for h in cols] for f, cols in guess_mapping(headers, fields, synonyms).items()}
+
+    def find(name: str) -> int | None:
+        name = name.strip().strip('"').strip("'")
+        if name in index:
+            return index[name]
+        return loose.get(header_key(name)) if header_key(name) else None
+
+    for name, spec in (mapping or {}).items():
+        if name not in fields:
+            raise Problem(
+                gettext_noop("Unknown field %(field)s; the fields are: %(fields)s."),
+                field=name,
+                fields=", ".join(fields),
+            )
+        parts = (
+            spec
+            if isinstance(spec, list | tuple)
+            else ([spec] if find(spec) is not None else spec.split("+"))
+        )
+        parts = [p for p in parts if str(p).strip()]
+        if not parts:
+            columns.pop(name, None)
+            continue
+        found = []
+        for part in parts:
+            i = find(str(part))
+            if i is None:
+                raise Problem(
+                    gettext_noop("The file has no column %(column)s; its columns are: %(columns)s."),
+                    column=part,
+                    columns=", ".join(h for h in headers if h),
+                )
+            found.append(i)
+        columns[name] = found
+    return columns
+
+
+def mapping_names(headers: list[str], columns: dict[str, list[int]]) -> dict[str, str]:
+    return {f: "+".join(headers[i] for i in idx) for f, idx in columns.items()}
+
+
+def date_parser(
+    date_format: str | None, sample: Iterable, everything: Callable[[], Iterable] | None
+) -> DateParser:
+    """The user's date format, else the one the values prove: first from a sample, then — only
+    when the sample has day/month values that fit both orders — from every value in the file."""
+    order, pattern = parse_date_format(date_format)
+    if order or pattern:
+        return DateParser(order, pattern)
+    order, example = decide_date_order(sample)
+    if order is None and example is not None and everything is not None:
+        order, example = decide_date_order(everything())
+    if order is None and example is not None:
+        raise Problem(
+            gettext_noop(
+                "Dates such as %(value)s could be day/month or month/day, and no date in the file "
+                "settles it: choose the date format (--date-format dd/mm/yy or mm/dd/yy)."
+            ),
+            value=cell_text(example),
+        )
+    return DateParser(order)
+
+
+def check_options(fields, mapping: dict | None, date_format: str | None, unit: str | None = "yuan") -> None:
+    """Mistakes in the options themselves fail at once, before the file is opened or a batch
+    is recorded."""
+    unknown = sorted(set(mapping or {}) - set(fields))
+    if unknown:
+        raise Problem(
+            gettext_noop("Unknown field %(field)s; the fields are: %(fields)s."),
+            field=", ".join(unknown),
+            fields=", ".join(fields),
+        )
+    parse_date_format(date_format)
+    unit_multiplier(unit)
+
+
+def access_for(user, create_missing: bool = False) -> Access:
+    if user is None:
+        return Access(people=None, create_missing=create_missing)
+    scope = scope_of(user)
+    if scope.is_admin:
+        return Access(people=None, create_missing=create_missing)
+    if create_missing:
+        raise PermissionDenied(gettext("Only administrators may create missing master data."))
+    if scope.role == "none":
+        raise PermissionDenied(gettext("Only people with a sales profile may record facts."))
+    people = frozenset(Person.objects.visible_to_scope(scope).values_list("pk", flat=True))
+    return Access(people=people, default_person=scope.person_id)
+
+
+def _is_admin(user) -> bool:
+    return user is None or scope_of(user).is_admin
+
+
+# --- fact imports ----------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    """What an import reads from: headers, rows, and how the dates are to be read."""
+
+    headers: list[str]
+    columns: dict[str, list[int]]
+    rows: Iterable
+    dates: DateParser
+
+
+def _run_fact_import(user, kind, source_name, filename, options, dry_run, access, prepare) -> ImportResult:
+    result = ImportResult(kind=kind, source=source_name, filename=filename, options=options)
+    try:
+        with prepare() as src:
+            options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
+            with transaction.atomic():
+                batch = ImportBatch.objects.create(
+                    kind=kind,
+                    source=source_name,
+                    filename=filename[:255],
+                    status=ImportBatch.Status.APPLIED,
+                    created_by=user,
+                    options=options,
+                )
+                importer = FactImport(
+                    kind=kind,
+                    source=source_name,
+                    columns=src.columns,
+                    headers=src.headers,
+                    dates=src.dates,
+                    multiplier=unit_multiplier(options.get("unit")),
+                    access=access,
+                    result=result,
+                )
+                importer.batch_id = batch.pk
+                importer.run(src.rows, ChunkWriter(source_name))
+                if result.error_count:
+                    raise Rejected
+                importer.finish(batch.pk)
+                batch.rows_read = result.rows_read
+                batch.rows_written = result.rows_written
+                batch.rows_skipped = result.rows_skipped
+                batch.amount_total = result.amount_total
+                batch.save()
+                result.batch_id = batch.pk
+                if dry_run:
+                    raise DryRun
+    except DryRun:
+        result.status = "dry_run"
+        result.batch_id = None
+    except Rejected:
+        _reject(user, result, dry_run)
+    except Problem as problem:
+        result.add_error(None, "", "", problem)
+        _reject(user, result, dry_run)
+    except IntegrityError:
+        result.add_error(
+            None,
+            "",
+            "",
+            Problem(
+                gettext_noop(
+                    "Another import wrote some of the same rows at the same time; import the file again."
+                )
+            ),
+        )
+        _reject(user, result, dry_run)
+    return result
+
+
+def _reject(user, result: ImportResult, dry_run: bool) -> None:
+    """Record the attempt (not for dry runs, which leave no trace)."""
+    result.status = "rejected"
+    result.rows_written = result.rows_skipped = result.rows_updated = 0
+    result.amount_total = result.profit_total = result.quantity_total = 0
+    result.amount_exact = Decimal(0)
+    result.created = {}
+    result.preview = []
+    if dry_run:
+        return
+    batch = ImportBatch.objects.create(
+        kind=result.kind,
+        source=result.source,
+        filename=result.filename[:255],
+        status=ImportBatch.Status.REJECTED,
+        created_by=user,
+        rows_read=result.rows_read,
+        error_count=result.error_count,
+        errors=result.errors,
+        options=result.options,
+    )
+    result.batch_id = batch.pk
+
+
+class _FileSource:
+    """Opens the file, maps its columns and settles the date format (a context manager, so the
+    file stays open while the import streams it)."""
+
+    def __init__(self, path, *, fields, synonyms, mapping, date_format, encoding, sheet, options):
+        self.path, self.fields, self.synonyms = Path(path), fields, synonyms
+        self.mapping, self.date_format, self.encoding, self.sheet = mapping, date_format, encoding, sheet
+        self.options = options
+        self._cm = None
+
+    def __enter__(self) -> _Source:
+        self._cm = open_table(self.path, encoding=self.encoding, sheet=self.sheet)
+        table = self._cm.__enter__()
+        try:
+            return self._source(table)
+        except BaseException:
+            self._cm.__exit__(None, None, None)
+            raise
+
+    def _source(self, table) -> _Source:
+        self.options.update(format=table.format, encoding=table.encoding_label, sheet=table.sheet)
+        columns = resolve_columns(table.headers, self.mapping, self.fields, self.synonyms)
+        date_cols = [
+            i
+            for f in ("date", "hire_date", "valid_from", "valid_to", "first_deal_date", "leave_date")
+            for i in columns.get(f, [])
+        ]
+
+        def values(rows):
+            for _n, cells in rows:
+                for i in date_cols:
+                    if i < len(cells):
+                        yield cells[i]
+
+        def everything():
+            with open_table(self.path, encoding=table.encoding, sheet=table.sheet) as again:
+                yield from values(again.rows())
+
+        dates = date_parser(self.date_format, values(table.sample(DATE_SAMPLE)), everything)
+        return _Source(table.headers, columns, table.rows(), dates)
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
+
+
+def do_import_facts(
+    user,
+    path,
+    kind: str,
+    *,
+    mapping: dict | None = None,
+    source: str = "file",
+    date_format: str | None = None,
+    encoding: str | None = None,
+    unit: str = "yuan",
+    create_missing: bool = False,
+    dry_run: bool = False,
+    sheet: str | None = None,
+    filename: str | None = None,
+) -> ImportResult:
+    """Import a CSV/XLSX/XLS file of facts of one kind; see the module doc for who may."""
+    kind = fact_kind(kind)
+    check_options(FACT_FIELDS, mapping, date_format, unit)
+    access = access_for(user, create_missing)
+    source = _source_name(source)
+    options = {"unit": unit, "create_missing": create_missing}
+    filename = filename or Path(path).name
+
+    def prepare():
+        return _FileSource(
+            path,
+            fields=FACT_FIELDS,
+            synonyms=SYNONYMS,
+            mapping=mapping,
+            date_format=date_format,
+            encoding=encoding,
+            sheet=sheet,
+            options=options,
+        )
+
+    return _run_fact_import(user, kind, source, filename, options, dry_run, access, prepare)
+
+
+def _source_name(source: str) -> str:
+    source = (source or "").strip()
+    if not source or len(source) > 64:
+        raise Problem(gettext_noop("The source must be a name of 1 to 64 characters."))
+    return source
+
+
+class _RowsSource:
+    def __init__(self, rows: list[dict], date_format, options):
+        self.rows, self.date_format, self.options = rows, date_format, options
+
+    def __enter__(self) -> _Source:
+        headers = list(FACT_FIELDS)
+        unknown = sorted({k for row in self.rows for k in row} - set(headers) - {"credits"})
+        if unknown:
+            raise Problem(
+                gettext_noop("Unknown field %(field)s; the fields are: %(fields)s."),
+                field=", ".join(unknown),
+                fields=", ".join(headers),
+            )
+        present = [f for f in headers if any(row.get(f) not in (None, "") for row in self.rows)]
+        if any(row.get("credits") for row in self.rows) and "person" not in present:
+            present.append("person")
+        columns = {f: [headers.index(f)] for f in present}
+        cells = [(n, [_api_cell(row, f) for f in headers]) for n, row in enumerate(self.rows, start=1)]
+        dates = date_parser(self.date_format, (c[1][1] for c in cells), None)
+        self.options["format"] = "json"
+        return _Source(headers, columns, cells, dates)
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _api_cell(row: dict, name: str):
+    """Split credit arrives as a list of {person, share}; the importer reads it in the file
+    notation (“P001:60;P002:40”) so that both go through one check."""
+    if name == "person" and row.get("credits"):
+        return ";".join(f"{c['person']}:{c['share']}" for c in row["credits"])
+    value = row.get(name)
+    return "" if value is None else value
+
+
+def do_import_fact_rows(
+    user,
+    kind: str,
+    rows: list[dict],
+    *,
+    source: str,
+    create_missing: bool = False,
+    dry_run: bool = False,
+    unit: str = "yuan",
+    date_format: str | None = None,
+    filename: str = "",
+    access: Access | None = None,
+) -> ImportResult:
+    """Import facts given as dicts (the bulk API, the daily report), with the file rules."""
+    kind = fact_kind(kind)
+    check_options(FACT_FIELDS, None, date_format, unit)
+    access = access or access_for(user, create_missing)
+    source = _source_name(source)
+    options = {"unit": unit, "create_missing": create_missing}
+
+    def prepare():
+        return _RowsSource(rows, date_format, options)
+
+    return _run_fact_import(user, kind, source, filename, options, dry_run, access, prepare)
+
+
+# --- master data -----------------------------------------------------------------------
+
+
+def do_import_master(
+    user,
+    path,
+    kind: str,
+    *,
+    mapping: dict | None = None,
+    date_format: str | None = None,
+    encoding: str | None = None,
+    create_missing: bool = False,
+    dry_run: bool = False,
+    sheet: str | None = None,
+    filename: str | None = None,
+) -> ImportResult:
+    """Upsert master data by code (admins only); validated completely before anything is saved."""
+    master = master_kind(kind)
+    if master is None:
+        raise Problem(
+            gettext_noop("Unknown kind %(kind)s: use %(kinds)s."), kind=kind, kinds=", ".join(kinds())
+        )
+    if not _is_admin(user):
+        raise PermissionDenied(gettext("Only administrators may import master data."))
+    check_options(MASTER_FIELDS[master], mapping, date_format)
+    options = {"create_missing": create_missing}
+    filename = filename or Path(path).name
+    result = ImportResult(kind=master, source="master", filename=filename, options=options)
+    fields = MASTER_FIELDS[master]
+    try:
+        with _FileSource(
+            path,
+            fields=fields,
+            synonyms=MASTER_SYNONYMS,
+            mapping=mapping,
+            date_format=date_format,
+            encoding=encoding,
+            sheet=sheet,
+            options=options,
+        ) as src:
+            options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
+            with transaction.atomic():
+                MasterImport(
+                    master,
+                    columns=src.columns,
+                    headers=src.headers,
+                    dates=src.dates,
+                    create_missing=create_missing,
+                    result=result,
+                ).run(src.rows)
+                if result.error_count:
+                    raise Rejected
+                batch = ImportBatch.objects.create(
+                    kind=master,
+                    source="master",
+                    filename=filename[:255],
+                    status=ImportBatch.Status.APPLIED,
+                    created_by=user,
+                    rows_read=result.rows_read,
+                    rows_written=result.rows_written,
+                    rows_skipped=result.rows_skipped,
+                    options={**options, "created": result.created, "updated": result.rows_updated},
+                )
+                result.batch_id = batch.pk
+                if dry_run:
+                    raise DryRun
+    except DryRun:
+        result.status = "dry_run"
+        result.batch_id = None
+    except Rejected:
+        _reject(user, result, dry_run)
+    except Problem as problem:
+        result.add_error(None, "", "", problem)
+        _reject(user, result, dry_run)
+    return result
+
+
+# --- rollback --------------------------------------------------------------------------
+
+
+def can_roll_back(user, batch: ImportBatch) -> bool:
+    if batch.status != ImportBatch.Status.APPLIED or batch.source == "master":
+        return False
+    return _is_admin(user) or (user is not None and batch.created_by_id == user.pk)
+
+
+@transaction.atomic
+def do_rollback_batch(user, batch: ImportBatch) -> ImportBatch:
+    """Remove a batch's facts and their rollups; the batch stays listed as rolled back.
+
+    Master-data batches are upserts with their own history and cannot be undone here."""
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if not can_roll_back(user, batch):
+        raise PermissionDenied(
+            gettext("Only an administrator or whoever imported it may roll back an applied batch.")
+        )
+    customers = set(
+        Fact.objects.filter(batch=batch, kind=FactKind.ORDER, customer__isnull=False).values_list(
+            "customer_id", flat=True
+        )
+    )
+    rollups.add_batch(batch.pk, sign=-1)
+    Fact.objects.filter(batch=batch).delete()
+    if customers:
+        _recompute_first_deals(customers)
+    batch.status = ImportBatch.Status.ROLLED_BACK
+    batch.rolled_back_at = timezone.now()
+    batch.rolled_back_by = user
+    batch.save(update_fields=["status", "rolled_back_at", "rolled_back_by"])
+    return batch
+
+
+def _recompute_first_deals(customer_ids: set[int]) -> None:
+    first = dict(
+        Fact.objects.filter(kind=FactKind.ORDER, customer_id__in=customer_ids)
+        .values_list("customer_id")
+        .annotate(first=Min("date"))
+        .values_list("customer_id", "first")
+    )
+    for customer in Customer.objects.filter(pk__in=customer_ids):
+        customer.first_deal_date = first.get(customer.pk)
+        customer.save(update_fields=["first_deal_date"])
+
+
+# --- daily report ----------------------------------------------------------------------
+
+
+@dataclass
+class DailyLine:
+    kind: str
+    amount: Decimal | None = None
+    customer: str = ""
+    product: str = ""
+    stage: str = ""
+    quantity: int | None = None
+
+
+@transaction.atomic
+def do_submit_daily_report(
+    user, *, day: dt.date, lines: list[DailyLine], note: str = "", token: str = ""
+) -> tuple[DailyReport, list[ImportResult]]:
+    """A rep's 销售日报: today's deals, collections, new opportunities and visits, saved as facts
+    (source “daily”) through the same import rules, plus the report itself — which exists even
+    when there was nothing to record, so the team lead knows the rep has reported.
+
+    ``token`` comes from the form: a second tap on “submit” reuses it, and the generated
+    external ids then make the repeat a no-op."""
+    scope = scope_of(user)
+    if not scope.person_id:
+        raise PermissionDenied(gettext("Only people with a sales profile can file a daily report."))
+    person = Person.objects.get(pk=scope.person_id)
+    # A rep meets new customers: the report may add them, owned by the rep.
+    access = replace(access_for(user), new_customers=True)
+    token = token or uuid.uuid4().hex
+    results = []
+    for kind in FactKind.values:
+        rows = [
+            {
+                "external_id": f"{person.code}-{day.isoformat()}-{token[:12]}-{kind}-{n}",
+                "date": day.isoformat(),
+                "amount": "" if line.amount is None else str(line.amount),
+                "quantity": line.quantity if line.quantity is not None else "",
+                "customer": line.customer,
+                "product": line.product,
+                "stage": line.stage,
+                "person": person.code,
+            }
+            for n, line in enumerate((ln for ln in lines if ln.kind == kind), start=1)
+        ]
+        if not rows:
+            continue
+        result = do_import_fact_rows(
+            user, kind, rows, source="daily", filename=f"daily {day.isoformat()}", access=access
+        )
+        if not result.ok:
+            raise DailyReportError(result)
+        results.append(result)
+    report, _created = DailyReport.objects.update_or_create(
+        person=person, day=day, defaults={"note": note, "submitted_by": user}
+    )
+    return report, results
+
+
+class DailyReportError(Exception):
+    """A line of the daily report was refused; carries the import result with the reasons."""
+
+    def __init__(self, result: ImportResult):
+        super().__init__(result.errors)
+        self.result = result

@@ -1,0 +1,374 @@
+"""Actuals pages: facts, import batches, the upload -> mapping -> preview -> confirm flow, and
+the daily report. Thin: reads go through ``visible_to``, writes through ``services``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from salestarget.accounts.scoping import scope_of
+from salestarget.actuals.forms import LINES, DailyReportForm, MappingForm, UploadForm, line_formsets
+from salestarget.actuals.importers import FACT_FIELDS, ImportResult, error_report_csv, localised
+from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS
+from salestarget.actuals.models import DailyReport, Fact, ImportBatch
+from salestarget.actuals.parsing import SYNONYMS, Problem, cell_text, open_table
+from salestarget.actuals.services import (
+    DailyLine,
+    DailyReportError,
+    can_roll_back,
+    do_import_facts,
+    do_import_master,
+    do_rollback_batch,
+    do_submit_daily_report,
+    resolve_columns,
+)
+from salestarget.catalog.models import Customer
+from salestarget.metrics.models import FactKind
+from salestarget.org.models import Membership, Person, active_on
+
+PER_PAGE = 50
+SESSION_KEY = "actuals_uploads"
+SHOWN_ERRORS = 200
+UPLOAD_TTL = 24 * 3600
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@login_required
+def index(request):
+    """The facts the user may see, newest first, filterable by kind, dates and source."""
+    facts = Fact.objects.visible_to(request.user).select_related(
+        "person", "unit", "product", "customer", "region"
+    )
+    kind = request.GET.get("kind") or ""
+    start, end = _date(request.GET.get("from")), _date(request.GET.get("to"))
+    source = (request.GET.get("source") or "").strip()
+    if kind in FactKind.values:
+        facts = facts.filter(kind=kind)
+    if start:
+        facts = facts.filter(date__gte=start)
+    if end:
+        facts = facts.filter(date__lte=end)
+    if source:
+        facts = facts.filter(source=source)
+    context = {
+        "page": _page(request, facts.order_by("-date", "-id")),
+        "kinds": FactKind.choices,
+        "filters": {"kind": kind, "from": start, "to": end, "source": source},
+    }
+    return render(request, "actuals/facts.html", context)
+
+
+@login_required
+def batches(request):
+    rows = (
+        ImportBatch.objects.visible_to(request.user)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
+    page = _page(request, rows)
+    for batch in page:
+        batch.can_roll_back = can_roll_back(request.user, batch)
+    return render(request, "actuals/batches.html", {"page": page})
+
+
+def _batch(request, pk) -> ImportBatch:
+    return get_object_or_404(ImportBatch.objects.visible_to(request.user), pk=pk)
+
+
+@login_required
+def batch(request, pk):
+    b = _batch(request, pk)
+    errors = [localised(e) for e in b.errors[:SHOWN_ERRORS]]
+    context = {"batch": b, "errors": errors, "can_roll_back": can_roll_back(request.user, b)}
+    return render(request, "actuals/batch.html", context)
+
+
+@login_required
+def error_report(request, pk):
+    b = _batch(request, pk)
+    response = HttpResponse(error_report_csv(b.errors), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{b.pk}-errors.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def rollback(request, pk):
+    b = _batch(request, pk)
+    do_rollback_batch(request.user, b)
+    messages.success(request, _("Batch #%(id)s was rolled back: its facts are removed.") % {"id": b.pk})
+    return redirect("actuals:batch", pk=b.pk)
+
+
+# --- the import flow -------------------------------------------------------------------
+
+
+def _importer_role(request) -> bool:
+    """Whether the user is an admin; raises for users who may not import at all."""
+    scope = scope_of(request.user)
+    if scope.role == "none":
+        raise PermissionDenied(_("Only people with a sales profile may import facts."))
+    return scope.is_admin
+
+
+def _sweep_uploads(root: Path) -> None:
+    """Uploads nobody confirmed (the browser was closed) go after a day."""
+    limit = time.time() - UPLOAD_TTL
+    for folder in root.glob("*/"):
+        if folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@login_required
+def upload(request):
+    is_admin = _importer_role(request)
+    form = UploadForm(request.POST or None, request.FILES or None, is_admin=is_admin)
+    if request.method == "POST" and form.is_valid():
+        root = Path(settings.MEDIA_ROOT) / "imports"
+        _sweep_uploads(root)
+        token = uuid.uuid4().hex
+        name = get_valid_filename(Path(form.cleaned_data["file"].name).name) or "upload"
+        folder = root / token
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / name).open("wb") as out:
+            for chunk in form.cleaned_data["file"].chunks():
+                out.write(chunk)
+        uploads = request.session.get(SESSION_KEY, {})
+        uploads[token] = {
+            "path": str(folder / name),
+            "filename": form.cleaned_data["file"].name[:255],
+            "kind": form.cleaned_data["kind"],
+            "source": form.cleaned_data["source"],
+            "encoding": form.cleaned_data["encoding"] or None,
+            "sheet": form.cleaned_data["sheet"] or None,
+        }
+        request.session[SESSION_KEY] = uploads
+        return redirect("actuals:import_map", token=token)
+    return render(request, "actuals/upload.html", {"form": form})
+
+
+def _upload(request, token: str) -> dict:
+    upload = request.session.get(SESSION_KEY, {}).get(token)
+    if upload is None or not Path(upload["path"]).exists():
+        raise Http404
+    return upload
+
+
+def _forget(request, token: str, upload: dict) -> None:
+    shutil.rmtree(Path(upload["path"]).parent, ignore_errors=True)
+    uploads = request.session.get(SESSION_KEY, {})
+    uploads.pop(token, None)
+    request.session[SESSION_KEY] = uploads
+
+
+@login_required
+def mapping(request, token):
+    """Map columns (guessed from the headers), preview with a dry run, then confirm."""
+    is_admin = _importer_role(request)
+    upload = _upload(request, token)
+    kind = upload["kind"]
+    is_fact = kind not in MASTER_FIELDS
+    if not is_fact and not is_admin:
+        raise PermissionDenied
+    fields = FACT_FIELDS if is_fact else MASTER_FIELDS[kind]
+    try:
+        with open_table(upload["path"], encoding=upload["encoding"], sheet=upload["sheet"]) as table:
+            headers = table.headers
+            sample = [[cell_text(c) for c in cells[: len(headers)]] for _n, cells in table.sample(5)]
+            guessed = resolve_columns(headers, {}, fields, SYNONYMS if is_fact else MASTER_SYNONYMS)
+    except Problem as problem:
+        _forget(request, token, upload)
+        messages.error(request, str(problem))
+        return redirect("actuals:import")
+    form_args = {"fields": fields, "headers": headers, "is_fact": is_fact, "is_admin": is_admin}
+    result = None
+    if request.method == "POST":
+        form = MappingForm(request.POST, **form_args)
+        if form.is_valid():
+            confirm = request.POST.get("action") == "confirm"
+            result = _run(request, upload, kind, is_fact, form, dry_run=not confirm)
+            if confirm:
+                _forget(request, token, upload)
+                if result.batch_id is None:
+                    messages.error(request, _("Nothing was imported."))
+                    return redirect("actuals:import")
+                if result.status == "applied":
+                    messages.success(
+                        request, _("Imported: %(count)s rows written.") % {"count": result.rows_written}
+                    )
+                else:
+                    messages.error(request, _("The file was rejected: nothing was written."))
+                return redirect("actuals:batch", pk=result.batch_id)
+    else:
+        form = MappingForm(initial=MappingForm.initial_for(headers, guessed), **form_args)
+    context = {
+        "form": form,
+        "upload": upload,
+        "headers": headers,
+        "sample": sample,
+        "result": result,
+        "errors": [localised(e) for e in result.errors[:SHOWN_ERRORS]] if result else [],
+        "is_fact": is_fact,
+    }
+    return render(request, "actuals/mapping.html", context)
+
+
+def _run(request, upload: dict, kind: str, is_fact: bool, form: MappingForm, dry_run: bool):
+    common = dict(
+        mapping=form.mapping(),
+        date_format=form.cleaned_data.get("date_format") or None,
+        encoding=upload["encoding"],
+        sheet=upload["sheet"],
+        create_missing=bool(form.cleaned_data.get("create_missing")),
+        dry_run=dry_run,
+        filename=upload["filename"],
+    )
+    try:
+        if is_fact:
+            return do_import_facts(
+                request.user,
+                upload["path"],
+                kind,
+                source=upload["source"],
+                unit=form.cleaned_data.get("unit") or "yuan",
+                **common,
+            )
+        return do_import_master(request.user, upload["path"], kind, **common)
+    except Problem as problem:
+        result = ImportResult(kind=kind, status="rejected", filename=upload["filename"])
+        result.add_error(None, "", "", problem)
+        return result
+
+
+# --- the daily report ------------------------------------------------------------------
+
+
+@login_required
+def daily(request):
+    """The rep's 销售日报, made for a phone: today's deals, opportunities, collections, visits."""
+    scope = scope_of(request.user)
+    if not scope.person_id:
+        raise PermissionDenied(_("Only people with a sales profile can file a daily report."))
+    today = timezone.localdate()
+    form = DailyReportForm(request.POST or None, initial={"day": today, "token": uuid.uuid4().hex})
+    formsets = line_formsets(request.POST or None)
+    if request.method == "POST" and form.is_valid() and all(fs.is_valid() for fs in formsets.values()):
+        lines = [
+            DailyLine(
+                kind=kind,
+                amount=line.cleaned_data.get("amount"),
+                customer=line.cleaned_data.get("customer") or "",
+                product=line.cleaned_data["product"].code if line.cleaned_data.get("product") else "",
+                stage=line.cleaned_data.get("stage") or "",
+                quantity=line.cleaned_data.get("quantity"),
+            )
+            for kind, fs in formsets.items()
+            for line in fs
+            if line.has_line()
+        ]
+        try:
+            report, results = do_submit_daily_report(
+                request.user,
+                day=form.cleaned_data["day"],
+                lines=lines,
+                note=form.cleaned_data["note"],
+                token=form.cleaned_data["token"],
+            )
+        except DailyReportError as exc:
+            for e in exc.result.errors:
+                form.add_error(None, localised(e)["reason"])
+        else:
+            written = sum(r.rows_written for r in results)
+            messages.success(
+                request,
+                _("Daily report for %(day)s saved (%(count)s new lines).")
+                % {"day": report.day, "count": written},
+            )
+            return redirect("actuals:daily")
+    person = Person.objects.get(pk=scope.person_id)
+    labels = dict(FactKind.choices)
+    recent = [
+        {**row, "label": labels.get(row["kind"], row["kind"])}
+        for row in Fact.objects.filter(person=person, source="daily", date__gte=today - dt.timedelta(days=7))
+        .values("date", "kind")
+        .annotate(n=Count("id"), amount=Sum("amount"))
+        .order_by("-date", "kind")
+    ]
+    context = {
+        "form": form,
+        "sections": [(kind, LINES[kind][1], formsets[kind]) for kind in LINES],
+        "reported_today": DailyReport.objects.filter(person=person, day=today).first(),
+        "recent": recent,
+        "customers": Customer.objects.visible_to(request.user)
+        .filter(active=True)
+        .order_by("name")
+        .values_list("name", flat=True)[:500],
+    }
+    return render(request, "actuals/daily.html", context)
+
+
+@login_required
+def unreported(request):
+    """Who in the user's teams has (not) filed a daily report for the day."""
+    scope = scope_of(request.user)
+    if not (scope.is_admin or scope.managed_paths):
+        raise PermissionDenied(_("Only team leads and administrators can see who has reported."))
+    day = _date(request.GET.get("day")) or timezone.localdate()
+    members = (
+        Membership.objects.visible_to(request.user)
+        .filter(active_on(day), role=Membership.Role.MEMBER, person__status=Person.Status.ACTIVE)
+        .exclude(person_id=scope.person_id or 0)
+        .select_related("person", "unit")
+        .order_by("unit__path", "person__code")
+    )
+    reports = {
+        r.person_id: r
+        for r in DailyReport.objects.visible_to(request.user).filter(
+            day=day, person_id__in=members.values("person_id")
+        )
+    }
+    totals = {
+        row["person_id"]: row
+        for row in Fact.objects.filter(source="daily", date=day, person_id__in=list(reports))
+        .values("person_id")
+        .annotate(
+            deals=Sum("amount", filter=Q(kind=FactKind.ORDER)),
+            collections=Sum("amount", filter=Q(kind=FactKind.COLLECTION)),
+            visits=Count("id", filter=Q(kind=FactKind.VISIT)),
+            opportunities=Count("id", filter=Q(kind=FactKind.OPPORTUNITY)),
+        )
+    }
+    missing, done = [], []
+    for m in members:
+        report = reports.get(m.person_id)
+        (done if report else missing).append(
+            {"membership": m, "report": report, "totals": totals.get(m.person_id)}
+        )
+    context = {"day": day, "missing": missing, "done": done}
+    return render(request, "actuals/unreported.html", context)

@@ -1,0 +1,153 @@
+"""``salestarget recommend``: a recommended target and its explanation on the command line.
+
+Scope is given by codes (what people type), and the command runs as a user (an admin by
+default) so that the same visibility rules apply as on the web page and the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from salestarget.catalog.models import Product, Region
+from salestarget.core.money import format_amount, format_percent
+from salestarget.org.models import OrgUnit, Person
+from salestarget.targets import recommend as service
+
+
+def _month(value: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(value, "%Y-%m").date()
+    except ValueError as exc:
+        raise CommandError(f"months are written YYYY-MM, got {value!r}") from exc
+
+
+def _yuan(value: str) -> int:
+    """Yuan on the command line, fen in the service."""
+    try:
+        return round(float(value) * 100)
+    except ValueError as exc:
+        raise CommandError(f"not an amount: {value!r}") from exc
+
+
+class Command(BaseCommand):
+    help = "Recommend a target for a scope and period, with its chance of being reached."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--unit", help="org unit code (its whole subtree)")
+        parser.add_argument("--person", help="sales rep code")
+        parser.add_argument("--product", help="product code (its whole subtree)")
+        parser.add_argument("--region", help="region code (its whole subtree)")
+        parser.add_argument("--year", type=int, help="fiscal year (default: next)")
+        parser.add_argument("--quarter", type=int, choices=range(1, 5))
+        parser.add_argument("--month", type=int, choices=range(1, 13))
+        parser.add_argument("--p", type=float, default=service.DEFAULT_P, help="chance of reaching, e.g. 0.8")
+        parser.add_argument("--metric", default="sales")
+        parser.add_argument("--growth", type=float, default=0.0, help="market growth in %%")
+        parser.add_argument("--price", type=float, default=0.0, help="price change in %%")
+        parser.add_argument("--new-business", type=_yuan, default=0, help="new products/regions, yuan")
+        parser.add_argument("--hires", type=int, default=0)
+        parser.add_argument("--hire-month", type=_month, help="YYYY-MM of the first month of the hires")
+        parser.add_argument("--hire-productivity", type=_yuan, default=0, help="yuan per month, fully ramped")
+        parser.add_argument("--ramp-months", type=int, default=service.DEFAULT_RAMP_MONTHS)
+        parser.add_argument("--departures", type=int, default=0)
+        parser.add_argument("--departure-month", type=_month, help="YYYY-MM of the first month without them")
+        parser.add_argument("--departure-productivity", type=_yuan, help="yuan per month (default: average)")
+        parser.add_argument("--target", type=_yuan, help="also print the chance of this target (yuan)")
+        parser.add_argument("--user", help="run as this username (default: the first admin)")
+        parser.add_argument("--json", action="store_true", help="print the whole recommendation as JSON")
+
+    def handle(self, *args, **o):
+        user = self._user(o["user"])
+        ids = {
+            "unit_id": self._pk(OrgUnit, o["unit"]),
+            "person_id": self._pk(Person, o["person"]),
+            "product_id": self._pk(Product, o["product"]),
+            "region_id": self._pk(Region, o["region"]),
+        }
+        try:
+            scope = service.resolve_scope(user, **ids)
+            period = service.resolve_period(service.fiscal_calendar(), o["year"], o["quarter"], o["month"])
+            adjustments = service.Adjustments(
+                growth_pct=o["growth"],
+                price_pct=o["price"],
+                new_business=o["new_business"],
+                hires=o["hires"],
+                hire_month=o["hire_month"],
+                hire_productivity=o["hire_productivity"],
+                ramp_months=o["ramp_months"],
+                departures=o["departures"],
+                departure_month=o["departure_month"],
+                departure_productivity=o["departure_productivity"],
+            )
+            rec = service.recommend(user, scope, period, o["p"], adjustments, metric=o["metric"])
+        except (service.ScopeNotVisible, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        if o["json"]:
+            data = rec.to_dict()
+            if o["target"] is not None:
+                data["target"] = {"target": o["target"], "probability": rec.probability_of(o["target"])}
+            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
+            return
+        self._print(rec, o["target"])
+
+    def _user(self, username):
+        users = get_user_model().objects.filter(is_active=True)
+        user = (
+            users.filter(username=username).first() if username else users.filter(is_superuser=True).first()
+        )
+        if user is None:
+            raise CommandError(
+                f"no active user {username!r}" if username else "no administrator: pass --user"
+            )
+        return user
+
+    def _pk(self, model, code):
+        if code is None:
+            return None
+        pk = model.objects.filter(code=code).values_list("pk", flat=True).first()
+        if pk is None:
+            raise CommandError(f"no {model._meta.verbose_name} with code {code!r}")
+        return pk
+
+    def _print(self, rec, target):
+        decimals = rec.metric.decimals
+
+        def money(v):
+            return format_amount(v, decimals, "zh")
+
+        out = self.stdout
+        out.write(f"{rec.scope.label()} · {rec.period_label} · {rec.metric.name}")
+        out.write(
+            f"model {rec.model}, {rec.forecast.history_months} months of history to {rec.history_end:%Y-%m}"
+        )
+        for line in rec.lines:
+            note = f"  ({line.note})" if line.note else ""
+            out.write(f"  {line.label:<40} {money(line.amount):>16}{note}")
+        out.write(
+            f"recommended target at {format_percent(rec.p, 0)}: {money(rec.recommended)} ({rec.recommended} fen)"
+        )
+        for q, t in rec.ladder():
+            out.write(f"  {format_percent(q, 0):>4} chance: {money(t)}")
+        out.write(
+            f"last year + 10%: {money(rec.rule_of_thumb)}, chance {format_percent(rec.rule_probability)}"
+        )
+        if rec.existing_target is not None:
+            out.write(
+                f"current target: {money(rec.existing_target)}, chance {format_percent(rec.existing_probability)}"
+            )
+        if target is not None:
+            out.write(
+                f"a target of {money(target)} has a {format_percent(rec.probability_of(target))} chance"
+            )
+        if rec.bottom_up is not None:
+            bu = rec.bottom_up
+            out.write(
+                f"bottom-up (sum of {len(bu.reps)} reps): {money(bu.recommended_total)}, "
+                f"top-down: {money(bu.top_down_recommended)}, gap {money(bu.gap)}"
+            )
+        for warning in rec.warnings:
+            out.write(f"warning: {warning}")

@@ -1,0 +1,256 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salestarget.engine.backtest import backtest_year
+from salestarget.engine.forecast import (
+    BASELINE,
+    BATCH_CANDIDATES,
+    COMBINATION,
+    MEAN_MODEL,
+    SeriesInput,
+    forecast_many,
+    forecast_series,
+)
+
+
+def seasonal_trend(months: int, seed: int = 3, noise: float = 0.05) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(months)
+    y = 1e6 * (1 + 0.02 * t) * (1 + 0.3 * np.sin(2 * np.pi * t / 12)) * rng.lognormal(0, noise, months)
+    return np.rint(y).astype(np.int64)
+
+
+def check_sane(fc, horizon: int) -> None:
+    assert fc.mean.shape == (horizon,) and fc.mean.dtype == np.int64
+    for level in (80, 95):
+        assert np.all(fc.lo[level] <= fc.mean) and np.all(fc.mean <= fc.hi[level])
+    assert np.all(fc.lo[95] <= fc.lo[80]) and np.all(fc.hi[80] <= fc.hi[95])
+    assert isinstance(fc.total_mean, int) and isinstance(fc.total_sigma, int) and fc.total_sigma >= 0
+    for p in (0.5, 0.8):
+        target = fc.target_for_probability(p)
+        assert isinstance(target, int)
+        assert 0.0 <= fc.probability_of_reaching(target) <= 1.0
+    json.dumps(fc.to_dict(), allow_nan=False)
+
+
+class TestModelSelection:
+    def test_trend_and_season_pick_a_model_that_beats_last_year_and_cover_the_next(self):
+        y = seasonal_trend(60)
+        fc = forecast_series(y[:48], 12)
+        # A 2%/month trend makes last year's months ~25% too low, which the backtest must see.
+        assert fc.model not in (BASELINE, MEAN_MODEL)
+        assert fc.backtest[fc.model]["mae"] < 0.8 * fc.backtest[BASELINE]["mae"]
+        actual = y[48:]
+        assert np.mean((actual >= fc.lo[80]) & (actual <= fc.hi[80])) >= 0.6
+        assert np.mean((actual >= fc.lo[95]) & (actual <= fc.hi[95])) >= 0.9
+        assert abs(fc.total_mean - actual.sum()) < 0.05 * actual.sum()
+        check_sane(fc, 12)
+
+    def test_pure_repetition_keeps_seasonal_naive(self):
+        season = np.array([5, 3, 8, 9, 10, 12, 11, 9, 8, 7, 13, 20]) * 100_000
+        fc = forecast_series(np.tile(season, 4), 12, candidates=BATCH_CANDIDATES)
+        assert fc.model == BASELINE
+        np.testing.assert_array_equal(fc.mean, season)
+
+    def test_backtest_scores_every_model_including_the_combination(self):
+        fc = forecast_series(seasonal_trend(40), 6, candidates=BATCH_CANDIDATES)
+        assert set(fc.backtest) == {BASELINE, *BATCH_CANDIDATES, COMBINATION}
+        assert all(s["mae"] >= 0 and s["wape"] >= 0 for s in fc.backtest.values())
+
+
+class TestAwkwardHistories:
+    @pytest.mark.parametrize(
+        "history",
+        [
+            pytest.param(np.zeros(36), id="all-zero"),
+            pytest.param(np.full(30, 7_000.0), id="constant"),
+            pytest.param(np.r_[[np.nan] * 5, seasonal_trend(30)], id="leading-nan"),
+            pytest.param(np.r_[seasonal_trend(20), [np.nan] * 3, seasonal_trend(13)], id="gap"),
+            pytest.param(np.r_[seasonal_trend(35), np.nan], id="trailing-nan"),
+            pytest.param(np.random.default_rng(1).normal(0, 50_000, 36), id="negative"),
+            pytest.param(
+                np.where(np.random.default_rng(2).random(40) < 0.6, 0, 90_000.0),
+                id="intermittent",
+            ),
+            pytest.param(np.full(4, np.nan), id="all-nan"),
+            pytest.param(np.array([120_000.0]), id="one-month"),
+            pytest.param(seasonal_trend(5).astype(float), id="five-months"),
+            pytest.param(seasonal_trend(12).astype(float), id="one-season"),
+            pytest.param(seasonal_trend(18).astype(float), id="eighteen-months"),
+            pytest.param(seasonal_trend(25).astype(float), id="just-two-seasons"),
+        ],
+    )
+    def test_never_crashes_and_stays_coherent(self, history):
+        fc = forecast_series(history, 12, candidates=BATCH_CANDIDATES)
+        check_sane(fc, 12)
+
+    def test_short_histories_fall_back_by_length(self):
+        assert forecast_series(seasonal_trend(8), 6).model == MEAN_MODEL
+        fc = forecast_series(seasonal_trend(15), 6)
+        assert fc.model == BASELINE and not fc.backtest
+        assert any("without model selection" in w for w in fc.warnings)
+
+    def test_gaps_are_interpolated_not_zero_filled(self):
+        y = np.full(36, 100_000.0)
+        y[10:13] = np.nan
+        fc = forecast_series(y, 12, candidates=BATCH_CANDIDATES)
+        assert fc.filled_months == 3 and fc.history_months == 36
+        np.testing.assert_array_equal(fc.mean, np.full(12, 100_000))
+
+    def test_leading_unknown_months_are_dropped(self):
+        fc = forecast_series(np.r_[[np.nan] * 10, np.full(14, 50_000.0)], 12)
+        assert fc.history_months == 14 and fc.filled_months == 0
+
+    def test_negative_history_allows_negative_forecasts(self):
+        fc = forecast_series(np.full(30, -20_000.0), 3, candidates=BATCH_CANDIDATES)
+        assert not fc.nonnegative
+        assert fc.total_mean == -60_000
+        assert any("negative" in w for w in fc.warnings)
+
+    def test_all_zero_history_has_a_certain_zero_outcome(self):
+        fc = forecast_series(np.zeros(36), 12, candidates=BATCH_CANDIDATES)
+        assert fc.total_mean == 0 and fc.total_sigma == 0
+        assert fc.probability_of_reaching(0) == 1.0
+        assert fc.probability_of_reaching(1) == 0.0
+
+
+class TestProbabilities:
+    @pytest.fixture(scope="class")
+    def fc(self):
+        return forecast_series(seasonal_trend(48, noise=0.15), 12, candidates=BATCH_CANDIDATES)
+
+    def test_higher_targets_are_less_likely(self, fc):
+        targets = np.linspace(fc.total_mean - 4 * fc.total_sigma, fc.total_mean + 4 * fc.total_sigma, 101)
+        probs = [fc.probability_of_reaching(int(t)) for t in targets]
+        assert all(a >= b for a, b in zip(probs, probs[1:], strict=False))
+        assert probs[0] > 0.99 and probs[-1] < 0.01
+
+    def test_target_for_probability_inverts_probability_of_reaching(self, fc):
+        ladder = [fc.target_for_probability(p) for p in (0.2, 0.5, 0.8, 0.95)]
+        assert ladder == sorted(ladder, reverse=True)
+        for p in (0.2, 0.5, 0.8, 0.95):
+            target = fc.target_for_probability(p)
+            assert p <= fc.probability_of_reaching(target) < p + 1e-6
+        assert fc.target_for_probability(0.5) == fc.total_mean
+
+    def test_probability_outside_zero_one_is_rejected(self, fc):
+        with pytest.raises(ValueError):
+            fc.target_for_probability(1.0)
+
+    def test_period_total_covers_only_the_period_months(self):
+        fc = forecast_series(seasonal_trend(40), 14, period_start=2, candidates=BATCH_CANDIDATES)
+        assert fc.total_mean == pytest.approx(int(fc.mean[2:].sum()), abs=2)
+
+
+class TestWorkingDays:
+    def test_sales_follow_the_working_days_of_the_target_month(self):
+        rng = np.random.default_rng(5)
+        wd = rng.integers(15, 23, 36).astype(float)
+        history = np.rint(10_000 * wd * rng.lognormal(0, 0.02, 36))
+        target_wd = np.array([15.0, 22.0, 20.0])
+        fc = forecast_series(
+            history, 3, working_days=wd, target_working_days=target_wd, candidates=BATCH_CANDIDATES
+        )
+        assert fc.per_working_day
+        # Spring Festival month with 15 working days against a normal 22-day month.
+        assert fc.mean[0] / fc.mean[1] == pytest.approx(15 / 22, rel=0.03)
+        assert fc.mean[1] == pytest.approx(220_000, rel=0.03)
+        plain = forecast_series(history, 3, candidates=BATCH_CANDIDATES)
+        assert plain.mean[0] / plain.mean[1] != pytest.approx(15 / 22, rel=0.1)
+
+    def test_working_days_must_come_in_pairs_and_be_positive(self):
+        with pytest.raises(ValueError):
+            forecast_series(np.ones(30), 3, working_days=np.full(30, 21.0))
+        with pytest.raises(ValueError):
+            forecast_series(
+                np.ones(30), 3, working_days=np.r_[np.full(29, 21.0), 0.0], target_working_days=np.ones(3)
+            )
+
+
+class TestBatch:
+    def test_batch_matches_single_series_calls(self):
+        histories = {
+            "trend": seasonal_trend(48),
+            "noisy": seasonal_trend(36, seed=9, noise=0.4),
+            "short": seasonal_trend(14),
+            "zeros": np.zeros(30),
+        }
+        batch = forecast_many(
+            [SeriesInput(k, v) for k, v in histories.items()], 12, candidates=BATCH_CANDIDATES
+        )
+        for key, y in histories.items():
+            single = forecast_series(y, 12, candidates=BATCH_CANDIDATES, key=key)
+            assert batch[key].model == single.model
+            np.testing.assert_array_equal(batch[key].mean, single.mean)
+            np.testing.assert_array_equal(batch[key].hi[80], single.hi[80])
+            assert batch[key].total_sigma == single.total_sigma
+
+    def test_process_pool_gives_the_same_results(self):
+        inputs = [SeriesInput(f"s{i}", seasonal_trend(36, seed=i, noise=0.3)) for i in range(4)]
+        one = forecast_many(inputs, 12, n_jobs=1)
+        two = forecast_many(inputs, 12, n_jobs=2)
+        for key, fc in one.items():
+            assert fc.model == two[key].model
+            np.testing.assert_array_equal(fc.mean, two[key].mean)
+            assert fc.total_sigma == two[key].total_sigma
+
+    def test_duplicate_keys_and_unknown_models_are_rejected(self):
+        with pytest.raises(ValueError):
+            forecast_many([SeriesInput("a", np.ones(30)), SeriesInput("a", np.ones(30))], 3)
+        with pytest.raises(ValueError):
+            forecast_many([SeriesInput("a", np.ones(30))], 3, candidates=["Prophet"])
+
+
+class TestBacktestReport:
+    def test_replayed_year_reports_accuracy_calibration_and_coverage(self):
+        histories = {f"s{i}": seasonal_trend(48, seed=i, noise=0.2) for i in range(6)}
+        histories["gap"] = np.r_[seasonal_trend(47), np.nan]
+        report = backtest_year(histories, holdout=12)
+        assert report.skipped == ["gap"]
+        assert len(report.series) == 6
+        assert set(report.pooled["mae"]) == {"forecast", "last_year_plus_10", "seasonal_naive"}
+        assert 0.0 <= report.calibration[0.8] <= 1.0 and 0.0 <= report.coverage[80] <= 1.0
+        assert report.calibration[0.8] >= report.calibration[0.5]
+        row = report.series[0]
+        assert row.targets[0.8] <= row.targets[0.5]
+        json.dumps(report.to_dict(), allow_nan=False)
+
+
+def test_engine_does_not_import_django():
+    code = (
+        "import sys, salestarget.engine.forecast, salestarget.engine.backtest; print('django' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def superstore_csv() -> Path | None:
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "superstore" / "Sample - Superstore.csv"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(superstore_csv() is None, reason="public Superstore sample not available")
+def test_superstore_region_subcategory_year_beats_last_years_months():
+    df = pd.read_csv(superstore_csv(), encoding="utf-8-sig")
+    df["month"] = pd.to_datetime(df["Order Date"], format="%d/%m/%y").dt.to_period("M")
+    df["fen"] = (df["Sales"] * 100).round().astype(np.int64)
+    months = pd.period_range(df["month"].min(), df["month"].max(), freq="M")
+    sales = df.groupby(["Region", "Sub-Category", "month"])["fen"].sum()
+    histories = {
+        f"{region}/{sub}": s.droplevel([0, 1]).reindex(months, fill_value=0).to_numpy()
+        for (region, sub), s in sales.groupby(level=[0, 1])
+    }
+    assert len(histories) == 68 and len(months) == 48
+    report = backtest_year(histories, holdout=12)
+    mae = report.pooled["mae"]
+    assert mae["forecast"] < 0.95 * mae["seasonal_naive"]
+    assert 0.65 <= report.coverage[80] <= 0.92

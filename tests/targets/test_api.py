@@ -1,0 +1,59 @@
+"""The recommendation endpoints under /api/v1/targets."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/targets/recommendations"
+
+
+def test_get_recommendation_with_target_check(client, sales):
+    client.force_login(sales.admin)
+    response = client.get(URL, {"unit_id": sales.sh.pk, "p": 0.5, "target": 10_000, "growth_pct": 10})
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert body["scope"]["unit"]["code"] == "SH" and body["p"] == 0.5
+    assert body["recommended"] == body["expected"]
+    assert [line["code"] for line in body["lines"]] == [
+        "baseline",
+        "growth",
+        "expected",
+        "margin",
+        "recommended",
+    ]
+    assert body["target"]["target"] == 10_000 and body["target"]["probability"] > 0.99
+    assert {r["name"] for r in body["bottom_up"]["reps"]} == {"陈一", "陈二"}
+
+
+def test_post_recommendation(client, sales):
+    client.force_login(sales.admin)
+    response = client.post(
+        URL,
+        {"person_id": sales.rep_sz.pk, "quarter": 1, "hires": 1, "hire_productivity": 500_000},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert body["period"]["kind"] == "quarter" and body["bottom_up"] is None
+    assert any(line["code"] == "hires" for line in body["lines"])
+
+
+def test_forbidden_scope_and_bad_input(client, sales):
+    client.force_login(sales.rep_sh1.user)
+    assert client.get(URL, {"person_id": sales.rep_sz.pk}).status_code == 404
+    assert client.get(URL, {"unit_id": sales.sh.pk}).status_code == 404
+    assert client.get(URL, {"p": 1.5}).status_code == 400
+    assert client.get(URL, {"quarter": 1, "month": 2}).status_code == 400
+    assert client.get(URL, {"metric": "conversion_rate"}).status_code == 400
+    client.logout()
+    assert client.get(URL).status_code == 401
+
+
+def test_backtest_endpoint(client, sales):
+    client.force_login(sales.lead_sh.user)
+    response = client.get(f"{URL}/backtest", {"level": "rep"})
+    assert response.status_code == 200
+    assert {row["name"] for row in response.json()["series"]} == {"陈一", "陈二"}
+    assert client.get(f"{URL}/backtest", {"level": "1"}).status_code == 400
