@@ -39,8 +39,12 @@ def url_names(resolver=None, prefix=""):
 
 
 def test_every_url_is_registered():
+    # Pages that need app-specific rows (batches, error reports) keep their role table next to
+    # the fixture that makes those rows: tests/actuals/test_views.py's PAGES.
+    from tests.actuals.test_views import PAGES as ACTUALS_PAGES
+
     ours = {n for n in url_names() if not n.startswith(NOT_OURS)}
-    assert ours - set(WEB) == set(), "add these URLs to WEB with their expected scoping"
+    assert ours - set(WEB) - set(ACTUALS_PAGES) == set(), "add these URLs to WEB with their expected scoping"
 
 
 @pytest.mark.django_db
