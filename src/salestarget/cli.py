@@ -24,6 +24,9 @@ Common commands:
   import KIND FILE    import master data or facts from CSV/XLSX (see: salestarget import --help)
   rollups rebuild|verify
                       rebuild or verify the daily rollups
+  recommend [--unit CODE] [--person CODE] [--year Y] [--p 0.8] [--json]
+                      a data-backed target with its chance of being reached
+  token USERNAME NAME issue a personal API token (printed once)
   help                list every command (all Django management commands work)
 
 Environment:

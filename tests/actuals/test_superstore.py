@@ -167,7 +167,7 @@ def test_superstore_through_the_web_pages(client, company):
     preview = client.post(mapping_url, {**form, "action": "preview"})
     result = preview.context["result"]
     assert result.status == "dry_run" and result.rows_written == 10194 and not Fact.objects.exists()
-    assert b"Confirm import" in preview.content or "Confirm" in preview.content.decode()
+    assert b'value="confirm"' in preview.content
     done = client.post(mapping_url, {**form, "action": "confirm"})
     assert done.status_code == 302 and "/actuals/batches/" in done["Location"]
     assert Decimal(sum(Fact.objects.values_list("amount", flat=True))) / 100 == expected_total()
