@@ -82,7 +82,9 @@ class ImportBatch(models.Model):
 
 class FactQuerySet(ScopedQuerySet):
     def scope_filter(self, scope):
-        return scope.unit_q("unit__") | scope.person_q("person_id")
+        # By the unit at the fact's date, not by the person: a manager keeps the results a rep
+        # made in their team, and does not see what the rep sells after moving elsewhere.
+        return scope.unit_q("unit__") | Q(person_id=scope.person_id)
 
 
 class Fact(models.Model):
