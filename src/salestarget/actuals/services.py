@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -197,41 +198,49 @@ class _Source:
 
 def _run_fact_import(user, kind, source_name, filename, options, dry_run, access, prepare) -> ImportResult:
     result = ImportResult(kind=kind, source=source_name, filename=filename, options=options)
+    with _import_outcome(user, result, dry_run), prepare() as src:
+        options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                kind=kind,
+                source=source_name,
+                filename=filename[:255],
+                status=ImportBatch.Status.APPLIED,
+                created_by=user,
+                options=options,
+            )
+            importer = FactImport(
+                kind=kind,
+                source=source_name,
+                columns=src.columns,
+                headers=src.headers,
+                dates=src.dates,
+                multiplier=unit_multiplier(options.get("unit")),
+                access=access,
+                result=result,
+            )
+            importer.batch_id = batch.pk
+            importer.run(src.rows, ChunkWriter(source_name))
+            if result.error_count:
+                raise Rejected
+            importer.finish(batch.pk)
+            batch.rows_read = result.rows_read
+            batch.rows_written = result.rows_written
+            batch.rows_skipped = result.rows_skipped
+            batch.amount_total = result.amount_total
+            batch.save()
+            result.batch_id = batch.pk
+            if dry_run:
+                raise DryRun
+    return result
+
+
+@contextmanager
+def _import_outcome(user, result: ImportResult, dry_run: bool):
+    """How an import's transaction ended, turned into its result: a dry run rolls back on
+    purpose; any error rolls everything back and records the rejected batch with its errors."""
     try:
-        with prepare() as src:
-            options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
-            with transaction.atomic():
-                batch = ImportBatch.objects.create(
-                    kind=kind,
-                    source=source_name,
-                    filename=filename[:255],
-                    status=ImportBatch.Status.APPLIED,
-                    created_by=user,
-                    options=options,
-                )
-                importer = FactImport(
-                    kind=kind,
-                    source=source_name,
-                    columns=src.columns,
-                    headers=src.headers,
-                    dates=src.dates,
-                    multiplier=unit_multiplier(options.get("unit")),
-                    access=access,
-                    result=result,
-                )
-                importer.batch_id = batch.pk
-                importer.run(src.rows, ChunkWriter(source_name))
-                if result.error_count:
-                    raise Rejected
-                importer.finish(batch.pk)
-                batch.rows_read = result.rows_read
-                batch.rows_written = result.rows_written
-                batch.rows_skipped = result.rows_skipped
-                batch.amount_total = result.amount_total
-                batch.save()
-                result.batch_id = batch.pk
-                if dry_run:
-                    raise DryRun
+        yield
     except DryRun:
         result.status = "dry_run"
         result.batch_id = None
@@ -241,18 +250,11 @@ def _run_fact_import(user, kind, source_name, filename, options, dry_run, access
         result.add_error(None, "", "", problem)
         _reject(user, result, dry_run)
     except IntegrityError:
-        result.add_error(
-            None,
-            "",
-            "",
-            Problem(
-                gettext_noop(
-                    "Another import wrote some of the same rows at the same time; import the file again."
-                )
-            ),
+        concurrent = gettext_noop(
+            "Another import wrote some of the same rows at the same time; import the file again."
         )
+        result.add_error(None, "", "", Problem(concurrent))
         _reject(user, result, dry_run)
-    return result
 
 
 def _reject(user, result: ImportResult, dry_run: bool) -> None:
@@ -459,7 +461,7 @@ def do_import_master(
     filename = filename or Path(path).name
     result = ImportResult(kind=master, source="master", filename=filename, options=options)
     fields = MASTER_FIELDS[master]
-    try:
+    with _import_outcome(user, result, dry_run):
         with _FileSource(
             path,
             fields=fields,
@@ -496,14 +498,6 @@ def do_import_master(
                 result.batch_id = batch.pk
                 if dry_run:
                     raise DryRun
-    except DryRun:
-        result.status = "dry_run"
-        result.batch_id = None
-    except Rejected:
-        _reject(user, result, dry_run)
-    except Problem as problem:
-        result.add_error(None, "", "", problem)
-        _reject(user, result, dry_run)
     return result
 
 
