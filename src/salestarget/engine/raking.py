@@ -12,7 +12,9 @@ Two steps:
    Gale-Ryser condition checks that the remaining row needs can still be met by the remaining columns;
    if not, that column goes to the rows with the largest remaining need instead, which by the classic
    exchange argument always keeps the problem solvable. A solution exists whenever the raked table
-   misses its marginals by less than one unit in total, which convergence ensures.
+   misses its marginals by less than one unit in total, which convergence ensures. When raking stopped
+   early (seeds far from their totals can converge very slowly), the table is first moved onto its
+   totals exactly (`_meet_totals`) and then rounded, so the result is still exact, with a warning.
 
    For n-D tables (n >= 3) the table summed over axis 0 is rounded first (recursively), then the table
    reshaped to axis 0 x (all other axes) is rounded in 2-D against axis 0's totals and that rounded
@@ -133,6 +135,42 @@ def _feasible(needs: np.ndarray, col_prefix: np.ndarray) -> bool:
     return bool((col_prefix[1:] <= capacity).all())
 
 
+def _floors(x: np.ndarray, rows: np.ndarray, cols: np.ndarray):
+    """Floored cells, the units each row and column still needs, and columns by need with prefix sums."""
+    values = x.astype(np.int64)  # truncation is floor for non-negative cells
+    need = rows - values.sum(axis=1)
+    col_need = cols - values.sum(axis=0)
+    order = np.argsort(-col_need, kind="stable")
+    prefix = np.concatenate([[0], np.cumsum(col_need[order])])
+    return values, need, col_need, order, prefix
+
+
+def _roundable(need: np.ndarray, col_need: np.ndarray, prefix: np.ndarray, n: int, m: int) -> bool:
+    in_range = not ((need < 0).any() or (need > m).any() or (col_need < 0).any() or (col_need > n).any())
+    return in_range and _feasible(need, prefix)
+
+
+def _meet_totals(x: np.ndarray, rows: np.ndarray, cols: np.ndarray, structural_zero: np.ndarray) -> None:
+    """Move a table that misses its totals (raking stopped early) onto them, in place.
+
+    Columns are scaled to their totals; then rows over their total shrink proportionally and the mass
+    they free in each column goes to the rows under their total, in proportion to each row's shortfall,
+    which keeps every column exact. Cells that are structural zeros receive nothing, so with structural
+    zeros the rows may stay short and rounding then reports it.
+    """
+    col_sums = x.sum(axis=0)
+    np.multiply(x, np.divide(cols, col_sums, out=np.zeros(col_sums.size), where=col_sums > 0), out=x)
+    row_sums = x.sum(axis=1)
+    over = row_sums > rows
+    shortfall = np.where(over, 0.0, rows - row_sums)
+    freed = (x[over] * (1.0 - rows[over] / row_sums[over])[:, None]).sum(axis=0)
+    x[over] *= (rows[over] / row_sums[over])[:, None]
+    share = shortfall[:, None] * ~structural_zero
+    share_sums = share.sum(axis=0)
+    np.divide(share, share_sums, out=share, where=share_sums > 0)
+    x += share * freed
+
+
 def round_table(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Round a non-negative 2-D float table to integers with exactly the given row and column totals.
 
@@ -141,16 +179,15 @@ def round_table(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     """
     n, m = x.shape
     structural_zero = x == 0
-    values = x.astype(np.int64)  # truncation is floor for non-negative cells
+    values, need, col_need, order, prefix = _floors(x, rows, cols)
+    if not _roundable(need, col_need, prefix, n, m):
+        _meet_totals(x, rows, cols, structural_zero)
+        values, need, col_need, order, prefix = _floors(x, rows, cols)
+        if not _roundable(need, col_need, prefix, n, m):
+            raise AllocationError(
+                "no integer table meets every total: the seed's zero cells leave some totals unreachable"
+            )
     np.subtract(x, values, out=x)
-    need = rows - values.sum(axis=1)
-    col_need = cols - values.sum(axis=0)
-    if (need < 0).any() or (need > m).any() or (col_need < 0).any() or (col_need > n).any():
-        raise AllocationError("the table is too far from its totals to round exactly; did raking converge?")
-    order = np.argsort(-col_need, kind="stable")
-    prefix = np.concatenate([[0], np.cumsum(col_need[order])])
-    if not _feasible(need, prefix):
-        raise AllocationError("no rounding meets every total; did raking converge?")
     residual = np.ascontiguousarray(x.T)
     penalty = np.ascontiguousarray(structural_zero.T)
     expected = residual.sum(axis=0)
