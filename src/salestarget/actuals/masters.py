@@ -408,15 +408,7 @@ class MasterImport:
 
             for _row, values in sorted(rows, key=lambda rv: depth(rv[1]["code"])):
                 code = values["code"]
-                node = existing.get(code)
-                created = node is None
-                if created:
-                    node = model(code=code, name=values.get("name") or code)
-                changed = False
-                for name in fields:
-                    if name in values and values[name] is not None and getattr(node, name) != values[name]:
-                        setattr(node, name, values[name])
-                        changed = True
+                node, created, changed = _merged(existing, model, values, fields)
                 if "_category" in values and values["_category"] and "parent" not in values:
                     parent = category_node(values["_category"])
                     if node.parent_id != parent.pk:
@@ -544,15 +536,9 @@ class MasterImport:
                 units.add(unit.pk, unit.code, unit.name)
                 self.result.created["units"] = self.result.created.get("units", 0) + 1
             for _row, values in checked:
-                person = existing.get(values["code"])
-                created = person is None
-                if created:
-                    person = Person(code=values["code"], name=values.get("name") or values["code"])
-                changed = False
-                for name in ("name", "tier", "status", "email", "hire_date", "leave_date"):
-                    if values.get(name) is not None and getattr(person, name) != values[name]:
-                        setattr(person, name, values[name])
-                        changed = True
+                person, created, changed = _merged(
+                    existing, Person, values, ("name", "tier", "status", "email", "hire_date", "leave_date")
+                )
                 if person.status == Person.Status.LEFT and not person.leave_date:
                     person.leave_date = self.today
                 if created or changed:
@@ -688,20 +674,33 @@ class MasterImport:
 
         def apply():
             for _row, values in checked:
-                customer = existing.get(values["code"])
-                created = customer is None
-                if created:
-                    customer = Customer(code=values["code"], name=values.get("name") or values["code"])
-                changed = False
-                for name in ("name", "segment", "region_id", "owner_id", "first_deal_date", "active"):
-                    if values.get(name) is not None and getattr(customer, name) != values[name]:
-                        setattr(customer, name, values[name])
-                        changed = True
+                customer, created, changed = _merged(
+                    existing,
+                    Customer,
+                    values,
+                    ("name", "segment", "region_id", "owner_id", "first_deal_date", "active"),
+                )
                 if created or changed:
                     customer.save()
                 self._count(created, changed)
 
         return [apply]
+
+
+def _merged(existing: dict, model, values: dict, fields) -> tuple:
+    """The record with this row's code (a new, unsaved one when there is none) with the row's
+    given fields applied: a blank cell keeps what is stored. Returns (record, created, changed)."""
+    code = values["code"]
+    record = existing.get(code)
+    created = record is None
+    if created:
+        record = model(code=code, name=values.get("name") or code)
+    changed = False
+    for name in fields:
+        if values.get(name) is not None and getattr(record, name) != values[name]:
+            setattr(record, name, values[name])
+            changed = True
+    return record, created, changed
 
 
 class _Cell(Exception):
