@@ -13,7 +13,9 @@ from salestarget.engine.forecast import (
     BATCH_CANDIDATES,
     COMBINATION,
     MEAN_MODEL,
+    MIN_MODEL_MONTHS,
     SeriesInput,
+    _cap_spikes,
     forecast_many,
     forecast_series,
 )
@@ -94,7 +96,11 @@ class TestAwkwardHistories:
         assert forecast_series(seasonal_trend(8), 6).model == MEAN_MODEL
         fc = forecast_series(seasonal_trend(15), 6)
         assert fc.model == BASELINE and not fc.backtest
-        assert any("without model selection" in w for w in fc.warnings)
+        assert [n.code for n in fc.warnings] == ["short_history"]
+        assert (
+            fc.warnings[0].text("en")
+            == "Only 15 months of history: using SeasonalNaive without model selection."
+        )
 
     def test_gaps_are_interpolated_not_zero_filled(self):
         y = np.full(36, 100_000.0)
@@ -111,13 +117,66 @@ class TestAwkwardHistories:
         fc = forecast_series(np.full(30, -20_000.0), 3, candidates=BATCH_CANDIDATES)
         assert not fc.nonnegative
         assert fc.total_mean == -60_000
-        assert any("negative" in w for w in fc.warnings)
+        assert "negative_months" in [n.code for n in fc.warnings]
 
     def test_all_zero_history_has_a_certain_zero_outcome(self):
         fc = forecast_series(np.zeros(36), 12, candidates=BATCH_CANDIDATES)
         assert fc.total_mean == 0 and fc.total_sigma == 0
         assert fc.probability_of_reaching(0) == 1.0
         assert fc.probability_of_reaching(1) == 0.0
+
+
+class TestOneOffSpikes:
+    """A single large deal must not become next year's plan; a season or a new level must."""
+
+    def flat(self, months: int = 36) -> np.ndarray:
+        return seasonal_trend(months, noise=0.1).astype(float)
+
+    def test_an_isolated_spike_is_capped_for_the_fit_and_named(self):
+        y = self.flat()
+        y[26] *= 6  # a one-off order in month 27 (the March before last)
+        fc = forecast_series(y, 12, candidates=BATCH_CANDIDATES)
+        spikes = [n for n in fc.warnings if n.code == "spikes_capped"]
+        assert spikes and spikes[0].params["positions"] == [26]
+        assert "#27" in spikes[0].text("zh") and "one-off" in spikes[0].text("en")
+        clean = forecast_series(self.flat(), 12, candidates=BATCH_CANDIDATES)
+        # Next year's month 27 + 12 is planned as an ordinary month, not as a repeat of the deal.
+        assert fc.mean[2] < 1.5 * clean.mean[2]
+        check_sane(fc, 12)
+        late = forecast_series(np.r_[[np.nan] * 3, y], 12, candidates=BATCH_CANDIDATES)
+        assert late.warnings[-1].params["positions"] == [29]  # positions count from the input's start
+
+    def test_a_peak_in_the_same_month_every_year_is_a_season(self):
+        y = self.flat()
+        y[10::12] *= 4  # Double 11, every November
+        capped, spikes = _cap_spikes(y)
+        assert spikes == [] and capped is y
+
+    def test_a_peak_that_grew_from_an_elevated_month_last_year_is_a_season(self):
+        y = self.flat()
+        y[10], y[22], y[34] = y[10] * 1.6, y[22] * 2.2, y[34] * 5
+        assert _cap_spikes(y)[1] == []
+
+    def test_a_new_level_is_not_a_spike(self):
+        y = self.flat()
+        y[-4:] *= 5  # a big customer won four months ago
+        assert _cap_spikes(y)[1] == []
+        fc = forecast_series(y, 12, candidates=BATCH_CANDIDATES)
+        assert "spikes_capped" not in [n.code for n in fc.warnings]
+
+    def test_short_histories_are_never_capped(self):
+        y = self.flat(MIN_MODEL_MONTHS - 1)
+        y[5] *= 10
+        assert _cap_spikes(y)[1] == []
+
+    def test_capping_only_lowers_the_spike_months(self):
+        y = self.flat()
+        y[[3, 20]] *= [8, 9]
+        capped, spikes = _cap_spikes(y)
+        assert spikes == [3, 20]
+        others = np.setdiff1d(np.arange(y.size), spikes)
+        np.testing.assert_array_equal(capped[others], y[others])
+        assert np.all(capped[spikes] < y[spikes]) and np.all(capped[spikes] >= np.median(y))
 
 
 class TestProbabilities:

@@ -160,8 +160,28 @@ def test_no_or_short_history_does_not_crash(company):
             day=month, kind="order", person_id=company.rep_sz.pk, unit_id=company.sz.pk, amount=i * 1000
         )
     rec = service.recommend(admin, service.resolve_scope(admin), next_year(), 0.8)
-    assert rec.model == "Mean" and rec.warnings
+    assert rec.model == "Mean"
+    assert rec.warnings == ["只有 3 个月历史，直接使用 Mean，未做模型选择。"]
     assert rec.recommended >= 0 and rec.bottom_up.reps[0]["name"] == "黄深"
+
+
+def test_a_one_off_deal_is_named_by_its_month_and_not_planned_again(sales):
+    admin = user("admin")
+    scope = service.resolve_scope(admin)
+    before = service.recommend(admin, scope, next_year(), 0.5, bottom_up=False)
+    deal_month = history_months()[-14]
+    DailyRollup.objects.create(
+        day=deal_month.replace(day=20),
+        kind="order",
+        person_id=sales.rep_sz.pk,
+        unit_id=sales.sz.pk,
+        amount=90_000_000,
+    )
+    rec = service.recommend(admin, scope, next_year(), 0.5, bottom_up=False)
+    label = f"{deal_month.year}年{deal_month.month}月"
+    assert any(w.startswith(label) and "一次性大单" in w for w in rec.warnings), rec.warnings
+    # The 900,000-yuan deal lifts the recommendation far less than itself.
+    assert rec.baseline - before.baseline < 90_000_000 / 4
 
 
 def test_existing_published_target_gets_its_probability(sales):

@@ -145,6 +145,38 @@ NOTES: dict[str, dict[str, str]] = {
         "zh": "迭代未在 {iterations} 次内收敛到 {tol:g}（最大偏差 {max_error:.3g}）。",
         "en": "Did not converge to {tol:g} within {iterations} iterations (max deviation {max_error:.3g}).",
     },
+    # Forecast notes (engine.forecast); month labels arrive as `labels`.
+    "forecast_no_history": {
+        "zh": "没有历史数据，预测为 0。",
+        "en": "No history: the forecast is zero.",
+    },
+    "months_interpolated": {
+        "zh": "{count} 个月的数据缺失，已按前后月份插值。",
+        "en": "{count} months without figures were interpolated from their neighbours.",
+    },
+    "negative_months": {
+        "zh": "历史中有负数月份（退货），预测值和区间下限可能为负。",
+        "en": "Negative months (returns) in the history: forecasts and lower bounds may be negative.",
+    },
+    "history_all_zero": {
+        "zh": "历史数据全部为 0。",
+        "en": "The history is all zeros.",
+    },
+    "short_history": {
+        "zh": "只有 {months} 个月历史，直接使用 {model}，未做模型选择。",
+        "en": "Only {months} months of history: using {model} without model selection.",
+    },
+    "no_backtest": {
+        "zh": "历史太短，无法回测，使用 SeasonalNaive。",
+        "en": "The history is too short for a backtest: using SeasonalNaive.",
+    },
+    "spikes_capped": {
+        "zh": "{labels} 的数额远高于平常且没有重复出现（疑似一次性大单），建模时按正常范围的上限计；"
+        "回测和区间仍按实际数额。",
+        "en": "{labels} stood far above the usual range and did not repeat (one-off deals?), so the models "
+        "were fitted with them capped at the top of that range; the backtest and intervals still use "
+        "the actual figures.",
+    },
 }
 
 LEVELS = {

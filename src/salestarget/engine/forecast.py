@@ -22,6 +22,8 @@ import pandas as pd
 from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, DynamicOptimizedTheta, SeasonalNaive
 
+from salestarget.engine.explain import Note
+
 SEASON = 12
 # Seasonal candidates need two full seasons to estimate a seasonal pattern at all; below
 # that the backtest could not show them to be better than the baseline.
@@ -39,6 +41,11 @@ CALIBRATION_PRIOR_POINTS = 12
 # months would suggest, but far from perfectly correlated.
 TOTAL_CORRELATION = 0.3
 DEFAULT_PROBABILITIES = (0.5, 0.8)
+# A month this many robust standard deviations (log scale) above the series' usual month is a
+# one-off such as a single large deal, unless it repeats (see _cap_spikes).
+SPIKE_MADS = 3.0
+# The same calendar month in another year this far above the usual range makes a spike seasonal.
+SEASONAL_MADS = 2.0
 # Below this many series a process pool costs more than it saves (break-even ~150 measured).
 PARALLEL_FROM_SERIES = 200
 
@@ -101,7 +108,7 @@ class SeriesForecast:
     per_working_day: bool
     interval_scale: float
     nonnegative: bool
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[Note, ...] = field(default=())
 
     def probability_of_reaching(self, target: int) -> float:
         """Chance that the period total reaches ``target`` (a normal approximation)."""
@@ -143,7 +150,7 @@ class SeriesForecast:
             "filled_months": self.filled_months,
             "per_working_day": self.per_working_day,
             "interval_scale": self.interval_scale,
-            "warnings": list(self.warnings),
+            "warnings": [n.to_dict() for n in self.warnings],
         }
 
 
@@ -153,6 +160,8 @@ def _json_float(value: float) -> float | None:
 
 @dataclass
 class _Prepared:
+    """``y`` is the actual history in fen; ``z`` is what the models fit: per working day, spikes capped."""
+
     key: str
     y: np.ndarray
     z: np.ndarray
@@ -161,7 +170,7 @@ class _Prepared:
     nonnegative: bool
     filled: int
     per_working_day: bool
-    warnings: list[str]
+    warnings: list[Note]
 
 
 def forecast_series(
@@ -231,7 +240,7 @@ def forecast_many(
             model, mean_z, sigma_z = _short_history_forecast(p.z, horizon)
             scores, scale = {}, 1.0
             if p.z.size:
-                p.warnings.append(f"only {p.z.size} months of history: using {model} without model selection")
+                p.warnings.append(Note("short_history", {"months": int(p.z.size), "model": model}))
         results[p.key] = _assemble(p, model, scores, scale, mean_z, sigma_z, period_start, total_correlation)
     return results
 
@@ -255,28 +264,69 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
     else:
         wd = np.ones_like(y)
         wd_future = np.ones(horizon)
-    notes: list[str] = []
+    notes: list[Note] = []
     known = np.flatnonzero(np.isfinite(y))
     if known.size == 0:
-        notes.append("no history: forecasting zero")
+        notes.append(Note("forecast_no_history"))
         empty = np.zeros(0)
         return _Prepared(inp.key, empty, empty, empty, wd_future, True, 0, per_day, notes)
     # Months before the first known figure predate the series (a rep who joined later);
     # dropping them keeps a launch from looking like a slump.
-    y, wd = y[known[0] :], wd[known[0] :]
-    known = known - known[0]
+    first = int(known[0])
+    y, wd = y[first:], wd[first:]
+    known = known - first
     filled = y.size - known.size
     if filled:
         # A gap is a missing report, not a month without sales (the caller passes 0 for
         # that), so interpolation is less wrong than zero-filling, which would invent a slump.
         y = np.interp(np.arange(y.size), known, y[known])
-        notes.append(f"{filled} missing months interpolated")
+        notes.append(Note("months_interpolated", {"count": int(filled)}))
     nonnegative = bool(np.all(y >= 0))
     if not nonnegative:
-        notes.append("negative months (returns) in history: forecasts may be negative")
+        notes.append(Note("negative_months"))
     if not np.any(y):
-        notes.append("history is all zeros")
-    return _Prepared(inp.key, y, y / wd, wd, wd_future, nonnegative, filled, per_day, notes)
+        notes.append(Note("history_all_zero"))
+    z, spikes = _cap_spikes(y / wd)
+    if spikes:
+        positions = [first + t for t in spikes]
+        notes.append(
+            Note("spikes_capped", {"positions": positions, "labels": [f"#{i + 1}" for i in positions]})
+        )
+    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes)
+
+
+def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Cap one-off spikes, such as a single large deal, at the top of the series' usual range.
+
+    SeasonalNaive would repeat such a month next year and the fitted models chase it, yet no
+    director plans on a one-off.  Only the fit sees the capped months: the backtest scores and
+    calibrates against the actual figures.  A spike beside another, or matched by the same
+    month of another year, is a level shift or a season (Double 11) and is left alone; so
+    capping needs two full seasons.  Median and MAD of the logs keep the spike itself from
+    moving the threshold.  Returns the series and the capped positions.
+    """
+    positive = z[z > 0]
+    if z.size < MIN_MODEL_MONTHS or positive.size < SEASON:
+        return z, []
+    logs = np.log(positive)
+    centre = float(np.median(logs))
+    spread = 1.4826 * float(np.median(np.abs(logs - centre)))
+    if spread <= 0:
+        return z, []
+    cap = math.exp(centre + SPIKE_MADS * spread)
+    over = z > cap
+    elevated = z > math.exp(centre + SEASONAL_MADS * spread)
+    spikes = [int(t) for t in np.flatnonzero(over) if not _repeats(int(t), over, elevated)]
+    if not spikes:
+        return z, []
+    capped = z.copy()
+    capped[spikes] = cap
+    return capped, spikes
+
+
+def _repeats(t: int, over: np.ndarray, elevated: np.ndarray) -> bool:
+    neighbours = (t > 0 and over[t - 1]) or (t + 1 < over.size and over[t + 1])
+    return bool(neighbours or any(elevated[s] for s in range(t % SEASON, over.size, SEASON) if s != t))
 
 
 def _origins(n: int, horizon: int) -> list[int]:
@@ -332,7 +382,7 @@ def _choose(bt: _Backtest, p: _Prepared) -> _Choice:
     final forecast, so the backtest scores what the user would actually have been shown.
     """
     if not bt.origins:
-        p.warnings.append("history too short for a backtest: using SeasonalNaive")
+        p.warnings.append(Note("no_backtest"))
         empty = np.zeros(0)
         return _Choice(BASELINE, {}, empty, empty.astype(int), empty)
     bt_h = bt.mean[BASELINE].shape[1]

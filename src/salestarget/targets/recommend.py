@@ -588,8 +588,20 @@ def recommend(
         last_year_actual=_last_year_actual(rows, value_field, period),
         existing_target=_existing_target(user, the_metric, scope, period),
         bottom_up=bu,
-        warnings=list(forecast.warnings),
+        warnings=_warning_texts(forecast, history_months),
     )
+
+
+def _warning_texts(forecast: SeriesForecast, months: list[dt.date]) -> list[str]:
+    """The engine's notes in the user's language, with month positions shown as months."""
+    lang = _lang()
+    texts = []
+    for note in forecast.warnings:
+        if "positions" in note.params:
+            labels = [_month_label(months[i], lang) for i in note.params["positions"]]
+            note = dataclasses.replace(note, params={**note.params, "labels": labels})
+        texts.append(note.text(lang))
+    return texts
 
 
 def _active_reps(rows, value_field: str, history_end: dt.date) -> list[int]:
