@@ -142,3 +142,40 @@ def test_the_command_line_fails_loudly_on_a_broken_file(broken):
     with pytest.raises(CommandError, match="Nothing was imported: 1 error."):
         call_command("import", "order", str(path), stdout=io.StringIO(), stderr=err)
     assert "row 3" in err.getvalue() and "appears twice" in err.getvalue()
+
+
+def test_a_row_with_several_problems_names_every_one(tmp_path, company):
+    """One pass through the error report must be enough to fix a row."""
+    rep = company.rep_sh1.code
+    rows = [
+        HEADER,
+        good(rep),
+        ["SO1", "2024-02-30", "王五", "=HYPERLINK(1)", "一百元"],
+        ["SO3", "2024-03-02", rep, "", "12"],
+    ]
+    path = tmp_path / "several.csv"
+    path.write_bytes(csv_bytes(rows))
+    before = footprint()
+    result = do_import_facts(company.admin, path, "order")
+    assert result.status == "rejected" and footprint() == before
+    found = [(e["row"], localised(e)["column"], localised(e)["reason"]) for e in result.errors]
+    assert [(row, column) for row, column, _reason in found] == [
+        (3, "日期"),
+        (3, "金额"),
+        (3, "销售员"),
+        (3, "客户编码"),
+        (3, "订单号"),
+    ], found
+    assert "appears twice in the file (rows 2 and 3)" in found[-1][2]
+    assert result.error_count == 5
+
+
+def test_later_problems_of_a_row_use_what_its_earlier_columns_gave(tmp_path, company):
+    """With --create-missing a new person and customer are made from the row; when the row's
+    amount fails, the checks after it still run and the whole batch still writes nothing."""
+    path = tmp_path / "create.csv"
+    path.write_bytes(csv_bytes([HEADER, ["SO1", "2024-03-01", "新人甲", "C-NEW", "abc"]]))
+    before = footprint()
+    result = do_import_facts(company.admin, path, "order", create_missing=True)
+    assert [localised(e)["column"] for e in result.errors] == ["金额"]
+    assert footprint() == before

@@ -26,6 +26,7 @@ from operator import itemgetter
 
 from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from salestarget.actuals import rollups
@@ -103,6 +104,23 @@ ZERO = Decimal(0)
 HALF = Decimal("0.5")
 AMBIGUOUS = -1
 MISS = object()
+# The order in which FactImport._run checks a row's columns ("key": not seen before in the file).
+ROW_CHECKS = (
+    "date",
+    "external_id",
+    "amount",
+    "profit",
+    "quantity",
+    "person",
+    "region",
+    "product",
+    "customer",
+    "stage",
+    "key",
+)
+DATE_CHECK, EXT_CHECK, PERSON_CHECK, REGION_CHECK = (
+    ROW_CHECKS.index(c) for c in ("date", "external_id", "person", "region")
+)
 INSERT_COLUMNS = (
     "kind",
     "date",
@@ -752,10 +770,9 @@ class FactImport:
                         row=number,
                     )
             except Problem as problem:
-                value = {
+                values = {
                     "date": d,
                     "external_id": ext,
-                    "key": ext,
                     "amount": amount,
                     "profit": profit,
                     "quantity": qty,
@@ -764,9 +781,25 @@ class FactImport:
                     "product": product,
                     "customer": customer,
                     "stage": stage,
-                }[column]
-                name = "external_id" if column == "key" else column
-                result.add_error(number, self._column_name(name), value, problem)
+                    "key": ext,
+                }
+                # What the columns before the failed one produced (later ones are unset or
+                # hold an earlier row's values).
+                passed = ROW_CHECKS.index(column)
+                known = {}
+                if passed > DATE_CHECK:
+                    known["date"] = iso
+                if passed > EXT_CHECK:
+                    known["external_id"] = ext
+                if passed > PERSON_CHECK:
+                    known["person"] = got
+                if passed > REGION_CHECK:
+                    known["region"] = rid
+                found = [(column, values[column], problem)]
+                found += self._later_problems(column, number, cells, values, known, seen)
+                for col, value, prob in found:
+                    name = "external_id" if col == "key" else col
+                    result.add_error(number, self._column_name(name), value, prob)
                 clean = False
                 continue
             if not clean:
@@ -814,6 +847,73 @@ class FactImport:
             self._flush(writer, chunk, exact, chunk_start)
         if not read and clean:
             raise Problem(gettext_noop("The file has a header but no data rows."))
+
+    def _later_problems(
+        self, failed: str, number: int, cells: list, values: dict, known: dict, seen: dict
+    ) -> list[tuple[str, object, Problem]]:
+        """The problems in the columns after ``failed``, so that one error report names all of a
+        row's problems and the file can be fixed in one pass.  Off the hot path: it runs only
+        for rows already in error."""
+        state = dict(known)
+        found = []
+        for column in ROW_CHECKS[ROW_CHECKS.index(failed) + 1 :]:
+            try:
+                state[column] = self._check(column, number, cells, values, state, seen)
+            except Problem as problem:
+                value = state.get("external_id") if column == "key" else values[column]
+                found.append((column, value, problem))
+        return found
+
+    def _check(self, column: str, number: int, cells: list, values: dict, state: dict, seen: dict):
+        """One of _run's checks on its own, with the same rules and caches.
+
+        A check that needs an earlier column which failed gets a stand-in (today for the hire
+        date of a person created by --create-missing, no region or owner for a new customer):
+        the row is rejected already, and so is everything the batch would have created.
+        """
+        raw = values[column]
+        if column == "date":
+            return self.dates.cache.get(raw) or self.dates(raw)
+        if column == "external_id":
+            ext = (
+                row_key(cells[: self.width], seen)
+                if not self.columns.get("external_id")
+                else cell_text(raw).strip()
+            )
+            return self._external_id(ext) if not ext or len(ext) > 128 or ext[0] in "=+-@" else ext
+        if column == "amount":
+            return self._decimal(raw, "amount" in REQUIRED[self.kind])
+        if column == "profit":
+            return self._decimal(raw, False) if raw != "" else ZERO
+        if column == "quantity":
+            return 0 if raw in ("", None) else parse_whole(raw)
+        if column == "key":
+            ext = state.get("external_id")
+            first = seen.setdefault(ext, number) if ext else number
+            if first != number:
+                raise Problem(
+                    gettext_noop("The key %(value)s appears twice in the file (rows %(first)s and %(row)s)."),
+                    value=ext,
+                    first=first,
+                    row=number,
+                )
+            return ext
+        cache = self._cache[column]
+        got = cache.get(raw, MISS)
+        if got is MISS:
+            if column == "person":
+                got = self._person(raw, state.get("date") or timezone.localdate().isoformat())
+            elif column == "region":
+                got = self._region(self._text(raw, 64))
+            elif column == "product":
+                got = self._product(self._text(raw, 64), cells)
+            elif column == "customer":
+                owner = state.get("person")
+                got = self._customer(self._text(raw, 64), cells, state.get("region"), owner and owner[0])
+            else:
+                got = self._stage(raw)
+            cache[raw] = got
+        return got
 
     def _decimal(self, value, required: bool) -> Decimal:
         if type(value) is str and value:
