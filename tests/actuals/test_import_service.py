@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
 
 from salestarget.actuals import rollups
 from salestarget.actuals.importers import error_report_csv, localised
@@ -339,3 +340,28 @@ def test_cells_beyond_the_header_are_ignored(company, tmp_path):
     )
     result = do_import_facts(company.admin, path, "order")
     assert result.ok and set(Fact.objects.values_list("person_id", flat=True)) == {None}
+
+
+def test_a_file_of_many_chunks_is_written_whole_or_not_at_all(company, tmp_path):
+    """A first import from a source streams its chunks through one open COPY on PostgreSQL;
+    a bad row after several written chunks must still leave nothing behind."""
+    from salestarget.actuals.importers import CHUNK
+
+    rep = company.rep_sh1.code
+    count = 2 * CHUNK + 123
+    rows = [
+        [f"S{i}", f"2024-03-{i % 28 + 1:02d}", rep, "", "", f"{i % 997}.{i % 100:02d}"] for i in range(count)
+    ]
+    bad = [*rows[:-10], [*rows[-10][:5], "十元"], *rows[-9:]]
+    before = footprint()
+    rejected = do_import_facts(company.admin, write_csv(tmp_path / "bad.csv", [HEADER, *bad]), "order")
+    assert rejected.status == "rejected" and [e["row"] for e in rejected.errors] == [count - 8]
+    assert footprint() == before
+    path = write_csv(tmp_path / "good.csv", [HEADER, *rows])
+    applied = do_import_facts(company.admin, path, "order")
+    assert applied.status == "applied" and applied.rows_written == count, reasons(applied)
+    expected = sum(i % 997 * 100 + i % 100 for i in range(count))
+    assert applied.amount_total == expected == Fact.objects.aggregate(s=Sum("amount"))["s"]
+    assert rollups.verify() == []
+    again = do_import_facts(company.admin, path, "order")
+    assert (again.rows_written, again.rows_skipped) == (0, count)

@@ -20,6 +20,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from operator import itemgetter
@@ -643,6 +644,7 @@ class FactImport:
         try:
             self._run(rows, writer)
         finally:
+            writer.close()
             if enabled:
                 gc.enable()
 
@@ -939,6 +941,7 @@ class FactImport:
         rounding is redone over the rows that remain, so the batch total stays exact; the
         carried remainders are returned then."""
         if self.new.pending:
+            writer.close()
             chunk = self._materialise(chunk)
         existing = writer.existing(self.source, [row[7] for row in chunk]) if writer.source_known else set()
         rounding = None
@@ -1176,10 +1179,20 @@ FIELD_LABELS = {
 
 
 class ChunkWriter:
-    """Bulk writes and key checks on the import's own connection and transaction."""
+    """Bulk writes and key checks on the import's own connection and transaction.
 
-    def __init__(self, source: str):
+    With ``stream`` (PostgreSQL; for imports that query nothing between chunks) one COPY stays
+    open across chunks: the server stores rows while Python reads and checks the next ones, so
+    the two cores work at once instead of taking turns at every chunk's end.  ``close`` ends it
+    and must run before the connection is used for anything else; the writer's own queries
+    do so themselves.
+    """
+
+    def __init__(self, source: str, *, stream: bool = False):
         self.raw = connection.connection
+        self.stream = stream
+        self._open: ExitStack | None = None
+        self._copy = None
         self.vendor = connection.vendor
         self.table = Fact._meta.db_table
         cols = ", ".join(INSERT_COLUMNS)
@@ -1202,6 +1215,7 @@ class ChunkWriter:
 
     def existing(self, source: str, keys: list[str]) -> set[str]:
         if self.vendor == "postgresql":
+            self.close()
             with self.raw.cursor() as cur:
                 cur.execute(self.exists_sql, [source, keys])
                 return {r[0] for r in cur.fetchall()}
@@ -1209,10 +1223,21 @@ class ChunkWriter:
         return {r[0] for r in cur.fetchall()}
 
     def insert(self, rows: list[tuple]) -> None:
-        if self.vendor == "postgresql":
-            with self.raw.cursor() as cur, cur.copy(self.copy_sql) as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(row)
-        else:
+        if self.vendor != "postgresql":
             self.raw.executemany(self.insert_sql, rows)
+            return
+        if self._open is None:
+            self._open = ExitStack()
+            cursor = self._open.enter_context(self.raw.cursor())
+            self._copy = self._open.enter_context(cursor.copy(self.copy_sql))
+        write = self._copy.write_row
+        for row in rows:
+            write(row)
+        if not self.stream:
+            self.close()
+
+    def close(self) -> None:
+        """Finish the open COPY, if any (waiting for the server to store the rows)."""
+        if self._open is not None:
+            stack, self._open, self._copy = self._open, None, None
+            stack.close()

@@ -220,7 +220,9 @@ def _run_fact_import(user, kind, source_name, filename, options, dry_run, access
                 result=result,
             )
             importer.batch_id = batch.pk
-            importer.run(src.rows, ChunkWriter(source_name))
+            # Imports that create records query between chunks, so only the others stream.
+            stream = not (access.create_missing or access.new_customers)
+            importer.run(src.rows, ChunkWriter(source_name, stream=stream))
             if result.error_count:
                 raise Rejected
             importer.finish(batch.pk)
