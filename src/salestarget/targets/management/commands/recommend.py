@@ -11,6 +11,7 @@ import json
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from salestarget.catalog.models import Product, Region
 from salestarget.core.money import format_amount, format_percent
@@ -122,32 +123,42 @@ class Command(BaseCommand):
         out = self.stdout
         out.write(f"{rec.scope.label()} · {rec.period_label} · {rec.metric.name}")
         out.write(
-            f"model {rec.model}, {rec.forecast.history_months} months of history to {rec.history_end:%Y-%m}"
+            _("Model %(model)s, %(months)s months of history up to %(end)s")
+            % {"model": rec.model, "months": rec.forecast.history_months, "end": f"{rec.history_end:%Y-%m}"}
         )
         for line in rec.lines:
             note = f"  ({line.note})" if line.note else ""
             out.write(f"  {line.label:<40} {money(line.amount):>16}{note}")
         out.write(
-            f"recommended target at {format_percent(rec.p, 0)}: {money(rec.recommended)} ({rec.recommended} fen)"
+            _("Recommended target for a %(p)s chance: %(target)s (%(fen)s fen)")
+            % {"p": format_percent(rec.p, 0), "target": money(rec.recommended), "fen": rec.recommended}
         )
         for q, t in rec.ladder():
-            out.write(f"  {format_percent(q, 0):>4} chance: {money(t)}")
+            out.write("  " + _("%(p)s chance: %(target)s") % {"p": format_percent(q, 0), "target": money(t)})
         out.write(
-            f"last year + 10%: {money(rec.rule_of_thumb)}, chance {format_percent(rec.rule_probability)}"
+            _("Last year + 10%%: %(target)s, chance %(p)s")
+            % {"target": money(rec.rule_of_thumb), "p": format_percent(rec.rule_probability)}
         )
         if rec.existing_target is not None:
             out.write(
-                f"current target: {money(rec.existing_target)}, chance {format_percent(rec.existing_probability)}"
+                _("Current target: %(target)s, chance %(p)s")
+                % {"target": money(rec.existing_target), "p": format_percent(rec.existing_probability)}
             )
         if target is not None:
             out.write(
-                f"a target of {money(target)} has a {format_percent(rec.probability_of(target))} chance"
+                _("A target of %(target)s has a %(p)s chance")
+                % {"target": money(target), "p": format_percent(rec.probability_of(target))}
             )
         if rec.bottom_up is not None:
             bu = rec.bottom_up
             out.write(
-                f"bottom-up (sum of {len(bu.reps)} reps): {money(bu.recommended_total)}, "
-                f"top-down: {money(bu.top_down_recommended)}, gap {money(bu.gap)}"
+                _("Bottom-up (sum of %(reps)s reps): %(bottom_up)s; top-down: %(top_down)s; gap %(gap)s")
+                % {
+                    "reps": len(bu.reps),
+                    "bottom_up": money(bu.recommended_total),
+                    "top_down": money(bu.top_down_recommended),
+                    "gap": money(bu.gap),
+                }
             )
         for warning in rec.warnings:
-            out.write(f"warning: {warning}")
+            out.write(_("Note: %(text)s") % {"text": warning})
