@@ -270,7 +270,7 @@ class Adjustments:
 
     def __post_init__(self):
         if self.growth_pct <= -100 or self.price_pct <= -100:
-            raise ValueError(_("A change of -100% or less would leave nothing to sell."))
+            raise ValueError(_("A change at or below -100% would leave nothing to sell."))
         if self.hires < 0 or self.departures < 0 or self.hire_productivity < 0:
             raise ValueError(_("Headcount changes and productivity cannot be negative."))
         if self.departure_productivity is not None and self.departure_productivity < 0:

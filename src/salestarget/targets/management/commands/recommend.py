@@ -23,7 +23,7 @@ def _month(value: str) -> dt.date:
     try:
         return dt.datetime.strptime(value, "%Y-%m").date()
     except ValueError as exc:
-        raise CommandError(f"months are written YYYY-MM, got {value!r}") from exc
+        raise CommandError(_("Months are written YYYY-MM, not %(value)s.") % {"value": value}) from exc
 
 
 def _yuan(value: str) -> int:
@@ -31,7 +31,7 @@ def _yuan(value: str) -> int:
     try:
         return round(float(value) * 100)
     except ValueError as exc:
-        raise CommandError(f"not an amount: {value!r}") from exc
+        raise CommandError(_("%(value)s is not an amount.") % {"value": value}) from exc
 
 
 class Command(BaseCommand):
@@ -102,7 +102,9 @@ class Command(BaseCommand):
         )
         if user is None:
             raise CommandError(
-                f"no active user {username!r}" if username else "no administrator: pass --user"
+                _("There is no active user %(name)s.") % {"name": username}
+                if username
+                else _("There is no administrator: name a user with --user.")
             )
         return user
 
@@ -111,7 +113,10 @@ class Command(BaseCommand):
             return None
         pk = model.objects.filter(code=code).values_list("pk", flat=True).first()
         if pk is None:
-            raise CommandError(f"no {model._meta.verbose_name} with code {code!r}")
+            raise CommandError(
+                _("There is no %(what)s with the code %(code)s.")
+                % {"what": model._meta.verbose_name, "code": code}
+            )
         return pk
 
     def _print(self, rec, target):
