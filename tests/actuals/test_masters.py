@@ -147,3 +147,99 @@ def test_bad_master_rows_reject_the_file(company, tmp_path):
         and "twice" in reasons(result)[2]
     )
     assert not Person.objects.filter(code__in=["E7", "E8"]).exists()
+
+
+def snapshot() -> dict:
+    """Every master record's fields, to compare before an import and after its rollback."""
+    from django.forms.models import model_to_dict
+
+    out = {}
+    for model in (OrgUnit, Region, Product, Person, Membership, TerritoryAssignment, Customer):
+        out[model.__name__] = sorted(
+            (tuple(sorted((k, str(v)) for k, v in model_to_dict(o).items())) for o in model.objects.all()),
+        )
+    return out
+
+
+def test_a_people_import_is_rolled_back_to_exactly_what_was_there(company, tmp_path):
+    """A wrong people file (moves, a new team, a new hire, a leaver) is undone completely."""
+    from salestarget.actuals.models import ImportBatch
+    from salestarget.actuals.services import can_roll_back, do_rollback_batch
+
+    before = snapshot()
+    path = write_csv(
+        tmp_path / "wrong.csv",
+        [
+            ["code", "name", "unit", "valid_from", "tier", "status", "leave_date"],
+            [company.rep_sh1.code, "改了名字", "SZ", "2024-07-01", "D", "", ""],
+            [company.rep_sh2.code, "", "", "", "", "离职", "2024-12-31"],
+            ["E9", "新人", "NEWTEAM", "2024-05-01", "C", "", ""],
+        ],
+    )
+    result = do_import_master(company.admin, path, "people", create_missing=True)
+    assert result.status == "applied", reasons(result)
+    assert company.rep_sh1.__class__.objects.get(pk=company.rep_sh1.pk).name == "改了名字"
+    batch = ImportBatch.objects.get(pk=result.batch_id)
+    assert not can_roll_back(company.lead_sh.user, batch) and can_roll_back(company.admin, batch)
+    do_rollback_batch(company.admin, batch)
+    assert snapshot() == before
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.ROLLED_BACK
+
+
+def test_a_unit_tree_import_is_rolled_back_with_its_paths(company, tmp_path):
+    from salestarget.actuals.models import ImportBatch
+    from salestarget.actuals.services import do_rollback_batch
+
+    before = snapshot()
+    path = write_csv(
+        tmp_path / "units.csv",
+        [["code", "name", "parent"], ["JS", "江苏区", "EAST"], ["SH", "上海组（改到江苏）", "JS"]],
+    )
+    result = do_import_master(company.admin, path, "units")
+    assert result.status == "applied", reasons(result)
+    assert OrgUnit.objects.get(code="SH").is_descendant_of(OrgUnit.objects.get(code="JS"))
+    do_rollback_batch(company.admin, ImportBatch.objects.get(pk=result.batch_id))
+    assert snapshot() == before
+    assert not OrgUnit.objects.filter(code="JS").exists()
+    assert OrgUnit.objects.get(code="SH").path == company.sh.path
+
+
+def test_a_master_rollback_never_overwrites_later_work(company, tmp_path):
+    """Edited since, or put to use since: the rollback is refused and changes nothing."""
+    from salestarget.actuals.models import ImportBatch
+    from salestarget.actuals.parsing import Problem
+    from salestarget.actuals.services import do_import_facts, do_rollback_batch
+
+    regions = write_csv(
+        tmp_path / "r.csv", [["code", "name"], ["NEW", "新区域"], [company.shanghai.code, "沪"]]
+    )
+    result = do_import_master(company.admin, regions, "regions")
+    batch = ImportBatch.objects.get(pk=result.batch_id)
+    Region.objects.filter(code=company.shanghai.code).update(name="上海（手工改）")
+    with pytest.raises(Problem, match="was changed after this import"):
+        do_rollback_batch(company.admin, batch)
+    assert Region.objects.filter(code="NEW").exists()
+    Region.objects.filter(code=company.shanghai.code).update(name="沪")
+    facts = write_csv(
+        tmp_path / "f.csv",
+        [["单号", "日期", "销售员", "区域", "金额"], ["X1", "2024-03-01", company.rep_sh1.code, "NEW", "10"]],
+    )
+    assert do_import_facts(company.admin, facts, "order").status == "applied"
+    with pytest.raises(Problem, match="used by data added since"):
+        do_rollback_batch(company.admin, batch)
+    batch.refresh_from_db()
+    assert (
+        batch.status == ImportBatch.Status.APPLIED
+        and Region.objects.get(code=company.shanghai.code).name == "沪"
+    )
+
+
+def test_master_batches_from_before_the_journal_cannot_be_rolled_back(company, tmp_path):
+    from salestarget.actuals.models import ImportBatch
+    from salestarget.actuals.services import can_roll_back
+
+    path = write_csv(tmp_path / "r.csv", [["code", "name"], ["OLD", "旧"]])
+    batch = ImportBatch.objects.get(pk=do_import_master(company.admin, path, "regions").batch_id)
+    batch.options.pop("journal")
+    assert not can_roll_back(company.admin, batch)

@@ -254,3 +254,26 @@ def test_abandoned_uploads_are_swept(client, company, tmp_path, settings):
     response = client.post(reverse("actuals:import"), {"kind": "order", "file": file, "source": "file"})
     assert response.status_code == 302 and not old.exists()
     assert len(list((tmp_path / "imports").iterdir())) == 1
+
+
+def test_a_master_batch_page_lists_its_changes_and_rolls_them_back(client, company, tmp_path):
+    from salestarget.actuals.services import do_import_master
+    from salestarget.catalog.models import Region
+    from tests.actuals.conftest import write_csv
+
+    path = write_csv(tmp_path / "r.csv", [["code", "name"], ["NEW", "新区域"], [company.shanghai.code, "沪"]])
+    batch = do_import_master(company.admin, path, "regions").batch_id
+    client.force_login(company.admin)
+    page = client.get(reverse("actuals:batch", kwargs={"pk": batch}))
+    html = page.content.decode()
+    assert 'data-testid="master-changes"' in html and "新区域" in html and "沪" in html
+    assert "Put back every record this batch created or changed?" in html or "恢复" in html
+    Region.objects.filter(code="NEW").update(name="改过")
+    refused = client.post(reverse("actuals:rollback", kwargs={"pk": batch}), follow=True)
+    assert "改过" in refused.content.decode() and Region.objects.filter(code="NEW").exists()
+    Region.objects.filter(code="NEW").update(name="新区域")
+    done = client.post(reverse("actuals:rollback", kwargs={"pk": batch}), follow=True)
+    assert ImportBatch.objects.get(pk=batch).status == "rolled_back"
+    assert not Region.objects.filter(code="NEW").exists()
+    assert Region.objects.get(pk=company.shanghai.pk).name == company.shanghai.name
+    assert done.status_code == 200

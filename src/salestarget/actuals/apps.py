@@ -6,3 +6,8 @@ class ActualsConfig(AppConfig):
     name = "salestarget.actuals"
     label = "actuals"
     verbose_name = _("Actuals")
+
+    def ready(self):
+        from salestarget.actuals import journal
+
+        journal.connect()

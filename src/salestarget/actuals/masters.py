@@ -739,8 +739,13 @@ def place(person: Person, unit_id: int, role: str, start: dt.date) -> bool:
 
 
 def close_memberships(person: Person, last_day: dt.date) -> bool:
-    """A leaver's open memberships end on their last day."""
-    open_rows = Membership.objects.filter(person=person, valid_from__lte=last_day).exclude(
-        valid_to__lte=last_day
+    """A leaver's open memberships end on their last day.
+
+    Saved one by one (a person has one or two) so that the batch's journal sees them."""
+    open_rows = list(
+        Membership.objects.filter(person=person, valid_from__lte=last_day).exclude(valid_to__lte=last_day)
     )
-    return bool(open_rows.update(valid_to=last_day))
+    for row in open_rows:
+        row.valid_to = last_day
+        row.save(update_fields=["valid_to"])
+    return bool(open_rows)

@@ -80,6 +80,24 @@ class ImportBatch(models.Model):
         return f"#{self.pk} {self.kind} {self.filename}"
 
 
+class MasterChange(models.Model):
+    """One record a master-data batch created or changed, with its values before and after,
+    so that the batch can be rolled back (see actuals/journal.py)."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="master_changes")
+    model = models.CharField(max_length=64)
+    object_id = models.BigIntegerField()
+    created = models.BooleanField()
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.model} #{self.object_id} ({'created' if self.created else 'changed'})"
+
+
 class FactQuerySet(ScopedQuerySet):
     def scope_filter(self, scope):
         # By the unit at the fact's date, not by the person: a manager keeps the results a rep

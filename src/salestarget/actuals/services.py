@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from salestarget.accounts.scoping import scope_of
-from salestarget.actuals import rollups
+from salestarget.actuals import journal, rollups
 from salestarget.actuals.importers import (
     FACT_FIELDS,
     Access,
@@ -39,7 +39,7 @@ from salestarget.actuals.importers import (
     fact_kind,
 )
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS, MasterImport, master_kind
-from salestarget.actuals.models import DailyReport, Fact, ImportBatch
+from salestarget.actuals.models import DailyReport, Fact, ImportBatch, MasterChange
 from salestarget.actuals.parsing import (
     SYNONYMS,
     DateParser,
@@ -476,14 +476,15 @@ def do_import_master(
         ) as src:
             options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
             with transaction.atomic():
-                MasterImport(
-                    master,
-                    columns=src.columns,
-                    headers=src.headers,
-                    dates=src.dates,
-                    create_missing=create_missing,
-                    result=result,
-                ).run(src.rows)
+                with journal.recording() as changes:
+                    MasterImport(
+                        master,
+                        columns=src.columns,
+                        headers=src.headers,
+                        dates=src.dates,
+                        create_missing=create_missing,
+                        result=result,
+                    ).run(src.rows)
                 if result.error_count:
                     raise Rejected
                 batch = ImportBatch.objects.create(
@@ -495,8 +496,14 @@ def do_import_master(
                     rows_read=result.rows_read,
                     rows_written=result.rows_written,
                     rows_skipped=result.rows_skipped,
-                    options={**options, "created": result.created, "updated": result.rows_updated},
+                    options={
+                        **options,
+                        "created": result.created,
+                        "updated": result.rows_updated,
+                        "journal": True,
+                    },
                 )
+                MasterChange.objects.bulk_create(changes.changes(batch))
                 result.batch_id = batch.pk
                 if dry_run:
                     raise DryRun
@@ -507,21 +514,37 @@ def do_import_master(
 
 
 def can_roll_back(user, batch: ImportBatch) -> bool:
-    if batch.status != ImportBatch.Status.APPLIED or batch.source == "master":
+    if batch.status != ImportBatch.Status.APPLIED:
         return False
+    if batch.source == "master":
+        return _is_admin(user) and journal.can_undo(batch)
     return _is_admin(user) or (user is not None and batch.created_by_id == user.pk)
 
 
 @transaction.atomic
 def do_rollback_batch(user, batch: ImportBatch) -> ImportBatch:
-    """Remove a batch's facts and their rollups; the batch stays listed as rolled back.
+    """Undo a batch; it stays listed as rolled back.
 
-    Master-data batches are upserts with their own history and cannot be undone here."""
+    A fact batch loses its facts and their rollups.  A master-data batch puts back every
+    record it created or changed (actuals/journal.py), or raises Problem and changes nothing
+    when a record was edited or put to use since."""
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if not can_roll_back(user, batch):
         raise PermissionDenied(
             gettext("Only an administrator or whoever imported it may roll back an applied batch.")
         )
+    if batch.source == "master":
+        journal.undo(batch)
+    else:
+        _remove_facts(batch)
+    batch.status = ImportBatch.Status.ROLLED_BACK
+    batch.rolled_back_at = timezone.now()
+    batch.rolled_back_by = user
+    batch.save(update_fields=["status", "rolled_back_at", "rolled_back_by"])
+    return batch
+
+
+def _remove_facts(batch: ImportBatch) -> None:
     customers = set(
         Fact.objects.filter(batch=batch, kind=FactKind.ORDER, customer__isnull=False).values_list(
             "customer_id", flat=True
@@ -531,11 +554,6 @@ def do_rollback_batch(user, batch: ImportBatch) -> ImportBatch:
     Fact.objects.filter(batch=batch).delete()
     if customers:
         _recompute_first_deals(customers)
-    batch.status = ImportBatch.Status.ROLLED_BACK
-    batch.rolled_back_at = timezone.now()
-    batch.rolled_back_by = user
-    batch.save(update_fields=["status", "rolled_back_at", "rolled_back_by"])
-    return batch
 
 
 def _recompute_first_deals(customer_ids: set[int]) -> None:

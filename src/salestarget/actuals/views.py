@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from salestarget.accounts.scoping import scope_of
+from salestarget.actuals import journal
 from salestarget.actuals.forms import LINES, DailyReportForm, MappingForm, UploadForm, line_formsets
 from salestarget.actuals.importers import FACT_FIELDS, ImportResult, error_report_csv, localised
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS
@@ -45,6 +46,7 @@ from salestarget.org.models import Membership, Person, active_on
 PER_PAGE = 50
 SESSION_KEY = "actuals_uploads"
 SHOWN_ERRORS = 200
+SHOWN_CHANGES = 200
 UPLOAD_TTL = 24 * 3600
 
 
@@ -106,6 +108,8 @@ def batch(request, pk):
     b = _batch(request, pk)
     errors = [localised(e) for e in b.errors[:SHOWN_ERRORS]]
     context = {"batch": b, "errors": errors, "can_roll_back": can_roll_back(request.user, b)}
+    if b.source == "master":
+        context["changes"] = journal.describe(b, SHOWN_CHANGES)
     return render(request, "actuals/batch.html", context)
 
 
@@ -121,8 +125,16 @@ def error_report(request, pk):
 @require_POST
 def rollback(request, pk):
     b = _batch(request, pk)
-    do_rollback_batch(request.user, b)
-    messages.success(request, _("Batch #%(id)s was rolled back: its facts are removed.") % {"id": b.pk})
+    try:
+        do_rollback_batch(request.user, b)
+    except Problem as problem:
+        messages.error(request, str(problem))
+    else:
+        if b.source == "master":
+            done = _("Batch #%(id)s was rolled back: the records it created or changed are as they were.")
+        else:
+            done = _("Batch #%(id)s was rolled back: its facts are removed.")
+        messages.success(request, done % {"id": b.pk})
     return redirect("actuals:batch", pk=b.pk)
 
 

@@ -1,0 +1,205 @@
+"""What a master-data import created or changed, so that the batch can be rolled back.
+
+Master imports write through ordinary model saves (a tree node recomputes its path, a person's
+move closes one membership and opens another).  Rather than teach every write path to log
+itself, the import runs inside ``recording()``, and Django's save signals note each saved row's
+values before and after.  A context variable marks the recording, so saves made by other
+requests at the same time are never mixed in.
+
+``undo`` replays the record backwards and refuses, changing nothing, when a record has been
+edited since or is used by data added since: a rollback must never silently overwrite later
+work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
+
+from django.apps import apps
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.db.models.signals import post_save, pre_save
+from django.utils.translation import gettext_noop
+
+from salestarget.actuals.models import ImportBatch, MasterChange
+from salestarget.actuals.parsing import Problem
+from salestarget.catalog.models import Customer, Product, Region
+from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+
+JOURNALED = (OrgUnit, Region, Product, Person, Membership, TerritoryAssignment, Customer)
+# Tree paths follow from the parent; restoring the parent recomputes them.
+DERIVED = frozenset({"path", "depth"})
+
+
+class _Journal:
+    def __init__(self) -> None:
+        self.before: dict[tuple[str, int], dict | None] = {}
+        self.entries: dict[tuple[str, int], dict] = {}
+
+    def changes(self, batch: ImportBatch) -> list[MasterChange]:
+        return [
+            MasterChange(batch=batch, model=label, object_id=pk, **entry)
+            for (label, pk), entry in self.entries.items()
+            if entry["created"] or entry["before"] != entry["after"]
+        ]
+
+
+_current: ContextVar[_Journal | None] = ContextVar("master_journal", default=None)
+
+
+@contextmanager
+def recording():
+    """Note every save of a master-data record made inside the block."""
+    journal = _Journal()
+    token = _current.set(journal)
+    try:
+        yield journal
+    finally:
+        _current.reset(token)
+
+
+def _fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in DERIVED]
+
+
+def _json(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _values(instance) -> dict:
+    return {f.attname: _json(f.value_from_object(instance)) for f in _fields(type(instance))}
+
+
+def _stored(model, pk) -> dict | None:
+    row = model._default_manager.filter(pk=pk).values(*(f.attname for f in _fields(model))).first()
+    return None if row is None else {k: _json(v) for k, v in row.items()}
+
+
+def _before_save(sender, instance, raw=False, **kwargs) -> None:
+    journal = _current.get()
+    if journal is None or sender not in JOURNALED or instance.pk is None:
+        return
+    key = (sender._meta.label_lower, instance.pk)
+    if key not in journal.entries and key not in journal.before:
+        journal.before[key] = _stored(sender, instance.pk)
+
+
+def _after_save(sender, instance, created, raw=False, **kwargs) -> None:
+    journal = _current.get()
+    if journal is None or sender not in JOURNALED:
+        return
+    key = (sender._meta.label_lower, instance.pk)
+    entry = journal.entries.get(key)
+    if entry is None:
+        before = None if created else journal.before.pop(key, None)
+        entry = journal.entries[key] = {"created": before is None, "before": before or {}}
+    entry["after"] = _values(instance)
+
+
+def connect() -> None:
+    """Called once from the app's ready()."""
+    pre_save.connect(_before_save, dispatch_uid="actuals.journal.before")
+    post_save.connect(_after_save, dispatch_uid="actuals.journal.after")
+
+
+def can_undo(batch: ImportBatch) -> bool:
+    """Batches imported before the journal existed have no record to replay."""
+    return batch.source == "master" and bool(batch.options.get("journal"))
+
+
+@transaction.atomic
+def undo(batch: ImportBatch) -> int:
+    """Put back what the batch changed, newest first; returns the number of records touched."""
+    changes = list(batch.master_changes.order_by("-pk"))
+    for change in changes:
+        model = apps.get_model(change.model)
+        obj = model._default_manager.filter(pk=change.object_id).first()
+        if obj is None:
+            if change.created:
+                continue  # removed since: nothing left to undo
+            raise Problem(
+                gettext_noop("%(record)s no longer exists, so this import cannot be rolled back."),
+                record=f"{model._meta.verbose_name} #{change.object_id}",
+            )
+        now = _values(obj)
+        for attname, value in change.after.items():
+            if now.get(attname) != value:
+                raise Problem(
+                    gettext_noop(
+                        "%(record)s was changed after this import (%(field)s is now %(value)s): "
+                        "the rollback would overwrite that. Change it back by hand instead."
+                    ),
+                    record=_label(obj),
+                    field=_field_label(model, attname),
+                    value="" if now.get(attname) is None else now.get(attname),
+                )
+        if change.created:
+            try:
+                with transaction.atomic():
+                    obj.delete()
+            except ProtectedError:
+                raise Problem(
+                    gettext_noop(
+                        "%(record)s was created by this import and is used by data added since "
+                        "(facts, targets or other records): roll those back first."
+                    ),
+                    record=_label(obj),
+                ) from None
+        else:
+            for field in _fields(model):
+                if field.attname in change.before:
+                    setattr(obj, field.attname, field.to_python(change.before[field.attname]))
+            obj.save()
+    return len(changes)
+
+
+def describe(batch: ImportBatch, limit: int = 200) -> list[dict]:
+    """The batch's changes for its page: the record, and each changed field before and after."""
+    out = []
+    for change in batch.master_changes.all()[:limit]:
+        model = apps.get_model(change.model)
+        obj = model._default_manager.filter(pk=change.object_id).first()
+        fields = []
+        for field in _fields(model):
+            old, new = change.before.get(field.attname), change.after.get(field.attname)
+            if change.created or old != new:
+                if change.created and new in (None, ""):
+                    continue
+                fields.append((str(field.verbose_name), _shown(field, old), _shown(field, new)))
+        out.append(
+            {
+                "record": _label(obj) if obj else f"{model._meta.verbose_name} #{change.object_id}",
+                "created": change.created,
+                "fields": fields,
+            }
+        )
+    return out
+
+
+def _shown(field, value) -> str:
+    if value is None or value == "":
+        return "—"
+    if field.is_relation:
+        related = field.related_model._default_manager.filter(pk=value).first()
+        return getattr(related, "code", None) or str(related) if related else f"#{value}"
+    return str(value)
+
+
+def _label(obj) -> str:
+    code = getattr(obj, "code", None)
+    name = getattr(obj, "name", None) or str(obj)
+    return f"{obj._meta.verbose_name} {code} {name}" if code else f"{obj._meta.verbose_name} {name}"
+
+
+def _field_label(model, attname: str) -> str:
+    for field in model._meta.concrete_fields:
+        if field.attname == attname:
+            return str(field.verbose_name)
+    return attname
