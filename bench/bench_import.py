@@ -3,6 +3,7 @@
     python bench/bench_import.py --db sqlite            # a fresh SQLite file in a temp dir
     python bench/bench_import.py --db postgresql        # database st_bench_import on 127.0.0.1
     python bench/bench_import.py --rows 200000 --db sqlite
+    python bench/bench_import.py --format xlsx          # the same rows as a workbook
 
 The CSV looks like an ERP export (Chinese headers, order number + line number, dates sorted,
 UTF-8 with BOM); columns are guessed, nothing is mapped by hand. The import runs in a child
@@ -124,6 +125,20 @@ def write_csv(path: Path, rows: int, codes: dict[str, list[str]], seed: int = 42
     return total
 
 
+def to_xlsx(csv_path: Path) -> Path:
+    """The CSV's rows as a workbook, amounts and quantities as numbers (as Excel holds them)."""
+    import xlsxwriter
+
+    path = csv_path.with_suffix(".xlsx")
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet()
+    with csv_path.open(encoding="utf-8-sig", newline="") as f:
+        for r, row in enumerate(csv.reader(f)):
+            sheet.write_row(r, 0, row if r == 0 else [*row[:7], *(float(v) for v in row[7:])])
+    book.close()
+    return path
+
+
 def child_import(path: str) -> None:
     """Runs in its own process: the import, timed, with its peak memory."""
     from salestarget.actuals.services import do_import_facts
@@ -196,6 +211,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--format", choices=["csv", "xlsx"], default="csv", help="xlsx: the same rows as a workbook"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -210,6 +228,8 @@ def main() -> int:
         codes = master_data(reps=500, products=300, customers=20_000, regions=30)
         path = home / "orders.csv"
         file_total = write_csv(path, args.rows, codes)
+        if args.format == "xlsx":
+            path = to_xlsx(path)
         from django.db import connection
 
         connection.close()
@@ -243,6 +263,7 @@ def main() -> int:
         report = {
             "database": connection.vendor,
             "rows": args.rows,
+            "format": args.format,
             "file_mb": round(path.stat().st_size / 1024**2, 1),
             "import_seconds": round(run["seconds"], 2),
             "rows_per_second": round(args.rows / run["seconds"]),
