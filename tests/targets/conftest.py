@@ -25,6 +25,11 @@ def history_months(today: dt.date | None = None) -> list[dt.date]:
 @pytest.fixture
 def sales(company):
     """Monthly orders of rep_sh1, rep_sh2 (上海组) and rep_sz (深圳组), seasonal with growth."""
+    return write_history(company)
+
+
+def write_history(company):
+    """The ``sales`` fixture's rollups, for tests elsewhere (the browser tests) to reuse."""
     from salestarget.actuals.models import DailyRollup
 
     reps = [

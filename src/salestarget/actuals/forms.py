@@ -162,7 +162,8 @@ STAGES = [
 
 
 class DailyReportForm(Styled, forms.Form):
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input takes only ISO dates; the zh locale's own format would leave it empty.
+    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     note = forms.CharField(
         label=_("Today's summary"),
         required=False,

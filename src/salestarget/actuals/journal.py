@@ -186,6 +186,8 @@ def describe(batch: ImportBatch, limit: int = 200) -> list[dict]:
 def _shown(field, value) -> str:
     if value is None or value == "":
         return "—"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
     if field.is_relation:
         related = field.related_model._default_manager.filter(pk=value).first()
         return getattr(related, "code", None) or str(related) if related else f"#{value}"
