@@ -105,6 +105,33 @@ ZERO = Decimal(0)
 HALF = Decimal("0.5")
 AMBIGUOUS = -1
 MISS = object()
+# (ambiguous name, unknown code) per kind of record a fact row names.
+REFERENCE_PROBLEMS = {
+    "person": (
+        gettext_noop("Several people are called “%(value)s”: use their codes."),
+        gettext_noop(
+            "“%(value)s” is not a known person (code or name). Add them first or create missing records."
+        ),
+    ),
+    "product": (
+        gettext_noop("Several products are called “%(value)s”: use their codes."),
+        gettext_noop(
+            "“%(value)s” is not a known product (code or name). Add it first or create missing records."
+        ),
+    ),
+    "region": (
+        gettext_noop("Several regions are called “%(value)s”: use their codes."),
+        gettext_noop(
+            "“%(value)s” is not a known region (code or name). Add it first or create missing records."
+        ),
+    ),
+    "customer": (
+        gettext_noop("Several customers are called “%(value)s”: use their codes."),
+        gettext_noop(
+            "“%(value)s” is not a known customer (code or name). Add it first or create missing records."
+        ),
+    ),
+}
 # The order in which FactImport._run checks a row's columns ("key": not seen before in the file).
 ROW_CHECKS = (
     "date",
@@ -501,18 +528,20 @@ class FactImport:
         owner = max(credited, key=lambda c: c[1])[0]
         return owner, credited
 
+    def _known(self, kind: str, lookup: Lookup, text: str, may_create: bool) -> int | None:
+        """The id of the record ``text`` names (code or name), or None where a new one may be
+        made; an ambiguous name, or an unknown one that may not be created, is the row's error."""
+        pk = lookup.find(text)
+        ambiguous, unknown = REFERENCE_PROBLEMS[kind]
+        if pk == AMBIGUOUS:
+            raise Problem(ambiguous, value=text)
+        if pk is None and not may_create:
+            raise Problem(unknown, value=text)
+        return pk
+
     def _one_person(self, text: str, iso: str) -> int:
-        pid = self.people.find(text)
-        if pid == AMBIGUOUS:
-            raise Problem(gettext_noop("Several people are called “%(value)s”: use their codes."), value=text)
+        pid = self._known("person", self.people, text, self.access.create_missing)
         if pid is None:
-            if not self.access.create_missing:
-                raise Problem(
-                    gettext_noop(
-                        "“%(value)s” is not a known person (code or name). Add them first or create missing records."
-                    ),
-                    value=text,
-                )
             if len(text) > 32:
                 raise Problem(gettext_noop("“%(value)s” is too long for a person code."), value=text)
             person = Person.objects.create(code=text, name=text[:100], hire_date=iso)
@@ -534,21 +563,10 @@ class FactImport:
     def _product(self, text: str, cells: list) -> int | None:
         if not text:
             return None
-        name_of, category_of = self._getter("product_name"), self._getter("product_category")
-        pid = self.products.find(text)
-        if pid == AMBIGUOUS:
-            raise Problem(
-                gettext_noop("Several products are called “%(value)s”: use their codes."), value=text
-            )
+        pid = self._known("product", self.products, text, self.access.create_missing)
         if pid is not None:
             return pid
-        if not self.access.create_missing:
-            raise Problem(
-                gettext_noop(
-                    "“%(value)s” is not a known product (code or name). Add it first or create missing records."
-                ),
-                value=text,
-            )
+        name_of, category_of = self._getter("product_name"), self._getter("product_category")
         if len(text) > 64:
             raise Problem(gettext_noop("“%(value)s” is too long for a product code."), value=text)
         name = self._text(name_of(cells), 200) if name_of else ""
@@ -565,20 +583,9 @@ class FactImport:
     def _region(self, text: str) -> int | None:
         if not text:
             return None
-        rid = self.regions.find(text)
-        if rid == AMBIGUOUS:
-            raise Problem(
-                gettext_noop("Several regions are called “%(value)s”: use their codes."), value=text
-            )
+        rid = self._known("region", self.regions, text, self.access.create_missing)
         if rid is not None:
             return rid
-        if not self.access.create_missing:
-            raise Problem(
-                gettext_noop(
-                    "“%(value)s” is not a known region (code or name). Add it first or create missing records."
-                ),
-                value=text,
-            )
         pk = self.new.add(Region, code=text[:64], name=text[:100])
         self.regions.add(pk, text[:64], text[:100])
         return pk
@@ -586,21 +593,11 @@ class FactImport:
     def _customer(self, text: str, cells: list, region_id, person_id) -> int | None:
         if not text:
             return None
-        name_of = self._getter("customer_name")
-        cid = self.customers.find(text)
-        if cid == AMBIGUOUS:
-            raise Problem(
-                gettext_noop("Several customers are called “%(value)s”: use their codes."), value=text
-            )
+        may_create = self.access.create_missing or self.access.new_customers
+        cid = self._known("customer", self.customers, text, may_create)
         if cid is not None:
             return cid
-        if not (self.access.create_missing or self.access.new_customers):
-            raise Problem(
-                gettext_noop(
-                    "“%(value)s” is not a known customer (code or name). Add it first or create missing records."
-                ),
-                value=text,
-            )
+        name_of = self._getter("customer_name")
         if len(text) > 64:
             raise Problem(gettext_noop("“%(value)s” is too long for a customer code."), value=text)
         name = self._text(name_of(cells), 200) if name_of else ""
