@@ -1152,7 +1152,7 @@ def note_first_deals(firsts: dict[int, str]) -> None:
 
 
 def field_label(name: str) -> str:
-    return str(FIELD_LABELS.get(name, name))
+    return gettext(FIELD_LABELS[name]) if name in FIELD_LABELS else name
 
 
 FIELD_LABELS = {

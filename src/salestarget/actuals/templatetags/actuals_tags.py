@@ -1,12 +1,14 @@
-"""Exact money in lists of facts and batches: 1,234.56, never rounded to 万 as on dashboards."""
+"""Filters for the actuals pages: exact money (1,234.56, never rounded to 万 as on dashboards),
+and the names of batch kinds, record kinds and import fields in the user's language."""
 
 from django import template
+from django.utils.translation import gettext
 
 from salestarget.accounts.scoping import scope_of
+from salestarget.actuals.forms import MASTER_FIELD_LABELS, MASTER_LABELS
+from salestarget.actuals.importers import FIELD_LABELS
 from salestarget.actuals.importers import yuan as _yuan
-from salestarget.catalog.models import Customer, Product, Region
 from salestarget.metrics.models import FactKind
-from salestarget.org.models import OrgUnit, Person, TerritoryAssignment
 
 register = template.Library()
 
@@ -26,22 +28,17 @@ def scope_role(context) -> str:
     return scope_of(context["request"].user).role
 
 
-# The keys of ImportResult.created: the kinds of record an import makes.
-_RECORD_KINDS = {
-    "people": Person,
-    "units": OrgUnit,
-    "territories": TerritoryAssignment,
-    "products": Product,
-    "regions": Region,
-    "customers": Customer,
-}
+@register.filter
+def record_kind(key: str) -> str:
+    """'products' -> 产品: a kind of record (ImportResult.created's keys), in the user's language."""
+    return str(MASTER_LABELS.get(key, key))
 
 
 @register.filter
-def record_kind(key: str) -> str:
-    """'products' -> 产品: the plural name of the kind of record, in the user's language."""
-    model = _RECORD_KINDS.get(key)
-    return str(model._meta.verbose_name_plural) if model else key
+def field_name(name: str) -> str:
+    """'date' -> 日期: an import field, as the column-mapping form calls it."""
+    label = FIELD_LABELS.get(name) or MASTER_FIELD_LABELS.get(name)
+    return gettext(label) if label else name
 
 
 @register.filter
