@@ -171,7 +171,7 @@ NOTES: dict[str, dict[str, str]] = {
         "en": "The history is too short for a backtest: using SeasonalNaive.",
     },
     "spikes_capped": {
-        "zh": "{labels} 的数额远高于平常且没有重复出现（疑似一次性大单），建模时按正常范围的上限计；"
+        "zh": "{labels}的数额远高于平常且没有重复出现（疑似一次性大单），建模时按正常范围的上限计；"
         "回测和区间仍按实际数额。",
         "en": "{labels} stood far above the usual range and did not repeat (one-off deals?), so the models "
         "were fitted with them capped at the top of that range; the backtest and intervals still use "

@@ -821,6 +821,7 @@ def charts(rec: Recommendation) -> dict:
                 "stack": stack,
                 "symbol": "none",
                 "lineStyle": {"opacity": 0},
+                "itemStyle": {"color": color},
                 "tooltip": {"show": False},
             },
             {
@@ -830,6 +831,7 @@ def charts(rec: Recommendation) -> dict:
                 "stack": stack,
                 "symbol": "none",
                 "lineStyle": {"opacity": 0},
+                "itemStyle": {"color": color},
                 "areaStyle": {"color": color},
                 "tooltip": {"show": False},
             },
@@ -839,7 +841,8 @@ def charts(rec: Recommendation) -> dict:
     forecast_chart = {
         "tooltip": {"trigger": "axis", **({"valueFormatter": fmt} if fmt else {})},
         "legend": {"data": [history_name, forecast_name, "80%", "95%"], "top": 0},
-        "grid": {"left": 8, "right": 8, "top": 36, "bottom": 8, "containLabel": True},
+        # The last month's label is centred on the right edge (no boundary gap): leave it room.
+        "grid": {"left": 8, "right": 36, "top": 36, "bottom": 8, "containLabel": True},
         "xAxis": {"type": "category", "data": labels, "boundaryGap": False},
         "yAxis": {"type": "value", **({"axisLabel": {"formatter": fmt}} if fmt else {})},
         "series": [
