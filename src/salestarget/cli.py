@@ -22,6 +22,8 @@ Common commands:
   migrate             create or upgrade the database
   createadmin         create an administrator (prints a generated password once)
   import KIND FILE    import master data or facts from CSV/XLSX (see: salestarget import --help)
+  batches [--rollback ID]
+                      list the import batches (who, when, rows, errors), or undo one
   rollups rebuild|verify
                       rebuild or verify the daily rollups
   recommend [--unit CODE] [--person CODE] [--year Y] [--p 0.8] [--json]

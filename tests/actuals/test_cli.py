@@ -85,3 +85,24 @@ def test_rollups_verify_and_rebuild(orders, company):
     out, _err = run("rollups", "rebuild")
     assert "rebuilding" in out and "they match the facts" in out
     run("rollups", "verify")
+
+
+def test_batches_are_listed_and_rolled_back_from_the_command_line(orders, company, tmp_path):
+    out, _err = run("import", "order", str(orders), "--json")
+    facts = json.loads(out)["batch_id"]
+    regions = write_csv(tmp_path / "regions.csv", [["code", "name"], ["EC", "华东区"]])
+    master = json.loads(run("import", "regions", str(regions), "--json")[0])["batch_id"]
+    out, _err = run("batches")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"#{master} ") and lines[1].startswith(f"#{facts} ")
+    assert "read 4, written 4, skipped 0, errors 0" in lines[1] and "1,550.00" in lines[1]
+    out, _err = run("batches", "--rollback", str(facts))
+    assert f"Batch #{facts} was rolled back." in out and not Fact.objects.exists()
+    with pytest.raises(CommandError, match="it is Rolled back"):
+        run("batches", "--rollback", str(facts))
+    run("batches", "--rollback", str(master))
+    from salestarget.catalog.models import Region
+
+    assert not Region.objects.filter(code="EC").exists()
+    with pytest.raises(CommandError, match="There is no batch #999999"):
+        run("batches", "--rollback", "999999")
