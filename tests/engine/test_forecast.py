@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from salestarget.engine.backtest import backtest_year
 from salestarget.engine.forecast import (
@@ -177,6 +179,36 @@ class TestOneOffSpikes:
         others = np.setdiff1d(np.arange(y.size), spikes)
         np.testing.assert_array_equal(capped[others], y[others])
         assert np.all(capped[spikes] < y[spikes]) and np.all(capped[spikes] >= np.median(y))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    months=st.integers(0, 60),
+    seed=st.integers(0, 2**32 - 1),
+    noise=st.floats(0.0, 1.5),
+    spikes=st.lists(st.tuples(st.integers(0, 59), st.floats(1.0, 50.0)), max_size=4),
+    zeros=st.floats(0.0, 0.6),
+)
+def test_capping_only_lowers_isolated_unrepeated_months_to_one_line(months, seed, noise, spikes, zeros):
+    rng = np.random.default_rng(seed)
+    z = 1e5 * rng.lognormal(0, noise, months)
+    z[rng.random(months) < zeros] = 0
+    for t, factor in spikes:
+        if t < months:
+            z[t] *= factor
+    capped, positions = _cap_spikes(z)
+    changed = np.flatnonzero(capped != z)
+    assert list(changed) == positions
+    assert np.all(capped <= z)
+    if positions:
+        line = capped[positions[0]]
+        assert np.all(capped[positions] == line) and np.all(capped <= np.maximum(z, line))
+        over = z > line
+        for t in positions:
+            # Isolated: no neighbour over the line.
+            assert not (t > 0 and over[t - 1]) and not (t + 1 < months and over[t + 1])
+    if months < MIN_MODEL_MONTHS:
+        assert positions == []
 
 
 class TestProbabilities:
