@@ -243,3 +243,26 @@ def test_master_batches_from_before_the_journal_cannot_be_rolled_back(company, t
     batch = ImportBatch.objects.get(pk=do_import_master(company.admin, path, "regions").batch_id)
     batch.options.pop("journal")
     assert not can_roll_back(company.admin, batch)
+
+
+def test_a_person_created_by_a_batch_who_has_since_reported_is_not_deleted(company, tmp_path):
+    """Deleting the new person would take their later daily report and customers with them."""
+    from salestarget.actuals.models import DailyReport, ImportBatch
+    from salestarget.actuals.parsing import Problem
+    from salestarget.actuals.services import do_rollback_batch
+
+    path = write_csv(
+        tmp_path / "p.csv", [["code", "name", "unit", "hire_date"], ["E7", "新人七", "SH", "2024-01-02"]]
+    )
+    batch = ImportBatch.objects.get(pk=do_import_master(company.admin, path, "people").batch_id)
+    person = Person.objects.get(code="E7")
+    report = DailyReport.objects.create(person=person, day=dt.date(2024, 3, 1), note="第一天")
+    with pytest.raises(Problem, match="used by data added since"):
+        do_rollback_batch(company.admin, batch)
+    report.delete()
+    customer = Customer.objects.create(code="C-E7", name="七的客户", owner=person)
+    with pytest.raises(Problem, match="used by data added since"):
+        do_rollback_batch(company.admin, batch)
+    customer.delete()
+    do_rollback_batch(company.admin, batch)
+    assert not Person.objects.filter(code="E7").exists()

@@ -19,8 +19,9 @@ from contextvars import ContextVar
 from decimal import Decimal
 
 from django.apps import apps
-from django.db import transaction
-from django.db.models import ProtectedError
+from django.db import router, transaction
+from django.db.models import ProtectedError, QuerySet
+from django.db.models.deletion import Collector
 from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext_noop
 
@@ -141,23 +142,42 @@ def undo(batch: ImportBatch) -> int:
                     value="" if now.get(attname) is None else now.get(attname),
                 )
         if change.created:
-            try:
-                with transaction.atomic():
-                    obj.delete()
-            except ProtectedError:
+            if _in_use(obj):
                 raise Problem(
                     gettext_noop(
                         "%(record)s was created by this import and is used by data added since "
                         "(facts, targets or other records): roll those back first."
                     ),
                     record=_label(obj),
-                ) from None
+                )
+            obj.delete()
         else:
             for field in _fields(model):
                 if field.attname in change.before:
                     setattr(obj, field.attname, field.to_python(change.before[field.attname]))
             obj.save()
     return len(changes)
+
+
+def _in_use(obj) -> bool:
+    """Whether deleting ``obj`` would be refused (PROTECT) or take anything else with it.
+
+    Newer records of the same batch are gone by now (undo runs newest first), so anything a
+    delete would cascade to, such as a daily report filed since, was added by someone else.
+    """
+    collector = Collector(using=router.db_for_write(type(obj)))
+    try:
+        collector.collect([obj])
+    except ProtectedError:
+        return True
+    others = sum(len(objs) for objs in collector.data.values()) - 1
+    # SET_NULL relations (a customer's owner) would lose their link silently.
+    nulled = (objs for batches in collector.field_updates.values() for objs in batches)
+    return (
+        others > 0
+        or any(qs.exists() for qs in collector.fast_deletes)
+        or any(objs.exists() if isinstance(objs, QuerySet) else bool(objs) for objs in nulled)
+    )
 
 
 def describe(batch: ImportBatch, limit: int = 200) -> list[dict]:
