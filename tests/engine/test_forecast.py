@@ -159,6 +159,13 @@ class TestOneOffSpikes:
         y[6], y[18], y[30] = y[6] * 1.8, y[18] * 2.5, y[30] * 5
         assert _cap_spikes(y)[1] == []
 
+    def test_a_year_end_rush_that_was_stronger_one_year_is_still_a_season(self):
+        """The demo company's December: 1.5x, 2.0x, 1.7x the usual month, on a growing business."""
+        t = np.arange(46)
+        y = 5e7 * 1.01**t * np.random.default_rng(5).lognormal(0, 0.08, 46)
+        y[11], y[23], y[35] = y[11] * 1.5, y[23] * 2.0, y[35] * 1.7
+        assert _cap_spikes(y)[1] == []
+
     def test_a_new_level_is_not_a_spike(self):
         y = self.flat()
         y[-4:] *= 5  # a big customer won four months ago

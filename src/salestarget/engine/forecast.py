@@ -45,8 +45,9 @@ DEFAULT_PROBABILITIES = (0.5, 0.8)
 # one-off such as a single large deal, unless it repeats (see _cap_spikes).  2.5 is Leys et al.'s
 # (2013) default for MAD-based outliers; bench/RESULTS.md has how it was chosen.
 SPIKE_MADS = 2.5
-# The same calendar month in another year this far above the usual range makes a spike seasonal.
-SEASONAL_MADS = 2.0
+# The same calendar month of another year at least this share as far above the usual line (in
+# logs) makes a spike a season: a year-end rush that was a bit stronger one year stays a season.
+SEASON_SHARE = 0.5
 # Below this many series a process pool costs more than it saves (break-even ~150 measured).
 PARALLEL_FROM_SERIES = 200
 
@@ -324,8 +325,9 @@ def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
     usual = centre + growth * months
     line = np.exp(usual + SPIKE_MADS * spread)
     over = z > line
-    elevated = z > np.exp(usual + SEASONAL_MADS * spread)
-    spikes = [int(t) for t in np.flatnonzero(over) if not _repeats(int(t), over, elevated)]
+    # Above the usual line, in logs, per working day; months without sales are far below it.
+    excess = np.where(positive, logs - usual, -np.inf)
+    spikes = [int(t) for t in np.flatnonzero(over) if not _repeats(int(t), over, excess)]
     if not spikes:
         return z, []
     capped = z.copy()
@@ -333,9 +335,12 @@ def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return capped, spikes
 
 
-def _repeats(t: int, over: np.ndarray, elevated: np.ndarray) -> bool:
-    neighbours = (t > 0 and over[t - 1]) or (t + 1 < over.size and over[t + 1])
-    return bool(neighbours or any(elevated[s] for s in range(t % SEASON, over.size, SEASON) if s != t))
+def _repeats(t: int, over: np.ndarray, excess: np.ndarray) -> bool:
+    """A neighbour over the line too, or the same month of another year at least half as far
+    above the usual line: a new level, or a season that recurs at a comparable scale."""
+    if (t > 0 and over[t - 1]) or (t + 1 < over.size and over[t + 1]):
+        return True
+    return any(excess[s] >= SEASON_SHARE * excess[t] for s in range(t % SEASON, over.size, SEASON) if s != t)
 
 
 def _origins(n: int, horizon: int) -> list[int]:
