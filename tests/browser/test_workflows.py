@@ -111,3 +111,19 @@ def test_an_admin_sees_and_undoes_a_people_import(page_for, company, live_server
     page.wait_for_selector(".alert-success")
     assert Person.objects.get(pk=company.rep_sh1.pk).name == company.rep_sh1.name
     assert company.rep_sh1.unit_on(dt.date(2024, 8, 1)) == company.sh
+
+
+def test_a_director_replays_last_year(page_for, company, live_server):
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
+    write_history(company)
+    page = page_for("admin", company.password)
+    page.goto(f"{live_server.url}/targets/recommend/backtest/")
+    calibration = page.get_by_test_id("calibration").inner_text()
+    assert "80%" in calibration
+    body = page.locator("main").inner_text()
+    assert "陈一" in body and "黄深" in body
+    screenshot(page, "backtest-admin")
