@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
 
 import pytest
 
 from tests.actuals.conftest import superstore_csv, write_csv
 from tests.browser.conftest import screenshot
-from tests.targets.conftest import history_months, write_history
+from tests.targets.conftest import add_one_off_deal, write_history
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,24 +66,17 @@ def test_a_rep_files_the_daily_report_on_a_phone(page_for, company, live_server)
     assert facts.get(kind="order").amount == 120050
 
 
-def test_a_team_lead_gets_a_recommended_target_with_charts(page_for, company, live_server):
-    import importlib
-
+@pytest.fixture
+def metrics():
+    """A data migration seeds the metrics; an earlier transactional test's flush removed them."""
     from django.apps import apps
 
-    from salestarget.actuals.models import DailyRollup
-
-    # A data migration seeds the metrics, and an earlier transactional test's flush removed them.
     importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
+
+
+def test_a_team_lead_gets_a_recommended_target_with_charts(page_for, company, metrics, live_server):
     history = write_history(company)
-    deal_month = history_months()[-14]
-    DailyRollup.objects.create(
-        day=deal_month.replace(day=20),
-        kind="order",
-        person_id=history.rep_sh1.pk,
-        unit_id=history.sh.pk,
-        amount=60_000_000,
-    )
+    deal_month = add_one_off_deal(history.rep_sh1, history.sh, 60_000_000)
     page = page_for("lead_sh", history.password)
     page.goto(f"{live_server.url}/targets/recommend/")
     page.wait_for_selector("[data-echarts] canvas")
@@ -113,12 +107,7 @@ def test_an_admin_sees_and_undoes_a_people_import(page_for, company, live_server
     assert company.rep_sh1.unit_on(dt.date(2024, 8, 1)) == company.sh
 
 
-def test_a_director_replays_last_year(page_for, company, live_server):
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
+def test_a_director_replays_last_year(page_for, company, metrics, live_server):
     write_history(company)
     page = page_for("admin", company.password)
     page.goto(f"{live_server.url}/targets/recommend/backtest/")

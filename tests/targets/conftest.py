@@ -57,3 +57,14 @@ def write_history(company):
             )
     DailyRollup.objects.bulk_create(rows)
     return company
+
+
+def add_one_off_deal(person, unit, amount: int) -> dt.date:
+    """A single large order 14 months back (last year's month before last); returns its month."""
+    from salestarget.actuals.models import DailyRollup
+
+    month = history_months()[-14]
+    DailyRollup.objects.create(
+        day=month.replace(day=20), kind="order", person_id=person.pk, unit_id=unit.pk, amount=amount
+    )
+    return month

@@ -12,7 +12,7 @@ from django.utils import timezone
 from salestarget.actuals.models import DailyRollup
 from salestarget.engine.calendar import add_months
 from salestarget.targets import recommend as service
-from tests.targets.conftest import history_months
+from tests.targets.conftest import add_one_off_deal, history_months
 
 pytestmark = pytest.mark.django_db
 
@@ -169,14 +169,7 @@ def test_a_one_off_deal_is_named_by_its_month_and_not_planned_again(sales):
     admin = user("admin")
     scope = service.resolve_scope(admin)
     before = service.recommend(admin, scope, next_year(), 0.5, bottom_up=False)
-    deal_month = history_months()[-14]
-    DailyRollup.objects.create(
-        day=deal_month.replace(day=20),
-        kind="order",
-        person_id=sales.rep_sz.pk,
-        unit_id=sales.sz.pk,
-        amount=90_000_000,
-    )
+    deal_month = add_one_off_deal(sales.rep_sz, sales.sz, 90_000_000)
     rec = service.recommend(admin, scope, next_year(), 0.5, bottom_up=False)
     label = f"{deal_month.year}年{deal_month.month}月"
     assert any(w.startswith(label) and "一次性大单" in w for w in rec.warnings), rec.warnings
