@@ -13,7 +13,7 @@ from salestarget.actuals import rollups
 from salestarget.actuals.importers import error_report_csv, localised
 from salestarget.actuals.models import DailyRollup, Fact, FactCredit, ImportBatch
 from salestarget.actuals.services import do_import_fact_rows, do_import_facts, do_rollback_batch
-from salestarget.catalog.models import Customer
+from salestarget.catalog.models import Customer, Product
 from salestarget.org.models import Membership
 from tests.actuals.conftest import footprint, write_csv
 
@@ -365,3 +365,27 @@ def test_a_file_of_many_chunks_is_written_whole_or_not_at_all(company, tmp_path)
     assert rollups.verify() == []
     again = do_import_facts(company.admin, path, "order")
     assert (again.rows_written, again.rows_skipped) == (0, count)
+
+
+def test_rolling_back_a_fact_batch_removes_what_it_created_unless_in_use(company, tmp_path):
+    """--create-missing by mistake: the rollback takes the new products, customers, regions and
+    people with the facts; a record a later batch uses stays, and the batch says so."""
+    header = ["单号", "日期", "销售员", "产品编码", "产品类别", "客户编码", "区域", "金额"]
+    before = footprint()
+    first = write_csv(
+        tmp_path / "a.csv",
+        [header, ["A1", "2024-03-01", "E800", "SKU-1", "硬件/网关", "C-1", "新区", "10"]],
+    )
+    a = do_import_facts(company.admin, first, "order", create_missing=True)
+    assert a.status == "applied" and a.created == {"people": 1, "products": 1, "regions": 1, "customers": 1}
+    do_rollback_batch(company.admin, ImportBatch.objects.get(pk=a.batch_id))
+    assert footprint() == before
+    assert not Product.objects.filter(code__in=["SKU-1", "硬件", "网关"]).exists()
+
+    a = do_import_facts(company.admin, first, "order", create_missing=True)
+    second = write_csv(tmp_path / "b.csv", [header, ["B1", "2024-03-02", "E800", "SKU-1", "", "", "", "5"]])
+    assert do_import_facts(company.admin, second, "order", source="other").status == "applied"
+    batch = do_rollback_batch(company.admin, ImportBatch.objects.get(pk=a.batch_id))
+    kept = batch.options["kept_on_rollback"]
+    assert any("SKU-1" in k for k in kept) and any("E800" in k for k in kept)
+    assert not Customer.objects.filter(code="C-1").exists() and Product.objects.filter(code="SKU-1").exists()

@@ -30,7 +30,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from salestarget.actuals import rollups
+from salestarget.actuals import journal, rollups
 from salestarget.actuals.models import DailyRollup, Fact, FactCredit
 from salestarget.actuals.parsing import (
     DateParser,
@@ -1080,6 +1080,7 @@ class NewRecords:
                     )
             if hasattr(model, "history"):
                 model.history.bulk_history_create(objs, batch_size=1000)
+            journal.note_created(objs)
             for (pk, _attrs), obj in zip(items, objs, strict=True):
                 real[pk] = obj.pk
             label = self.LABELS[model]

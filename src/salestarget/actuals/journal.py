@@ -104,6 +104,19 @@ def _after_save(sender, instance, created, raw=False, **kwargs) -> None:
     entry["after"] = _values(instance)
 
 
+def note_created(objs) -> None:
+    """Records a recorded import made in bulk, which sends no save signals."""
+    journal = _current.get()
+    if journal is None:
+        return
+    for obj in objs:
+        journal.entries[(obj._meta.label_lower, obj.pk)] = {
+            "created": True,
+            "before": {},
+            "after": _values(obj),
+        }
+
+
 def connect() -> None:
     """Called once from the app's ready()."""
     pre_save.connect(_before_save, dispatch_uid="actuals.journal.before")
@@ -116,10 +129,16 @@ def can_undo(batch: ImportBatch) -> bool:
 
 
 @transaction.atomic
-def undo(batch: ImportBatch) -> int:
-    """Put back what the batch changed, newest first; returns the number of records touched."""
-    changes = list(batch.master_changes.order_by("-pk"))
-    for change in changes:
+def undo(batch: ImportBatch, *, keep_in_use: bool = False) -> list[str]:
+    """Put back what the batch created or changed, newest first.
+
+    A master batch is all or nothing: a record edited or put to use since raises Problem and
+    nothing changes.  A fact batch's facts are gone before this runs; the records it created on
+    the way (--create-missing, a rep's new customer) are removed too, except those in use or
+    edited since, which ``keep_in_use`` keeps.  Returns the kept records' labels.
+    """
+    kept = []
+    for change in batch.master_changes.order_by("-pk"):
         model = apps.get_model(change.model)
         obj = model._default_manager.filter(pk=change.object_id).first()
         if obj is None:
@@ -130,17 +149,20 @@ def undo(batch: ImportBatch) -> int:
                 record=f"{model._meta.verbose_name} #{change.object_id}",
             )
         now = _values(obj)
-        for attname, value in change.after.items():
-            if now.get(attname) != value:
-                raise Problem(
-                    gettext_noop(
-                        "%(record)s was changed after this import (%(field)s is now %(value)s): "
-                        "the rollback would overwrite that. Change it back by hand instead."
-                    ),
-                    record=_label(obj),
-                    field=_field_label(model, attname),
-                    value="" if now.get(attname) is None else now.get(attname),
-                )
+        edited = next((a for a, value in change.after.items() if now.get(a) != value), None)
+        if change.created and keep_in_use and (edited or _in_use(obj)):
+            kept.append(_label(obj))
+            continue
+        if edited:
+            raise Problem(
+                gettext_noop(
+                    "%(record)s was changed after this import (%(field)s is now %(value)s): "
+                    "the rollback would overwrite that. Change it back by hand instead."
+                ),
+                record=_label(obj),
+                field=_field_label(model, edited),
+                value="" if now.get(edited) is None else now.get(edited),
+            )
         if change.created:
             if _in_use(obj):
                 raise Problem(
@@ -156,7 +178,7 @@ def undo(batch: ImportBatch) -> int:
                 if field.attname in change.before:
                     setattr(obj, field.attname, field.to_python(change.before[field.attname]))
             obj.save()
-    return len(changes)
+    return kept
 
 
 def _in_use(obj) -> bool:

@@ -222,10 +222,13 @@ def _run_fact_import(user, kind, source_name, filename, options, dry_run, access
             importer.batch_id = batch.pk
             # Imports that create records query between chunks, so only the others stream.
             stream = not (access.create_missing or access.new_customers)
-            importer.run(src.rows, ChunkWriter(source_name, stream=stream))
-            if result.error_count:
-                raise Rejected
-            importer.finish(batch.pk)
+            with journal.recording() as created:
+                importer.run(src.rows, ChunkWriter(source_name, stream=stream))
+                if result.error_count:
+                    raise Rejected
+                importer.finish(batch.pk)
+            # What the batch created on the way, so that its rollback removes that too.
+            MasterChange.objects.bulk_create(created.changes(batch))
             batch.rows_read = result.rows_read
             batch.rows_written = result.rows_written
             batch.rows_skipped = result.rows_skipped
@@ -525,9 +528,10 @@ def can_roll_back(user, batch: ImportBatch) -> bool:
 def do_rollback_batch(user, batch: ImportBatch) -> ImportBatch:
     """Undo a batch; it stays listed as rolled back.
 
-    A fact batch loses its facts and their rollups.  A master-data batch puts back every
-    record it created or changed (actuals/journal.py), or raises Problem and changes nothing
-    when a record was edited or put to use since."""
+    A fact batch loses its facts and their rollups, and the records it created on the way
+    unless something uses them (their labels go to ``options["kept_on_rollback"]``).  A
+    master-data batch puts back every record it created or changed (actuals/journal.py), or
+    raises Problem and changes nothing when a record was edited or put to use since."""
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
     if not can_roll_back(user, batch):
         raise PermissionDenied(
@@ -537,10 +541,13 @@ def do_rollback_batch(user, batch: ImportBatch) -> ImportBatch:
         journal.undo(batch)
     else:
         _remove_facts(batch)
+        kept = journal.undo(batch, keep_in_use=True)
+        if kept:
+            batch.options = {**batch.options, "kept_on_rollback": kept}
     batch.status = ImportBatch.Status.ROLLED_BACK
     batch.rolled_back_at = timezone.now()
     batch.rolled_back_by = user
-    batch.save(update_fields=["status", "rolled_back_at", "rolled_back_by"])
+    batch.save(update_fields=["status", "rolled_back_at", "rolled_back_by", "options"])
     return batch
 
 

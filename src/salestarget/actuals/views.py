@@ -135,6 +135,13 @@ def rollback(request, pk):
         else:
             done = _("Batch #%(id)s was rolled back: its facts are removed.")
         messages.success(request, done % {"id": b.pk})
+        kept = ImportBatch.objects.get(pk=b.pk).options.get("kept_on_rollback")
+        if kept:
+            messages.info(
+                request,
+                _("Kept, because data added since uses them: %(records)s.")
+                % {"records": ", ".join(kept[:20])},
+            )
     return redirect("actuals:batch", pk=b.pk)
 
 
