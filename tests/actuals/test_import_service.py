@@ -389,3 +389,23 @@ def test_rolling_back_a_fact_batch_removes_what_it_created_unless_in_use(company
     kept = batch.options["kept_on_rollback"]
     assert any("SKU-1" in k for k in kept) and any("E800" in k for k in kept)
     assert not Customer.objects.filter(code="C-1").exists() and Product.objects.filter(code="SKU-1").exists()
+
+
+def test_a_key_written_by_someone_else_meanwhile_is_a_clean_rejection(company, tmp_path, monkeypatch):
+    """Two first imports from one source at once: the second finds the first's keys only when
+    it writes (no lookup was needed when it started), and must say so, not crash."""
+    from salestarget.actuals import importers
+
+    path = write_csv(
+        tmp_path / "o.csv", [HEADER, ["RACE-1", "2024-03-01", company.rep_sh1.code, "", "", "9"]]
+    )
+    original = importers.ChunkWriter.insert
+
+    def insert_after_the_other_import(self, rows):
+        Fact.objects.create(kind="order", date="2024-03-01", source="file", external_id="RACE-1")
+        original(self, rows)
+
+    monkeypatch.setattr(importers.ChunkWriter, "insert", insert_after_the_other_import)
+    result = do_import_facts(company.admin, path, "order")
+    assert result.status == "rejected" and "at the same time" in reasons(result)[0]
+    assert not Fact.objects.filter(external_id="RACE-1").exists()

@@ -1211,31 +1211,37 @@ class ChunkWriter:
         # case for big files, skips the per-chunk lookups.
         self.source_known = Fact.objects.filter(source=source).exists()
 
+    # The driver's own connection skips Django's cursor, so its errors are turned into Django's
+    # here: a concurrent import's duplicate key must reach the service as IntegrityError.
+
     def existing(self, source: str, keys: list[str]) -> set[str]:
-        if self.vendor == "postgresql":
-            self.close()
-            with self.raw.cursor() as cur:
-                cur.execute(self.exists_sql, [source, keys])
-                return {r[0] for r in cur.fetchall()}
-        cur = self.raw.execute(self.exists_sql, [source, json.dumps(keys, ensure_ascii=False)])
-        return {r[0] for r in cur.fetchall()}
+        with connection.wrap_database_errors:
+            if self.vendor == "postgresql":
+                self.close()
+                with self.raw.cursor() as cur:
+                    cur.execute(self.exists_sql, [source, keys])
+                    return {r[0] for r in cur.fetchall()}
+            cur = self.raw.execute(self.exists_sql, [source, json.dumps(keys, ensure_ascii=False)])
+            return {r[0] for r in cur.fetchall()}
 
     def insert(self, rows: list[tuple]) -> None:
-        if self.vendor != "postgresql":
-            self.raw.executemany(self.insert_sql, rows)
-            return
-        if self._open is None:
-            self._open = ExitStack()
-            cursor = self._open.enter_context(self.raw.cursor())
-            self._copy = self._open.enter_context(cursor.copy(self.copy_sql))
-        write = self._copy.write_row
-        for row in rows:
-            write(row)
-        if not self.stream:
-            self.close()
+        with connection.wrap_database_errors:
+            if self.vendor != "postgresql":
+                self.raw.executemany(self.insert_sql, rows)
+                return
+            if self._open is None:
+                self._open = ExitStack()
+                cursor = self._open.enter_context(self.raw.cursor())
+                self._copy = self._open.enter_context(cursor.copy(self.copy_sql))
+            write = self._copy.write_row
+            for row in rows:
+                write(row)
+            if not self.stream:
+                self.close()
 
     def close(self) -> None:
         """Finish the open COPY, if any (waiting for the server to store the rows)."""
         if self._open is not None:
             stack, self._open, self._copy = self._open, None, None
-            stack.close()
+            with connection.wrap_database_errors:
+                stack.close()
