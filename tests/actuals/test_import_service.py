@@ -409,3 +409,18 @@ def test_a_key_written_by_someone_else_meanwhile_is_a_clean_rejection(company, t
     result = do_import_facts(company.admin, path, "order")
     assert result.status == "rejected" and "at the same time" in reasons(result)[0]
     assert not Fact.objects.filter(external_id="RACE-1").exists()
+
+
+def test_a_file_cut_off_after_several_chunks_writes_nothing(company, tmp_path):
+    """The reader finds the cut while the first import's COPY is still open (PostgreSQL)."""
+    from salestarget.actuals.importers import CHUNK
+    from tests.actuals.conftest import csv_bytes
+
+    rep = company.rep_sh1.code
+    rows = [[f"T{i}", "2024-03-01", rep, "", "", "1"] for i in range(2 * CHUNK + 7)]
+    path = tmp_path / "cut.csv"
+    path.write_bytes(csv_bytes([HEADER, *rows, ["T-last", "2024-03"]], newline_at_end=False))
+    before = footprint()
+    result = do_import_facts(company.admin, path, "order")
+    assert result.status == "rejected" and any("truncated" in r for r in reasons(result)), reasons(result)
+    assert footprint() == before
