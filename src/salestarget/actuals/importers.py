@@ -938,7 +938,6 @@ class FactImport:
         rounding is redone over the rows that remain, so the batch total stays exact; the
         carried remainders are returned then."""
         if self.new.pending:
-            writer.close()
             chunk = self._materialise(chunk)
         existing = writer.existing(self.source, [row[7] for row in chunk]) if writer.source_known else set()
         rounding = None
@@ -1179,7 +1178,8 @@ FIELD_LABELS = {
 class ChunkWriter:
     """Bulk writes and key checks on the import's own connection and transaction.
 
-    With ``stream`` (PostgreSQL; for imports that query nothing between chunks) one COPY stays
+    With ``stream`` (PostgreSQL; only for imports that create no records, which would query
+    between chunks) one COPY stays
     open across chunks: the server stores rows while Python reads and checks the next ones, so
     the two cores work at once instead of taking turns at every chunk's end.  ``close`` ends it
     and must run before the connection is used for anything else; the writer's own queries

@@ -1,4 +1,4 @@
-"""What a master-data import created or changed, so that the batch can be rolled back.
+"""What an import created or changed in master data, so that the batch can be rolled back.
 
 Master imports write through ordinary model saves (a tree node recomputes its path, a person's
 move closes one membership and opens another).  Rather than teach every write path to log
@@ -6,9 +6,12 @@ itself, the import runs inside ``recording()``, and Django's save signals note e
 values before and after.  A context variable marks the recording, so saves made by other
 requests at the same time are never mixed in.
 
-``undo`` replays the record backwards and refuses, changing nothing, when a record has been
-edited since or is used by data added since: a rollback must never silently overwrite later
-work.
+Fact imports are recorded too, for the people, products, customers and regions they create
+on the way (bulk-created ones through ``note_created``).
+
+``undo`` replays the record backwards and never silently overwrites later work: a master batch
+refuses, changing nothing, when a record has been edited since or is used by data added since;
+a fact batch keeps such records and names them.
 """
 
 from __future__ import annotations

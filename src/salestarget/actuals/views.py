@@ -126,7 +126,7 @@ def error_report(request, pk):
 def rollback(request, pk):
     b = _batch(request, pk)
     try:
-        do_rollback_batch(request.user, b)
+        b = do_rollback_batch(request.user, b)
     except Problem as problem:
         messages.error(request, str(problem))
     else:
@@ -135,7 +135,7 @@ def rollback(request, pk):
         else:
             done = _("Batch #%(id)s was rolled back: its facts are removed.")
         messages.success(request, done % {"id": b.pk})
-        kept = ImportBatch.objects.get(pk=b.pk).options.get("kept_on_rollback")
+        kept = b.options.get("kept_on_rollback")
         if kept:
             messages.info(
                 request,

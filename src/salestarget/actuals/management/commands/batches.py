@@ -56,7 +56,9 @@ class Command(BaseCommand):
                 % {"id": pk}
             )
         try:
-            do_rollback_batch(None, batch)
+            batch = do_rollback_batch(None, batch)
         except Problem as problem:
             raise CommandError(str(problem)) from None
         self.stdout.write(self.style.SUCCESS(_("Batch #%(id)s was rolled back.") % {"id": pk}))
+        for record in batch.options.get("kept_on_rollback", []):
+            self.stdout.write("  " + _("kept, in use: %(record)s") % {"record": record})

@@ -16,6 +16,7 @@ from salestarget.actuals.importers import KIND_ALIASES, ImportResult, localised,
 from salestarget.actuals.masters import MASTER_ALIASES
 from salestarget.actuals.parsing import Problem
 from salestarget.actuals.services import do_import_facts, do_import_master, parse_map_options
+from salestarget.actuals.templatetags.actuals_tags import record_kind
 
 SHOWN_ERRORS = 20
 
@@ -135,7 +136,12 @@ class Command(BaseCommand):
         if result.kind in KIND_ALIASES.values() and result.status != "rejected":
             w("  " + _("total amount") + ": " + _grouped(yuan(result.amount_total)))
         if result.created:
-            w("  " + _("created") + ": " + ", ".join(f"{k} {v:,}" for k, v in result.created.items()))
+            w(
+                "  "
+                + _("created")
+                + ": "
+                + ", ".join(f"{record_kind(k)} {v:,}" for k, v in result.created.items())
+            )
         for entry in result.errors[:SHOWN_ERRORS]:
             e = localised(entry)
             where = _("row %(row)s") % {"row": e["row"]} if e["row"] is not None else _("file")
