@@ -118,6 +118,40 @@ def test_scoping_rules(sales):
     )
 
 
+def test_a_narrow_scope_borrows_the_season_of_what_the_user_sees(sales):
+    lead = user("lead_sh")
+    rep_scope = service.resolve_scope(lead, person_id=sales.rep_sh1.pk)
+    rec = service.recommend(lead, rep_scope, next_year(), 0.8)
+    assert service.SHARED_SEASON in rec.forecast.backtest
+
+
+def test_the_borrowed_season_never_reveals_sales_the_user_may_not_see(sales):
+    """Another team's months reshape the company's season; a rep's forecast must not move."""
+    rep, admin = user("rep_sh1"), user("admin")
+    scope = service.resolve_scope(rep)
+    before = service.recommend(rep, scope, next_year(), 0.8)
+    admin_scope = service.resolve_scope(admin, person_id=sales.rep_sh1.pk)
+    admin_before = service.recommend(admin, admin_scope, next_year(), 0.8).forecast.backtest
+    for month in history_months()[-30:]:
+        if month.month in (2, 7):
+            DailyRollup.objects.create(
+                day=month.replace(day=10),
+                kind="order",
+                person_id=sales.rep_sz.pk,
+                unit_id=sales.sz.pk,
+                amount=90_000_000,
+            )
+    after = service.recommend(rep, scope, next_year(), 0.8)
+    assert (after.baseline, after.recommended, after.model) == (
+        before.baseline,
+        before.recommended,
+        before.model,
+    )
+    # The admin sees the whole company, so the same rep's shared-season candidate does move.
+    admin_after = service.recommend(admin, admin_scope, next_year(), 0.8).forecast.backtest
+    assert admin_after[service.SHARED_SEASON] != admin_before[service.SHARED_SEASON]
+
+
 def test_product_and_region_filters_and_short_periods(sales):
     admin = user("admin")
     cal = service.fiscal_calendar()

@@ -93,11 +93,12 @@ def backtest_year(
     *,
     holdout: int = SEASON,
     working_days: Mapping[str, Sequence[float] | np.ndarray] | None = None,
+    references: Mapping[str, Sequence[float] | np.ndarray] | None = None,
     probabilities: Sequence[float] = DEFAULT_PROBABILITIES,
     candidates: Sequence[str] = BATCH_CANDIDATES,
     n_jobs: int | None = None,
 ) -> BacktestReport:
-    """Replay the last ``holdout`` months of each history (and working days, if given).
+    """Replay the last ``holdout`` months of each history (and working days and references, if given).
 
     Series whose held-out months contain unknown (NaN) figures are skipped: whether a target
     was reached cannot be judged on a partial year.
@@ -109,12 +110,14 @@ def backtest_year(
             skipped.append(key)
             continue
         wd = None if working_days is None else np.asarray(working_days[key], dtype=float)
+        ref = None if references is None else np.asarray(references[key], dtype=float)
         inputs.append(
             SeriesInput(
                 key=key,
                 history=y[:-holdout],
                 working_days=None if wd is None else wd[:-holdout],
                 target_working_days=None if wd is None else wd[-holdout:],
+                reference=None if ref is None else ref[:-holdout],
             )
         )
         actuals[key] = y

@@ -53,6 +53,9 @@ PARALLEL_FROM_SERIES = 200
 
 BASELINE = "SeasonalNaive"
 COMBINATION = "Combination"
+# A level model on the series divided by its reference's seasonal indices (see _season_indices).
+SHARED_SEASON = "SharedSeason"
+SHARED_LEVEL_MODEL = "AutoETS(AZN)"
 MEAN_MODEL = "Mean"
 SINGLE_CANDIDATES = ("AutoETS", "AutoTheta", "AutoARIMA")
 # Per series on 36 months, AutoARIMA costs ~120 ms, the full AutoETS ~24 ms (nine seasonal
@@ -80,12 +83,16 @@ class SeriesInput:
 
     ``history`` is fen per month, oldest first, ending with the last complete month.  NaN
     marks a month whose figure is unknown (not a month without sales: pass 0 for that).
+    ``reference`` is the same months of a broader series the scope belongs to (its team, the
+    whole company): its season, estimated from many more sales, is steadier than a rep's own,
+    and the shared-season candidate forecasts the series on it.
     """
 
     key: str
     history: np.ndarray
     working_days: np.ndarray | None = None
     target_working_days: np.ndarray | None = None
+    reference: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,6 +180,7 @@ class _Prepared:
     filled: int
     per_working_day: bool
     warnings: list[Note]
+    ref: np.ndarray | None = None
 
 
 def forecast_series(
@@ -230,7 +238,7 @@ def forecast_many(
     modelled = [i for i, p in enumerate(prepared) if p.z.size >= MIN_MODEL_MONTHS]
     backtests = _run_backtests([prepared[i] for i in modelled], candidates, horizon, n_jobs)
     choices = {i: _choose(bt, prepared[i]) for i, bt in zip(modelled, backtests, strict=True)}
-    final = _run_final(prepared, choices, candidates, horizon, n_jobs)
+    final = _run_final(prepared, choices, horizon, n_jobs)
     results = {}
     for i, p in enumerate(prepared):
         if i in choices:
@@ -254,6 +262,8 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
     if (inp.working_days is None) != (inp.target_working_days is None):
         raise ValueError(f"{inp.key}: give working days for both history and target months, or neither")
     per_day = inp.working_days is not None
+    if inp.reference is not None and np.shape(inp.reference) != y.shape:
+        raise ValueError(f"{inp.key}: the reference must cover the same months as the history")
     if per_day:
         wd = np.asarray(inp.working_days, dtype=float)
         wd_future = np.asarray(inp.target_working_days, dtype=float)
@@ -294,7 +304,14 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
         notes.append(
             Note("spikes_capped", {"positions": positions, "labels": [f"#{i + 1}" for i in positions]})
         )
-    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes)
+    ref = None
+    if inp.reference is not None:
+        # The reference's one-offs are capped as the series' are: a team's one big deal is
+        # not next year's season for each of its reps.
+        ref = _cap_spikes(np.asarray(inp.reference, dtype=float)[first:] / wd)[0]
+        if not np.all(np.isfinite(ref)) or _season_indices(ref) is None:
+            ref = None
+    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes, ref)
 
 
 def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -335,6 +352,33 @@ def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return capped, spikes
 
 
+def _season_indices(ref: np.ndarray) -> np.ndarray | None:
+    """Multiplicative seasonal indices of ``ref`` by position modulo 12 (classical decomposition).
+
+    Each month is divided by the centred 2x12 moving average around it, so growth does not
+    leak into the season, and the ratios of each calendar month are averaged over the years.
+    None without two full seasons, or when a year of the reference had no sales, where a
+    ratio would say nothing.
+    """
+    n = ref.size
+    if n < MIN_MODEL_MONTHS:
+        return None
+    trend = np.convolve(ref, np.r_[0.5, np.ones(SEASON - 1), 0.5] / SEASON, mode="valid")
+    if np.any(trend <= 0):
+        return None
+    half = SEASON // 2
+    ratio = ref[half : n - half] / trend
+    position = np.arange(half, n - half) % SEASON
+    indices = np.array([ratio[position == k].mean() for k in range(SEASON)])
+    if np.any(indices <= 0):
+        return None
+    return indices / indices.mean()
+
+
+def _seasonal(indices: np.ndarray, start: int, stop: int) -> np.ndarray:
+    return indices[np.arange(start, stop) % SEASON]
+
+
 def _repeats(t: int, over: np.ndarray, excess: np.ndarray) -> bool:
     """A neighbour over the line too, or the same month of another year at least half as far
     above the usual line: a new level, or a season that recurs at a comparable scale."""
@@ -365,6 +409,7 @@ class _Choice:
     """The chosen model with its backtest errors, kept to calibrate the final intervals."""
 
     model: str
+    members: tuple[str, ...]
     scores: dict[str, dict[str, float]]
     errors: np.ndarray
     steps: np.ndarray
@@ -378,13 +423,43 @@ def _run_backtests(
     chunks = [p.z[:t] for p, ts in zip(prepared, origins, strict=True) for t in ts]
     if not chunks:
         return [_Backtest(ts, {}) for ts in origins]
-    models = (BASELINE, *candidates)
-    mean = _statsforecast(chunks, models, min(horizon, BACKTEST_MAX_HORIZON), n_jobs, with_sigma=False)[0]
-    if candidates:
-        mean[COMBINATION] = np.mean([mean[m] for m in models], axis=0)
+    h = min(horizon, BACKTEST_MAX_HORIZON)
+    mean = _statsforecast(chunks, (BASELINE, *candidates), h, n_jobs, with_sigma=False)[0]
+    shared = _shared_season_backtests(prepared, origins, h, n_jobs) if candidates else {}
     out, row = [], 0
-    for ts in origins:
-        out.append(_Backtest(ts, {m: v[row : row + len(ts)] for m, v in mean.items()}))
+    for i, ts in enumerate(origins):
+        by_model = {m: v[row : row + len(ts)] for m, v in mean.items()}
+        if i in shared:
+            by_model[SHARED_SEASON] = shared[i]
+        if candidates:
+            by_model[COMBINATION] = np.mean(list(by_model.values()), axis=0)
+        out.append(_Backtest(ts, by_model))
+        row += len(ts)
+    return out
+
+
+def _shared_season_backtests(
+    prepared: list[_Prepared], origins: list[list[int]], h: int, n_jobs: int
+) -> dict[int, np.ndarray]:
+    """The shared-season candidate at every origin, its indices from the reference up to the origin."""
+    jobs = []
+    for i, (p, ts) in enumerate(zip(prepared, origins, strict=True)):
+        if p.ref is None or not ts:
+            continue
+        indices = [_season_indices(p.ref[:t]) for t in ts]
+        if all(ix is not None for ix in indices):
+            jobs.append((i, ts, indices))
+    if not jobs:
+        return {}
+    chunks = [
+        prepared[i].z[:t] / _seasonal(ix, 0, t) for i, ts, ixs in jobs for t, ix in zip(ts, ixs, strict=True)
+    ]
+    level = _statsforecast(chunks, (SHARED_LEVEL_MODEL,), h, n_jobs, with_sigma=False)[0][SHARED_LEVEL_MODEL]
+    out, row = {}, 0
+    for i, ts, ixs in jobs:
+        out[i] = np.array(
+            [level[row + k] * _seasonal(ix, t, t + h) for k, (t, ix) in enumerate(zip(ts, ixs, strict=True))]
+        )
         row += len(ts)
     return out
 
@@ -398,7 +473,7 @@ def _choose(bt: _Backtest, p: _Prepared) -> _Choice:
     if not bt.origins:
         p.warnings.append(Note("no_backtest"))
         empty = np.zeros(0)
-        return _Choice(BASELINE, {}, empty, empty.astype(int), empty)
+        return _Choice(BASELINE, (BASELINE,), {}, empty, empty.astype(int), empty)
     bt_h = bt.mean[BASELINE].shape[1]
     spans = [(k, t, min(bt_h, p.y.size - t)) for k, t in enumerate(bt.origins)]
     actual = np.concatenate([p.y[t : t + n] for _, t, n in spans])
@@ -417,7 +492,8 @@ def _choose(bt: _Backtest, p: _Prepared) -> _Choice:
             "wape": total_abs / abs_actual if abs_actual else math.nan,
         }
     model = _select({m: s["mae"] for m, s in scores.items()}, tuple(m for m in bt.mean if m != BASELINE))
-    return _Choice(model, scores, errors[model], steps, mult)
+    members = tuple(m for m in bt.mean if m != COMBINATION) if model == COMBINATION else (model,)
+    return _Choice(model, members, scores, errors[model], steps, mult)
 
 
 def _select(mae: dict[str, float], contenders: tuple[str, ...]) -> str:
@@ -457,27 +533,43 @@ def _interval_scale(choice: _Choice, sigma_z: np.ndarray) -> float:
 
 
 def _run_final(
-    prepared: list[_Prepared],
-    choices: dict[int, _Choice],
-    candidates: tuple[str, ...],
-    horizon: int,
-    n_jobs: int,
+    prepared: list[_Prepared], choices: dict[int, _Choice], horizon: int, n_jobs: int
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    by_model: dict[str, list[int]] = {}
+    """Refit each series' chosen model, or every member of its combination, on the whole history.
+
+    Series needing the same statsforecast models share one call.  A combination's spread is
+    the average of its members' spreads, which overstates the spread of their average (their
+    errors are not perfectly correlated); the backtest calibration corrects it.
+    """
+    groups: dict[tuple[str, ...], list[int]] = {}
     for i, choice in choices.items():
-        by_model.setdefault(choice.model, []).append(i)
-    final = {}
-    for model, idx in by_model.items():
-        fitted = (BASELINE, *candidates) if model == COMBINATION else (model,)
-        mean, sigma = _statsforecast([prepared[i].z for i in idx], fitted, horizon, n_jobs, with_sigma=True)
-        if model == COMBINATION:
-            # Averaging the members' spreads overstates the spread of their average (their
-            # errors are not perfectly correlated); the backtest calibration corrects it.
-            mean[model] = np.mean([mean[m] for m in fitted], axis=0)
-            sigma[model] = np.mean([sigma[m] for m in fitted], axis=0)
+        plain = tuple(m for m in choice.members if m != SHARED_SEASON)
+        if plain:
+            groups.setdefault(plain, []).append(i)
+    fits: dict[int, dict[str, tuple[np.ndarray, np.ndarray]]] = {i: {} for i in choices}
+    for models, idx in groups.items():
+        mean, sigma = _statsforecast([prepared[i].z for i in idx], models, horizon, n_jobs, with_sigma=True)
         for row, i in enumerate(idx):
-            final[i] = (mean[model][row], sigma[model][row])
-    return final
+            fits[i].update({m: (mean[m][row], sigma[m][row]) for m in models})
+    shared = [i for i, choice in choices.items() if SHARED_SEASON in choice.members]
+    if shared:
+        indices = {i: _season_indices(prepared[i].ref) for i in shared}
+        chunks = [prepared[i].z / _seasonal(indices[i], 0, prepared[i].z.size) for i in shared]
+        mean, sigma = _statsforecast(chunks, (SHARED_LEVEL_MODEL,), horizon, n_jobs, with_sigma=True)
+        for row, i in enumerate(shared):
+            n = prepared[i].z.size
+            season = _seasonal(indices[i], n, n + horizon)
+            fits[i][SHARED_SEASON] = (
+                mean[SHARED_LEVEL_MODEL][row] * season,
+                sigma[SHARED_LEVEL_MODEL][row] * season,
+            )
+    return {
+        i: (
+            np.mean([fits[i][m][0] for m in choice.members], axis=0),
+            np.mean([fits[i][m][1] for m in choice.members], axis=0),
+        )
+        for i, choice in choices.items()
+    }
 
 
 def _statsforecast(

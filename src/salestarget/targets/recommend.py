@@ -31,6 +31,9 @@ from salestarget.engine.calendar import FiscalCalendar, Period, add_months, work
 from salestarget.engine.forecast import (
     BASELINE,
     BATCH_CANDIDATES,
+    COMBINATION,
+    MEAN_MODEL,
+    SHARED_SEASON,
     SINGLE_CANDIDATES,
     SeriesForecast,
     SeriesInput,
@@ -76,6 +79,21 @@ def fiscal_calendar() -> FiscalCalendar:
 
 def _lang() -> str:
     return "en" if (get_language() or "zh").startswith("en") else "zh"
+
+
+def model_label(name: str) -> str:
+    """ "去年同期 (SeasonalNaive)": words a director reads, then the engine's name for an analyst."""
+    words = {
+        BASELINE: _("Last year's months"),
+        COMBINATION: _("Average of the models"),
+        SHARED_SEASON: _("Own level, shared season"),
+        MEAN_MODEL: _("Average month"),
+        "AutoETS": _("Exponential smoothing"),
+        "AutoETS(AZN)": _("Exponential smoothing"),
+        "AutoTheta": _("Theta method"),
+        "DynamicOptimizedTheta": _("Theta method"),
+    }.get(name)
+    return f"{words} ({name})" if words else name
 
 
 def _month_start(value) -> dt.date:
@@ -231,6 +249,18 @@ def _rollups(user, metric: Metric, scope: TargetScope):
             region_id__in=Region.objects.filter(path__startswith=scope.region.path).values("pk")
         )
     return rows
+
+
+def _reference(user, metric: Metric, scope: TargetScope, value_field: str, months: list[dt.date], own):
+    """The same months of everything the user sees: the broader series whose season the scope shares.
+
+    A rep's or a product's months are few sales and much chance; the season of the user's
+    whole company (a manager's whole subtree) is the same calendar seen through far more sales.
+    """
+    if scope == TargetScope() or not months:
+        return own
+    sums = _monthly(_rollups(user, metric, TargetScope()), value_field, months[0], months[-1])
+    return np.array([sums.get((None, m), 0) for m in months], dtype=float)
 
 
 def _monthly(rows, value_field: str, first: dt.date, last: dt.date, by: str | None = None) -> dict:
@@ -540,13 +570,17 @@ def recommend(
     wd_hist = _working_days(cal, history_months)
     wd_future = _working_days(cal, forecast_months)
     key = "scope"
-    inputs = [SeriesInput(key, np.asarray(history, dtype=float), wd_hist, wd_future)]
+    own = np.asarray(history, dtype=float)
+    reference = _reference(user, the_metric, scope, value_field, history_months, own)
+    inputs = [SeriesInput(key, own, wd_hist, wd_future, reference)]
     forecast = forecast_many(inputs, horizon, period_start=period_start, candidates=SINGLE_CANDIDATES)[key]
 
     reps = _active_reps(rows, value_field, history_end)
     lines_adj, factor = _adjustment_lines(adjustments, forecast.total_mean, period_months, len(reps))
     baseline_line = Line(
-        "baseline", _("Forecast from history (%(model)s)") % {"model": forecast.model}, forecast.total_mean
+        "baseline",
+        _("Forecast from history (%(model)s)") % {"model": model_label(forecast.model)},
+        forecast.total_mean,
     )
     expected = forecast.total_mean + sum(line.amount for line in lines_adj)
     outcome = dataclasses.replace(
@@ -567,7 +601,17 @@ def recommend(
     bu = None
     if bottom_up and scope.person is None and reps:
         bu = _bottom_up(
-            rows, value_field, reps, history_start, history_end, wd_hist, wd_future, period_start, p, forecast
+            rows,
+            value_field,
+            reps,
+            history_start,
+            history_end,
+            own,
+            wd_hist,
+            wd_future,
+            period_start,
+            p,
+            forecast,
         )
     return Recommendation(
         scope=scope,
@@ -612,12 +656,23 @@ def _active_reps(rows, value_field: str, history_end: dt.date) -> list[int]:
 
 
 def _bottom_up(
-    rows, value_field, reps, history_start, history_end, wd_hist, wd_future, period_start, p, top_down
+    rows,
+    value_field,
+    reps,
+    history_start,
+    history_end,
+    reference,
+    wd_hist,
+    wd_future,
+    period_start,
+    p,
+    top_down,
 ) -> BottomUp:
     """Forecast every active rep of the scope on the same months as the top-down series.
 
     A rep's months before their first sale are unknown (NaN), not zero, so a recent joiner is
-    forecast from their own short record instead of looking like years of slump.
+    forecast from their own short record instead of looking like years of slump.  The scope's
+    own months are every rep's reference: a rep shares the team's season.
     """
     months = _months(history_start, history_end)
     sums = _monthly(rows.filter(person_id__in=reps), value_field, history_start, history_end, by="person_id")
@@ -626,7 +681,7 @@ def _bottom_up(
         y = np.array([sums.get((rep, m), 0) for m in months], dtype=float)
         seen = [i for i, m in enumerate(months) if (rep, m) in sums]
         y[: seen[0]] = np.nan
-        inputs.append(SeriesInput(str(rep), y, wd_hist, wd_future))
+        inputs.append(SeriesInput(str(rep), y, wd_hist, wd_future, reference))
     forecasts = forecast_many(inputs, len(wd_future), period_start=period_start, candidates=BATCH_CANDIDATES)
     names = dict(Person.objects.filter(pk__in=reps).values_list("pk", "name"))
     out = []
@@ -775,10 +830,13 @@ def backtest(
         y[:seen] = np.nan
         histories[key] = y
     wd = _working_days(cal, months)
+    everything = _monthly(rows, value_field, start, end_month)
+    reference = np.array([everything.get((None, m), 0) for m in months], dtype=float)
     report = backtest_year(
         histories,
         holdout=12,
-        working_days={k: wd for k in histories},
+        working_days=dict.fromkeys(histories, wd),
+        references=dict.fromkeys(histories, reference),
         probabilities=BACKTEST_PROBABILITIES,
     )
     return BacktestResult(

@@ -129,7 +129,11 @@ class Command(BaseCommand):
         out.write(f"{rec.scope.label()} · {rec.period_label} · {rec.metric.name}")
         out.write(
             _("Model %(model)s, %(months)s months of history up to %(end)s")
-            % {"model": rec.model, "months": rec.forecast.history_months, "end": f"{rec.history_end:%Y-%m}"}
+            % {
+                "model": service.model_label(rec.model),
+                "months": rec.forecast.history_months,
+                "end": f"{rec.history_end:%Y-%m}",
+            }
         )
         for line in rec.lines:
             note = f"  ({line.note})" if line.note else ""
