@@ -1,8 +1,9 @@
 """Filters for the actuals pages: exact money (1,234.56, never rounded to 万 as on dashboards),
-and the names of batch kinds, record kinds and import fields in the user's language."""
+and the names of batch kinds, record kinds, sources and import fields in the user's language."""
 
 from django import template
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from salestarget.accounts.scoping import scope_of
 from salestarget.actuals.forms import MASTER_FIELD_LABELS, MASTER_LABELS
@@ -47,3 +48,20 @@ def batch_kind(kind: str) -> str:
     if kind in FactKind.values:
         return str(FactKind(kind).label)
     return record_kind(kind)
+
+
+# Sources the app itself writes; any other is the name a user gave their system ("ERP").
+_SOURCES = {
+    "file": _("File upload"),
+    "master": _("Master data import"),
+    "daily": _("Daily report"),
+    "api": _("API"),
+    "demo": _("Demo data"),
+}
+
+
+@register.filter
+def batch_source(source: str) -> str:
+    """'daily' -> 日报 (daily): the words, and the key that the facts filter and the API use."""
+    label = _SOURCES.get(source)
+    return f"{label} ({source})" if label else source

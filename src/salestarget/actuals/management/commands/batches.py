@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from salestarget.actuals.models import ImportBatch
 from salestarget.actuals.parsing import Problem
 from salestarget.actuals.services import can_roll_back, do_rollback_batch
-from salestarget.actuals.templatetags.actuals_tags import batch_kind, yuan
+from salestarget.actuals.templatetags.actuals_tags import batch_kind, batch_source, yuan
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             amount = "" if b.source == "master" else f"  {yuan(b.amount_total)}"
             self.stdout.write(
                 f"#{b.pk:<6} {b.created_at:%Y-%m-%d %H:%M}  {b.get_status_display():<6} "
-                f"{batch_kind(b.kind)}  {b.filename or b.source}  {who}  "
+                f"{batch_kind(b.kind)}  {b.filename or batch_source(b.source)}  {who}  "
                 + _("read %(read)s, written %(written)s, skipped %(skipped)s, errors %(errors)s")
                 % {
                     "read": b.rows_read,
