@@ -267,7 +267,7 @@ def test_a_master_batch_page_lists_its_changes_and_rolls_them_back(client, compa
     page = client.get(reverse("actuals:batch", kwargs={"pk": batch}))
     html = page.content.decode()
     assert 'data-testid="master-changes"' in html and "新区域" in html and "沪" in html
-    assert "Master data import (master)" in html
+    assert "主数据导入 (master)" in html
     assert "Put back every record this batch created or changed?" in html or "恢复" in html
     Region.objects.filter(code="NEW").update(name="改过")
     refused = client.post(reverse("actuals:rollback", kwargs={"pk": batch}), follow=True)

@@ -135,6 +135,24 @@ class TestSharedSeason:
         b = forecast_many([SeriesInput("r", reps[0], reference=changed)], 12)["r"]
         assert a.backtest == b.backtest
 
+    @settings(max_examples=25, deadline=None)
+    @given(
+        seed=st.integers(0, 2**32 - 1),
+        months=st.integers(24, 40),
+        zeros=st.floats(0.0, 0.9),
+        sign=st.sampled_from([1.0, -1.0]),
+        lead=st.integers(0, 6),
+    )
+    def test_any_reference_gives_a_coherent_forecast(self, seed, months, zeros, sign, lead):
+        """Zeros, returns and unknown leading months in the reference or the series never crash."""
+        rng = np.random.default_rng(seed)
+        ref = sign * 1e6 * rng.lognormal(0, 0.5, months)
+        ref[rng.random(months) < zeros] = 0
+        y = 1e5 * rng.lognormal(0, 0.8, months)
+        y[:lead] = np.nan
+        fc = forecast_many([SeriesInput("r", y, reference=ref)], 12)["r"]
+        check_sane(fc, 12)
+
     def test_reference_must_cover_the_history_months(self):
         with pytest.raises(ValueError, match="reference"):
             forecast_many([SeriesInput("r", np.ones(30), reference=np.ones(29))], 12)

@@ -82,7 +82,7 @@ def _lang() -> str:
 
 
 def model_label(name: str) -> str:
-    """ "去年同期 (SeasonalNaive)": words a director reads, then the engine's name for an analyst."""
+    """Words a director reads, then the engine's name for an analyst: 去年同月 (SeasonalNaive)."""
     words = {
         BASELINE: _("Last year's months"),
         COMBINATION: _("Average of the models"),
