@@ -47,6 +47,8 @@ def batch_kind(kind: str) -> str:
     """What a batch holds, in the user's language: a fact kind (订单行) or a kind of record (人员)."""
     if kind in FactKind.values:
         return str(FactKind(kind).label)
+    if kind == "demo":  # the demo company's one batch holds every kind of fact
+        return str(_SOURCES["demo"])
     return record_kind(kind)
 
 
