@@ -46,6 +46,10 @@ def test_forbidden_scope_and_bad_input(client, sales):
     assert client.get(URL, {"unit_id": sales.sh.pk}).status_code == 404
     assert client.get(URL, {"p": 1.5}).status_code == 400
     assert client.get(URL, {"quarter": 1, "month": 2}).status_code == 400
+    assert client.get(URL, {"half": 1, "quarter": 2}).status_code == 400
+    assert client.get(URL, {"half": 3}).status_code == 400
+    second_half = client.get(URL, {"half": 2, "bottom_up": False}).json()["period"]
+    assert second_half["kind"] == "half" and second_half["start"].endswith("-07-01")
     assert client.get(URL, {"metric": "conversion_rate"}).status_code == 400
     client.logout()
     assert client.get(URL).status_code == 401

@@ -168,6 +168,12 @@ def test_product_and_region_filters_and_short_periods(sales):
     assert [m.month for m in rec.forecast_months][-1] == 3
     with pytest.raises(ValueError):
         service.resolve_period(cal, quarter=1, month=1)
+    first_half = service.resolve_period(cal, half=1)
+    assert first_half.kind == "half" and len(first_half.children("month")) == 6
+    rec = service.recommend(admin, scope, first_half, 0.8, bottom_up=False)
+    assert rec.forecast.period_start == len(rec.forecast_months) - 6
+    with pytest.raises(ValueError):
+        service.resolve_period(cal, half=1, quarter=1)
 
 
 def test_running_period_uses_history_before_it(sales):

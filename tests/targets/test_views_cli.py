@@ -52,6 +52,11 @@ def test_page_forbidden_scope_is_404_and_bad_input_is_a_form_error(login, sales)
     )
     assert response.status_code == 200 and response.context["rec"] is None
     assert response.context["form"].non_field_errors()
+    response = client.get(
+        reverse("targets:recommend"), {"year": 2027, "p_pct": 80, "ramp_months": 3, "quarter": "h2"}
+    )
+    assert response.context["rec"].period_label == "2027年下半年"
+    assert '<option value="h2" selected>' in response.content.decode()
 
 
 def test_backtest_page(login, sales):

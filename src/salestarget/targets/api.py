@@ -22,6 +22,7 @@ class RecommendationQuery(Schema):
     product_id: int | None = None
     region_id: int | None = None
     year: int | None = None
+    half: int | None = None
     quarter: int | None = None
     month: int | None = None
     p: float = service.DEFAULT_P
@@ -58,7 +59,7 @@ def _recommendation(request, q: RecommendationQuery) -> dict:
     except service.ScopeNotVisible as exc:
         raise HttpError(404, str(exc)) from exc
     try:
-        period = service.resolve_period(service.fiscal_calendar(), q.year, q.quarter, q.month)
+        period = service.resolve_period(service.fiscal_calendar(), q.year, q.quarter, q.month, half=q.half)
         adjustments = service.Adjustments(
             growth_pct=q.growth_pct,
             price_pct=q.price_pct,

@@ -41,6 +41,11 @@ class MonthInput(forms.DateInput):
         return value.strftime("%Y-%m") if isinstance(value, dt.date) else value
 
 
+def _part(value: str) -> tuple[str, int]:
+    """The "half or quarter" choice: "h1" is the first half, "3" the third quarter."""
+    return ("half", int(value[1:])) if value.startswith("h") else ("quarter", int(value))
+
+
 def _money(label, required=False, help_text=""):
     return forms.DecimalField(
         label=label, required=required, max_digits=16, decimal_places=2, min_value=0, help_text=help_text
@@ -54,11 +59,12 @@ class RecommendForm(forms.Form):
     region = forms.ModelChoiceField(queryset=None, required=False, label=_("Region"), empty_label="—")
     year = forms.IntegerField(label=_("Fiscal year"), min_value=2000, max_value=2100)
     quarter = forms.TypedChoiceField(
-        label=_("Quarter"),
+        label=_("Half or quarter"),
         required=False,
-        coerce=int,
+        coerce=_part,
         empty_value=None,
-        choices=[("", _("Whole year"))] + [(q, f"Q{q}") for q in range(1, 5)],
+        choices=[("", _("Whole year")), ("h1", _("First half")), ("h2", _("Second half"))]
+        + [(str(q), f"Q{q}") for q in range(1, 5)],
     )
     month = forms.TypedChoiceField(
         label=_("Month"),
@@ -114,7 +120,7 @@ class RecommendForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("quarter") and data.get("month"):
-            raise forms.ValidationError(_("Choose a quarter or a month, not both."))
+            raise forms.ValidationError(_("Choose one part of the year: a half, a quarter or a month."))
         return data
 
     def scope(self, user) -> service.TargetScope:
@@ -125,7 +131,14 @@ class RecommendForm(forms.Form):
 
     def period(self):
         d = self.cleaned_data
-        return service.resolve_period(service.fiscal_calendar(), d["year"], d["quarter"], d["month"])
+        kind, number = d["quarter"] or (None, None)
+        return service.resolve_period(
+            service.fiscal_calendar(),
+            d["year"],
+            number if kind == "quarter" else None,
+            d["month"],
+            half=number if kind == "half" else None,
+        )
 
     def adjustments(self) -> service.Adjustments:
         d = self.cleaned_data

@@ -203,15 +203,22 @@ def resolve_period(
     quarter: int | None = None,
     month: int | None = None,
     today: dt.date | None = None,
+    *,
+    half: int | None = None,
 ) -> Period:
-    """A fiscal year, one of its quarters, or one of its (calendar) months; next year by default."""
+    """A fiscal year, one of its halves or quarters, or one of its (calendar) months; next year
+    by default."""
     today = today or timezone.localdate()
     fy = year if year is not None else cal.fiscal_year_of(today) + 1
     if not 2000 <= fy <= 2100:
         raise ValueError(_("The year must lie between 2000 and 2100."))
-    if quarter is not None and month is not None:
-        raise ValueError(_("Choose a quarter or a month, not both."))
+    if sum(x is not None for x in (half, quarter, month)) > 1:
+        raise ValueError(_("Choose one part of the year: a half, a quarter or a month."))
     period = cal.year(fy)
+    if half is not None:
+        if half not in (1, 2):
+            raise ValueError(_("The half year must be 1 or 2."))
+        return period.children("half")[half - 1]
     if quarter is not None:
         if not 1 <= quarter <= 4:
             raise ValueError(_("The quarter must be 1 to 4."))

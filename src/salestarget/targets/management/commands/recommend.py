@@ -43,6 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--product", help="product code (its whole subtree)")
         parser.add_argument("--region", help="region code (its whole subtree)")
         parser.add_argument("--year", type=int, help="fiscal year (default: next)")
+        parser.add_argument("--half", type=int, choices=(1, 2))
         parser.add_argument("--quarter", type=int, choices=range(1, 5))
         parser.add_argument("--month", type=int, choices=range(1, 13))
         parser.add_argument("--p", type=float, default=service.DEFAULT_P, help="chance of reaching, e.g. 0.8")
@@ -71,7 +72,9 @@ class Command(BaseCommand):
         }
         try:
             scope = service.resolve_scope(user, **ids)
-            period = service.resolve_period(service.fiscal_calendar(), o["year"], o["quarter"], o["month"])
+            period = service.resolve_period(
+                service.fiscal_calendar(), o["year"], o["quarter"], o["month"], half=o["half"]
+            )
             adjustments = service.Adjustments(
                 growth_pct=o["growth"],
                 price_pct=o["price"],
