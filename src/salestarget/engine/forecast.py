@@ -180,7 +180,10 @@ class _Prepared:
     filled: int
     per_working_day: bool
     warnings: list[Note]
+    # The reference per working day, and its seasonal indices over the whole history; both
+    # None when there is no usable reference.
     ref: np.ndarray | None = None
+    season: np.ndarray | None = None
 
 
 def forecast_series(
@@ -304,14 +307,15 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
         notes.append(
             Note("spikes_capped", {"positions": positions, "labels": [f"#{i + 1}" for i in positions]})
         )
-    ref = None
+    ref = season = None
     if inp.reference is not None:
         # The reference's one-offs are capped as the series' are: a team's one big deal is
         # not next year's season for each of its reps.
         ref = _cap_spikes(np.asarray(inp.reference, dtype=float)[first:] / wd)[0]
-        if not np.all(np.isfinite(ref)) or _season_indices(ref) is None:
+        season = _season_indices(ref) if np.all(np.isfinite(ref)) else None
+        if season is None:
             ref = None
-    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes, ref)
+    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes, ref, season)
 
 
 def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -553,12 +557,11 @@ def _run_final(
             fits[i].update({m: (mean[m][row], sigma[m][row]) for m in models})
     shared = [i for i, choice in choices.items() if SHARED_SEASON in choice.members]
     if shared:
-        indices = {i: _season_indices(prepared[i].ref) for i in shared}
-        chunks = [prepared[i].z / _seasonal(indices[i], 0, prepared[i].z.size) for i in shared]
+        chunks = [prepared[i].z / _seasonal(prepared[i].season, 0, prepared[i].z.size) for i in shared]
         mean, sigma = _statsforecast(chunks, (SHARED_LEVEL_MODEL,), horizon, n_jobs, with_sigma=True)
         for row, i in enumerate(shared):
             n = prepared[i].z.size
-            season = _seasonal(indices[i], n, n + horizon)
+            season = _seasonal(prepared[i].season, n, n + horizon)
             fits[i][SHARED_SEASON] = (
                 mean[SHARED_LEVEL_MODEL][row] * season,
                 sigma[SHARED_LEVEL_MODEL][row] * season,
