@@ -15,8 +15,12 @@ EVERYONE = {"rep_sh1": 200, "rep_sz": 200, "lead_sz": 200, "lead_sh": 200, "admi
 # Rows of rep_sh1 (a member of 上海组, managed by lead_sh, inside 华东).
 OWN_ROW = {"rep_sh1": 200, "rep_sz": 404, "lead_sz": 404, "lead_sh": 200, "admin": 200}
 
+ADMIN_ONLY = {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 403, "lead_sh": 403, "admin": 200}
+
 # url name -> (kwargs from the company fixture, expected status per signed-in role)
 WEB = {
+    "accounts:users": (lambda c: {}, ADMIN_ONLY),
+    "accounts:user": (lambda c: {"pk": c.rep_sh1.user.pk}, ADMIN_ONLY),
     "web:home": (lambda c: {}, EVERYONE),
     "org:index": (lambda c: {}, EVERYONE),
     "org:person": (lambda c: {"pk": c.rep_sh1.pk}, OWN_ROW),
@@ -70,7 +74,7 @@ def openapi_paths():
     return api.get_openapi_schema()["paths"]
 
 
-# API GET path -> (path params from the fixture, model whose visible_to() bounds the answer)
+# API GET path -> (path params from the fixture, model whose restrict() bounds the answer)
 def _api():
     from salestarget.actuals.models import Fact, ImportBatch
     from salestarget.catalog.models import Customer, Product, Region
@@ -116,7 +120,7 @@ def scoped_company(company):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
 def test_api_scoping(client, scoped_company, role):
-    """Anonymous callers get 401; everyone else gets only rows their visible_to() allows."""
+    """Anonymous callers get 401; everyone else gets only rows their restrict() allows."""
     from django.contrib.auth import get_user_model
 
     c = scoped_company
@@ -134,14 +138,14 @@ def test_api_scoping(client, scoped_company, role):
             continue
         if params_of:
             # Detail endpoints are keyed on rep_sh1's rows, unless the row is shared master data.
-            visible = model.objects.visible_to(user).filter(pk=list(params_of(c).values())[0]).exists()
+            visible = model.objects.restrict(user).filter(pk=list(params_of(c).values())[0]).exists()
             assert response.status_code == (200 if visible else 404), f"{role} GET {url}"
             continue
         assert response.status_code == 200, f"{role} GET {url}: {response.content[:200]}"
         if model is not None:
             body = response.json()
             items = body["items"] if isinstance(body, dict) and "items" in body else body
-            allowed = set(model.objects.visible_to(user).values_list("pk", flat=True))
+            allowed = set(model.objects.restrict(user).values_list("pk", flat=True))
             assert {row["id"] for row in items} <= allowed, f"{role} GET {url} leaked rows"
 
 

@@ -1,21 +1,48 @@
 """The REST API at /api/v1 (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs, offline).
 
 Each app contributes a router from its ``api.py``; every endpoint reads through
-``visible_to(request.user)``. Anonymous callers get 401 everywhere.
+``restrict(request.user, action)``. Anonymous callers get 401 everywhere.
+
+The contract (``core/api_contract.py``, checked by ``tests/test_api_contract.py``): every error
+answer is an ``ErrorOut`` ``{"detail": str, "errors": [{"loc", "message", "type"}]}``, produced
+by the handlers at the end of this module; every operation documents each status it can answer
+with; every parameter is bounded; lists come in pages of at most 1000 rows.
 """
 
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
+from django.utils.translation import gettext
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from salestarget import __version__
 from salestarget.accounts.api import router as accounts_router
 from salestarget.accounts.auth import api_auth
 from salestarget.actuals.api import router as actuals_router
 from salestarget.catalog.api import router as catalog_router
+from salestarget.core.api_contract import ErrorOut
 from salestarget.metrics.api import router as metrics_router
 from salestarget.org.api import router as org_router
 from salestarget.targets.api import router as targets_router
 
-api = NinjaAPI(
+
+class ContractAPI(NinjaAPI):
+    """NinjaAPI whose validation errors name a body field as ``["body", "rows", 2, "date"]``
+    (ninja would put the view's argument name after "body")."""
+
+    def validation_error_from_error_contexts(self, error_contexts) -> ValidationError:
+        errors = []
+        for context in error_contexts:
+            lone_body = getattr(context.model, "__read_from_single_attr__", None)
+            for error in super().validation_error_from_error_contexts([context]).errors:
+                loc = list(error["loc"])
+                if lone_body and loc[:2] == ["body", lone_body]:
+                    del loc[1]
+                errors.append({**error, "loc": loc})
+        return ValidationError(errors)
+
+
+api = ContractAPI(
     title="SalesTarget API",
     version=__version__,
     description="SalesTarget 销售目标管理: master data, actuals, targets and tracking.",
@@ -28,3 +55,71 @@ api.add_router("/catalog", catalog_router)
 api.add_router("/metrics", metrics_router)
 api.add_router("/actuals", actuals_router)
 api.add_router("/targets", targets_router)
+
+__all__ = ["ErrorOut", "api"]
+
+
+# --- one error shape (ErrorOut) for every error answer ----------------------------------------
+
+# ninja's own messages, in the user's language.
+NINJA_MESSAGES = {
+    "Cannot parse request body": lambda: gettext("The request body is not valid JSON."),
+    "CSRF check Failed": lambda: gettext("The CSRF check failed: reload the page and try again."),
+}
+SHOWN_VALIDATION_ERRORS = 3
+
+
+def error_response(request, status: int, detail: str, errors=(), headers=None):
+    response = api.create_response(request, {"detail": detail, "errors": list(errors)}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _error_item(error) -> dict:
+    if isinstance(error, dict) and "msg" in error:
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        return {"loc": loc, "message": str(error["msg"]), "type": str(error.get("type", "invalid"))}
+    return {"loc": [], "message": str(error), "type": "invalid"}
+
+
+def _validation_error(request, exc: ValidationError):
+    items = [_error_item(e) for e in exc.errors]
+    shown = "; ".join(
+        f"{'.'.join(str(p) for p in item['loc'])}: {item['message']}" if item["loc"] else item["message"]
+        for item in items[:SHOWN_VALIDATION_ERRORS]
+    )
+    if len(items) > SHOWN_VALIDATION_ERRORS:
+        shown += " …"
+    detail = gettext("The request is not valid: %(problems)s") % {"problems": shown}
+    return error_response(request, 422, detail, items)
+
+
+def _http_error(request, exc: HttpError):
+    message = NINJA_MESSAGES.get(exc.message)
+    return error_response(request, exc.status_code, message() if message else str(exc))
+
+
+def _not_authenticated(request, exc: AuthenticationError):
+    detail = gettext("Sign in, or send a personal API token as “Authorization: Bearer <token>”.")
+    return error_response(request, 401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _not_found(request, exc: Http404):
+    return error_response(request, 404, gettext("Not found, or not among what you may see."))
+
+
+def _permission_denied(request, exc: PermissionDenied):
+    return error_response(request, 403, str(exc) or gettext("You may not do this."))
+
+
+def _too_large(request, exc: RequestDataTooBig):
+    return error_response(request, 413, gettext("The request body is too large."))
+
+
+api.add_exception_handler(ValidationError, _validation_error)
+api.add_exception_handler(HttpError, _http_error)
+api.add_exception_handler(AuthenticationError, _not_authenticated)
+api.add_exception_handler(Http404, _not_found)
+api.add_exception_handler(PermissionDenied, _permission_denied)
+api.add_exception_handler(RequestDataTooBig, _too_large)

@@ -29,12 +29,18 @@ Common commands:
   recommend [--unit CODE] [--person CODE] [--year Y] [--p 0.8] [--json]
                       a data-backed target with its chance of being reached
   token USERNAME NAME issue a personal API token (printed once)
+  unlock USERNAME [--address IP]
+                      lift a sign-in lockout after too many failed attempts
   help                list every command (all Django management commands work)
 
 Environment:
   SALESTARGET_HOME          data directory (SQLite file, uploads, secret key)
   SALESTARGET_DATABASE_URL  sqlite:///FILE or postgresql://USER:PASS@HOST:PORT/NAME
   SALESTARGET_DEBUG, SALESTARGET_ALLOWED_HOSTS, SALESTARGET_EMAIL_HOST/PORT/USER/PASSWORD/TLS/FROM
+  SALESTARGET_BEHIND_TLS    true behind an HTTPS reverse proxy: Secure cookies, HSTS, proxy headers
+                            (also SALESTARGET_HSTS_SECONDS, SALESTARGET_SSL_REDIRECT, SALESTARGET_PROXY_COUNT)
+  SALESTARGET_LOGIN_FAILURES_PER_ACCOUNT/_PER_ADDRESS, SALESTARGET_LOGIN_COOLOFF_MINUTES
+                            sign-in throttling (defaults 5, 20 and 15)
 
 Options:
   --version           print the version and exit

@@ -1,13 +1,18 @@
 """Django settings, all read from the environment through salestarget.config."""
 
+import datetime
 import os
 from pathlib import Path
 
 from salestarget import __version__, config
 
 BASE_DIR = Path(__file__).resolve().parent
+# First: everything this process creates (SQLite file, its -wal/-shm, uploads, secret key) is
+# the owner's alone. Every entry point (salestarget CLI, gunicorn workers, tests) imports this.
+config.private_files()
 HOME = config.home_dir()
 DATABASE = config.parse_database_url(os.environ.get("SALESTARGET_DATABASE_URL", ""), HOME)
+config.tighten_database_files(DATABASE)
 
 SECRET_KEY = config.secret_key(HOME)
 DEBUG = config.env_bool("SALESTARGET_DEBUG", False)
@@ -26,6 +31,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "ninja",
+    "axes",
     "salestarget.accounts",
     "salestarget.org",
     "salestarget.catalog",
@@ -47,6 +53,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into our lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses sign-ins while the account or the address is locked out.
+    "salestarget.accounts.auth.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "salestarget.urls"
@@ -96,6 +110,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
 MEDIA_ROOT = HOME / "uploads"
+MEDIA_ROOT.mkdir(mode=0o700, exist_ok=True)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Plain storage: the manifest variant would need `collectstatic` before the first start,
@@ -109,6 +126,39 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Reads write nothing: a session is saved only when a request changed it.
+SESSION_SAVE_EVERY_REQUEST = False
+
+# Behind a TLS-terminating reverse proxy (SALESTARGET_BEHIND_TLS and friends, see config.py and
+# docs/security.md): Secure cookies, HSTS, the proxy's X-Forwarded-Proto/-For trusted.
+_transport = config.transport_security()
+SESSION_COOKIE_SECURE = _transport["SESSION_COOKIE_SECURE"]
+CSRF_COOKIE_SECURE = _transport["CSRF_COOKIE_SECURE"]
+SESSION_COOKIE_SAMESITE = _transport["SESSION_COOKIE_SAMESITE"]
+CSRF_COOKIE_SAMESITE = _transport["CSRF_COOKIE_SAMESITE"]
+SECURE_PROXY_SSL_HEADER = _transport["SECURE_PROXY_SSL_HEADER"]
+SECURE_HSTS_SECONDS = _transport["SECURE_HSTS_SECONDS"]
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _transport["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+SECURE_SSL_REDIRECT = _transport["SECURE_SSL_REDIRECT"]
+USE_X_FORWARDED_HOST = _transport["USE_X_FORWARDED_HOST"]
+SALESTARGET_PROXY_COUNT = _transport["SALESTARGET_PROXY_COUNT"]
+
+# Login throttling (django-axes; attempts kept in this app's database). See accounts/auth.py.
+_throttle = config.login_throttle()
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = _throttle.per_account
+SALESTARGET_LOGIN_FAILURES_PER_ADDRESS = _throttle.per_address
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=_throttle.cooloff_minutes)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks; order used by the handler
+AXES_HANDLER = "salestarget.accounts.auth.LoginThrottleHandler"
+AXES_LOCKOUT_CALLABLE = "salestarget.accounts.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "salestarget.accounts.auth.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# Tries while locked out are not counted: a lockout ends one cool-off after the last counted
+# failure, even if the person keeps trying their (right) password meanwhile.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Our handler clears the account's own failures from the signing-in address instead.
+AXES_RESET_ON_SUCCESS = False
 
 EMAIL_HOST = os.environ.get("SALESTARGET_EMAIL_HOST", "localhost")
 EMAIL_PORT = config.env_int("SALESTARGET_EMAIL_PORT", 25)
@@ -118,6 +168,13 @@ EMAIL_USE_TLS = config.env_bool("SALESTARGET_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("SALESTARGET_EMAIL_FROM", "salestarget@localhost")
 
 SALESTARGET_VERSION = __version__
+
+# Every @paginate of the API: limit 1-1000 (default 100), offset 0 to 2^31-1.
+NINJA_PAGINATION_CLASS = "salestarget.core.api_contract.Pagination"
+
+# Limits a file to import must keep (rows, columns, cells, unpacked size, compression ratio, .xls
+# size, CSV line/cell size), from SALESTARGET_IMPORT_MAX_*; see config.IMPORT_LIMITS.
+SALESTARGET_IMPORT_LIMITS = config.import_limits()
 
 LOGGING = {
     "version": 1,

@@ -33,7 +33,7 @@ def test_a_moved_reps_facts_stay_with_the_old_team(company):
         source="t",
         external_id="2",
     )
-    assert set(Fact.objects.visible_to(company.lead_sh.user)) == {before}
-    assert set(Fact.objects.visible_to(company.lead_sz.user)) == {after}
-    assert set(Fact.objects.visible_to(company.rep_sh1.user)) == {before, after}
-    assert set(Fact.objects.visible_to(company.rep_sz.user)) == set()
+    assert set(Fact.objects.restrict(company.lead_sh.user)) == {before}
+    assert set(Fact.objects.restrict(company.lead_sz.user)) == {after}
+    assert set(Fact.objects.restrict(company.rep_sh1.user)) == {before, after}
+    assert set(Fact.objects.restrict(company.rep_sz.user)) == set()

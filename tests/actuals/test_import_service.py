@@ -154,13 +154,14 @@ def test_units_follow_effective_dated_memberships(company, tmp_path):
 
 def test_who_may_import_what(company, tmp_path):
     own = write_csv(tmp_path / "own.csv", [HEADER, ["R1", "2024-03-01", "", "", "", "5"]])
-    result = do_import_facts(company.rep_sh1.user, own, "order")
-    assert result.ok and Fact.objects.get(external_id="R1").person == company.rep_sh1
+    # Reps record their results in the daily report, never from files.
+    with pytest.raises(PermissionDenied):
+        do_import_facts(company.rep_sh1.user, own, "order")
+    result = do_import_facts(company.lead_sh.user, own, "order")
+    assert result.ok and Fact.objects.get(external_id="R1").person == company.lead_sh
     other = write_csv(
         tmp_path / "other.csv", [HEADER, ["R2", "2024-03-01", company.rep_sh2.code, "", "", "5"]]
     )
-    refused = do_import_facts(company.rep_sh1.user, other, "order")
-    assert refused.status == "rejected" and "people in your team" in reasons(refused)[0]
     assert do_import_facts(company.lead_sh.user, other, "order").ok
     outside = write_csv(tmp_path / "sz.csv", [HEADER, ["R3", "2024-03-01", company.rep_sz.code, "", "", "5"]])
     assert do_import_facts(company.lead_sh.user, outside, "order").status == "rejected"
@@ -181,7 +182,9 @@ def test_rollback_removes_facts_and_rollups(orders, company):
     assert not Fact.objects.exists() and not DailyRollup.objects.exists()
     with pytest.raises(PermissionDenied):
         do_rollback_batch(company.admin, batch)
-    again = do_import_facts(company.admin, orders, "order")
+    # The lead's source is theirs: the company's import of the same rows goes to its own.
+    assert do_import_facts(company.admin, orders, "order").status == "rejected"
+    again = do_import_facts(company.admin, orders, "order", source="erp")
     assert again.rows_written == 4
 
 

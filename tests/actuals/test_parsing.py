@@ -289,16 +289,19 @@ def test_date_round_trip(day, style, sep, short):
         '=HYPERLINK("http://x")',
         " \t=1+1",
         '-HYPERLINK("x")',
+        "+cmd",
+        "- Clearance (50% off)",
+        "@home",
     ],
 )
 def test_formulas_are_recognised(text):
     assert looks_like_formula(text)
 
 
-@pytest.mark.parametrize(
-    "text", ["-5.487", "+86 138 0000 0000", "张三", "- Clearance (50% off)", "a=b", "=", "@home", ""]
-)
+@pytest.mark.parametrize("text", ["-5.487", "+86 138 0000 0000", "张三", "a=b", "=", "-", ""])
 def test_ordinary_text_is_not_a_formula(text):
+    """Text starting with = + - @ is a formula unless it is a lone sign or a number (issue 10):
+    “- Clearance (50% off)” and “@home” are refused like “+cmd”."""
     assert not looks_like_formula(text)
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from salestarget.actuals.models import DailyReport, Fact, ImportBatch
-from salestarget.actuals.services import do_import_fact_rows
+from salestarget.actuals.services import DailyLine, do_import_fact_rows, do_submit_daily_report
 from salestarget.catalog.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -20,20 +20,28 @@ ROLES = ["rep_sh1", "rep_sz", "lead_sz", "lead_sh", "admin"]
 
 @pytest.fixture
 def actuals(company):
-    """rep_sh1 posts a fact of their own; lead_sh one for rep_sh2; the admin one for rep_sz."""
+    """rep_sh1 reports a deal in the daily report (fact "V1"); lead_sh imports one for rep_sh2
+    ("V2") and a rejected file; the admin imports one for rep_sz ("V3")."""
     c = company
 
-    def fact(user, person, n, amount="10"):
+    def fact(user, person, n, source, amount="10"):
         rows = [{"external_id": f"V{n}", "date": "2024-03-01", "amount": amount, "person": person.code}]
-        result = do_import_fact_rows(user, "order", rows, source="test")
+        result = do_import_fact_rows(user, "order", rows, source=source)
         assert result.ok
         return ImportBatch.objects.get(pk=result.batch_id)
 
-    c.batch_sh1 = fact(c.rep_sh1.user, c.rep_sh1, 1)
-    c.batch_sh2 = fact(c.lead_sh.user, c.rep_sh2, 2)
-    c.batch_sz = fact(c.admin, c.rep_sz, 3)
+    _report, (daily,) = do_submit_daily_report(
+        c.rep_sh1.user, day=dt.date(2024, 3, 1), lines=[DailyLine(kind="order", amount=10)], token="t" * 32
+    )
+    c.batch_sh1 = ImportBatch.objects.get(pk=daily.batch_id)
+    Fact.objects.filter(batch=c.batch_sh1).update(external_id="V1")
+    c.batch_sh2 = fact(c.lead_sh.user, c.rep_sh2, 2, "lead-sheet")
+    c.batch_sz = fact(c.admin, c.rep_sz, 3, "erp")
     rejected = do_import_fact_rows(
-        c.rep_sh1.user, "order", [{"external_id": "X", "date": "2024-03-01", "amount": "=1+1"}], source="test"
+        c.lead_sh.user,
+        "order",
+        [{"external_id": "X", "date": "2024-03-01", "amount": "=1+1"}],
+        source="lead-sheet",
     )
     c.rejected = ImportBatch.objects.get(pk=rejected.batch_id)
     return c
@@ -53,11 +61,18 @@ PAGES = {
     ),
     "actuals:error_report": (
         lambda c: {"pk": c.rejected.pk},
-        {"rep_sh1": 200, "rep_sz": 404, "lead_sz": 404, "lead_sh": 404, "admin": 200},
+        {"rep_sh1": 404, "rep_sz": 404, "lead_sz": 404, "lead_sh": 200, "admin": 200},
     ),
     "actuals:rollback": (lambda c: {"pk": c.batch_sh1.pk}, dict.fromkeys(ROLES, 405)),
-    "actuals:import": (lambda c: {}, dict.fromkeys(ROLES, 200)),
-    "actuals:import_map": (lambda c: {"token": "0" * 32}, dict.fromkeys(ROLES, 404)),
+    # Reps record their results in the daily report; importing files is for managers and up.
+    "actuals:import": (
+        lambda c: {},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 200, "lead_sh": 200, "admin": 200},
+    ),
+    "actuals:import_map": (
+        lambda c: {"token": "0" * 32},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 404, "admin": 404},
+    ),
     "actuals:daily": (
         lambda c: {},
         {"rep_sh1": 200, "rep_sz": 200, "lead_sz": 200, "lead_sh": 200, "admin": 403},
@@ -99,9 +114,9 @@ def test_the_facts_list_is_scoped(client, actuals, role, visible):
 @pytest.mark.parametrize(
     "role, visible",
     [
-        ("rep_sh1", {"sh1", "rejected"}),
+        ("rep_sh1", {"sh1"}),
         ("rep_sz", set()),
-        ("lead_sh", {"sh2"}),
+        ("lead_sh", {"sh2", "rejected"}),
         ("admin", {"sh1", "sh2", "sz", "rejected"}),
     ],
 )
@@ -136,7 +151,7 @@ def test_rollback_needs_post_csrf_and_the_right_person(actuals):
 
 
 def test_the_error_report_is_excel_ready_and_defused(client, actuals):
-    client.force_login(actuals.rep_sh1.user)
+    client.force_login(actuals.lead_sh.user)
     response = client.get(reverse("actuals:error_report", kwargs={"pk": actuals.rejected.pk}))
     body = response.content.decode("utf-8")
     assert response["Content-Type"].startswith("text/csv") and body.startswith("\ufeff")
@@ -147,7 +162,7 @@ def test_the_error_report_is_excel_ready_and_defused(client, actuals):
 def test_upload_flow_with_mapping_and_rejection(client, company, tmp_path):
     from tests.actuals.conftest import csv_bytes
 
-    client.force_login(company.rep_sh1.user)
+    client.force_login(company.lead_sh.user)
     content = csv_bytes(
         [["单号", "日期", "金额"], ["U1", "2024-03-01", "12.30"], ["U2", "2024-03-01", "12,3"]]
     )
@@ -162,7 +177,7 @@ def test_upload_flow_with_mapping_and_rejection(client, company, tmp_path):
     assert "create_missing" not in preview.context["form"].fields
     done = client.post(url, {**form, "action": "confirm"})
     batch = ImportBatch.objects.get(pk=int(done["Location"].rstrip("/").split("/")[-1]))
-    assert (batch.status, batch.created_by) == ("rejected", company.rep_sh1.user)
+    assert (batch.status, batch.created_by) == ("rejected", company.lead_sh.user)
     assert not Fact.objects.exists()
 
 
@@ -249,7 +264,7 @@ def test_abandoned_uploads_are_swept(client, company, tmp_path, settings):
     old.mkdir(parents=True)
     (old / "x.csv").write_text("x")
     os.utime(old, (0, 0))
-    client.force_login(company.rep_sh1.user)
+    client.force_login(company.lead_sh.user)
     file = SimpleUploadedFile("n.csv", b"date,amount\r\n2024-03-01,1\r\n")
     response = client.post(reverse("actuals:import"), {"kind": "order", "file": file, "source": "file"})
     assert response.status_code == 302 and not old.exists()

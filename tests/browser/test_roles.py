@@ -80,3 +80,24 @@ def test_login_page_is_chinese(browser, live_server):
     assert "登录" in page.content()
     screenshot(page, "login")
     ctx.close()
+
+
+def test_the_admin_gives_a_viewer_role_on_the_users_page(page_for, company):
+    from salestarget.org.models import RoleAssignment
+
+    page = page_for("admin", company.password)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.click("text=用户与角色")
+    page.wait_for_load_state("networkidle")
+    assert "lead_sh" in page.locator("main").inner_text()
+    screenshot(page, "users-admin")
+    page.click("main >> text=rep_hz")
+    page.check("input[name=viewer]")
+    page.select_option("select[name=viewer_unit]", label="华东")
+    page.click("main form button:has-text('保存')")
+    page.wait_for_load_state("networkidle")
+    assert "只读查看 · 华东" in page.locator("main").inner_text()
+    assert RoleAssignment.objects.get(user__username="rep_hz").unit == company.east
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "user-roles-phone")

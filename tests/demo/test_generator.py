@@ -14,13 +14,13 @@ from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.test import override_settings
 
-from salestarget.accounts.scoping import scope_of
 from salestarget.actuals import rollups
 from salestarget.actuals.models import Fact, ImportBatch
 from salestarget.catalog.models import Customer, Product, Region
 from salestarget.demo.generator import DemoDataExists, generate, spring_breaks
 from salestarget.engine.calendar import Period, day_weights
 from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+from salestarget.org.permissions import scope_of
 from salestarget.targets.models import Plan, TargetCell
 
 TODAY = dt.date(2026, 11, 25)

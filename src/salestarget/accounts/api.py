@@ -1,6 +1,7 @@
 from ninja import Router, Schema
 
-from salestarget.accounts.scoping import scope_of
+from salestarget.core.api_contract import responses
+from salestarget.org.permissions import scope_of
 
 router = Router(tags=["accounts"])
 
@@ -11,7 +12,7 @@ class MeOut(Schema):
     person_id: int | None
 
 
-@router.get("/me", response=MeOut)
+@router.get("/me", response=responses(MeOut))
 def me(request):
     scope = scope_of(request.user)
     return {"username": request.user.get_username(), "role": scope.role, "person_id": scope.person_id}

@@ -21,14 +21,21 @@ def hash_token(raw: str) -> str:
 
 
 class ApiTokenQuerySet(models.QuerySet):
-    def authenticate(self, raw: str):
-        """The active token's user for ``raw``, or None; records when it was last used."""
+    def authenticate(self, raw: str, *, record_use: bool = False):
+        """The active token's user for ``raw``, or None.
+
+        ``last_used_at`` is recorded only with ``record_use`` (the API passes it for unsafe methods:
+        POST/PUT/PATCH/DELETE, requests that write anyway), so it means "last write". A read must
+        write nothing: on SQLite it would wait for the write lock behind a long import and fail.
+        """
         token = self.select_related("user").filter(key_hash=hash_token(raw), revoked_at__isnull=True).first()
         if token is None or not token.user.is_active:
             return None
         if token.expires_at and token.expires_at <= timezone.now():
             return None
-        self.filter(pk=token.pk).update(last_used_at=timezone.now())
+        if record_use:
+            self.filter(pk=token.pk).update(last_used_at=timezone.now())
+        token.user.api_token = token  # which token signed the request (the API puts it on the request)
         return token.user
 
 

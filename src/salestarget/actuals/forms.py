@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 
 from salestarget.actuals.importers import FIELD_LABELS
 from salestarget.actuals.masters import MASTER_FIELDS
+from salestarget.actuals.parsing import Problem, check_workbook
 from salestarget.catalog.models import Product
 from salestarget.metrics.models import FactKind
 
@@ -98,6 +99,18 @@ class UploadForm(Styled, forms.Form):
             choices += [(k, MASTER_LABELS[k]) for k in MASTER_FIELDS]
         self.fields["kind"].choices = choices
         self.style()
+
+    def clean(self):
+        """A workbook the reader could not hold (too many cells, a zip bomb) is refused here,
+        before it is stored, with the reason under the file field."""
+        data = super().clean()
+        upload = data.get("file")
+        if upload is not None:
+            try:
+                check_workbook(upload, data.get("sheet") or None)
+            except Problem as problem:
+                self.add_error("file", str(problem))
+        return data
 
 
 class MappingForm(Styled, forms.Form):

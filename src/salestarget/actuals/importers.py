@@ -36,7 +36,9 @@ from salestarget.actuals.parsing import (
     DateParser,
     Problem,
     Rounder,
+    bounded,
     cell_text,
+    check_mapped_headers,
     header_key,
     looks_like_formula,
     parse_decimal,
@@ -413,12 +415,20 @@ class DryRun(Exception):
 
 @dataclass
 class Access:
-    """Whose facts the importer may write: everyone (admin, command line) or these people."""
+    """What the importer may write, from ``restrict(user, action)``: everything (company-wide
+    importers, the command line) or a team's or a rep's own.
+
+    A restricted importer looks people and customers up among ``people`` and ``customers``
+    only, so a code outside them reads as unknown whether or not it exists elsewhere; and a
+    row's person must be the importer or, on the row's date, in one of ``units``."""
 
     people: frozenset[int] | None
     default_person: int | None = None
     create_missing: bool = False
     new_customers: bool = False
+    units: frozenset[int] | None = None
+    customers: frozenset[int] | None = None
+    new_code_prefix: str = ""
 
 
 class FactImport:
@@ -445,9 +455,14 @@ class FactImport:
         self.shift = 2 + len(str(multiplier)) - 1  # fen = value x 10^shift; the units are powers of 10
         self.access = access
         self.result = result
-        self.people = Lookup.of(Person.objects.all())
+        people, customers = Person.objects.all(), Customer.objects.all()
+        if access.people is not None:
+            people = people.filter(pk__in=access.people)
+        if access.customers is not None:
+            customers = customers.filter(pk__in=access.customers)
+        self.people = Lookup.of(people)
         self.products = Lookup.of(Product.objects.all())
-        self.customers = Lookup.of(Customer.objects.all())
+        self.customers = Lookup.of(customers)
         self.regions = Lookup.of(Region.objects.all())
         self.unit_at = UnitAtDate()
         self.credits: dict[str, list[tuple[int, int]]] = {}
@@ -548,14 +563,23 @@ class FactImport:
             self.people.add(person.pk, text, text)
             self._created("people")
             return person.pk
-        if self.access.people is not None and pid not in self.access.people:
-            raise Problem(
-                gettext_noop(
-                    "You may only record facts for yourself or people in your team, not for “%(value)s”."
-                ),
-                value=text,
-            )
         return pid
+
+    def _in_team(self, got: tuple, iso: str, raw) -> None:
+        """A restricted importer writes a row only for themselves or for people who were in
+        their team on the row's date (where the fact will be booked)."""
+        units, own = self.access.units, self.access.default_person
+        pid, credited = got
+        for person_id in [c[0] for c in credited] if credited else [pid]:
+            if person_id != own and self.unit_at(person_id, iso) not in units:
+                raise Problem(
+                    gettext_noop(
+                        "%(value)s was not in your team on %(date)s: you may record facts only for "
+                        "yourself and for your team's members while they were in it."
+                    ),
+                    value=cell_text(raw),
+                    date=iso,
+                )
 
     def _created(self, what: str) -> None:
         self.result.created[what] = self.result.created.get(what, 0) + 1
@@ -601,7 +625,10 @@ class FactImport:
         if len(text) > 64:
             raise Problem(gettext_noop("“%(value)s” is too long for a customer code."), value=text)
         name = self._text(name_of(cells), 200) if name_of else ""
-        pk = self.new.add(Customer, code=text, name=name or text, region_id=region_id, owner_id=person_id)
+        # A rep's new customer gets a code of the rep's own, so it never meets (or reveals)
+        # a customer of someone else's with the same name.
+        code = f"{self.access.new_code_prefix}{text}"[:64]
+        pk = self.new.add(Customer, code=code, name=name or text, region_id=region_id, owner_id=person_id)
         self.customers.add(pk, text, name or text)
         return pk
 
@@ -658,6 +685,8 @@ class FactImport:
                     gettext_noop("No column is mapped to the required field %(field)s."),
                     field=field_label(name),
                 )
+        check_mapped_headers(self.headers, self.columns, field_label)
+        amount_label, profit_label, quantity_label = map(field_label, ("amount", "profit", "quantity"))
         fields_of, joiners = self._layout()
         ext_mapped = bool(self.columns.get("external_id"))
         amount_required = "amount" in REQUIRED[kind]
@@ -670,6 +699,7 @@ class FactImport:
         if "stage" not in REQUIRED[kind]:
             caches["stage"][""] = ""
         person_get, product_get = caches["person"].get, caches["product"].get
+        in_team = self._in_team if self.access.units is not None else None
         customer_get, region_get, stage_get = (
             caches["customer"].get,
             caches["region"].get,
@@ -711,7 +741,7 @@ class FactImport:
                 if not ext or len(ext) > 128 or ext[0] in "=+-@":
                     ext = self._external_id(ext)
                 column = "amount"
-                if type(amount) is str and amount:
+                if type(amount) is str and amount and "_" not in amount:
                     try:
                         a = Decimal(amount)
                     except InvalidOperation:
@@ -720,24 +750,34 @@ class FactImport:
                         a = parse_decimal(amount)
                 else:
                     a = self._decimal(amount, amount_required)
-                a = a.scaleb(shift)
+                # Bounded (the same helper as _check's) before scaling, which would overflow 1e999999.
+                a = bounded(a, amount, amount_label, shift).scaleb(shift)
                 column = "profit"
-                p = self._decimal(profit, False).scaleb(shift) if profit != "" else ZERO
+                p = (
+                    bounded(self._decimal(profit, False), profit, profit_label, shift).scaleb(shift)
+                    if profit != ""
+                    else ZERO
+                )
                 column = "quantity"
                 if qty == "" or qty is None:
                     q = 0
                 else:
-                    try:
+                    if type(qty) is str and "_" not in qty:  # int() reads 1_000 as 1000
+                        try:
+                            q = int(qty)
+                        except ValueError:
+                            q = parse_whole(qty, quantity_label)
+                    elif type(qty) is float and qty.is_integer():
                         q = int(qty)
-                    except (TypeError, ValueError):
-                        q = parse_whole(qty)
                     else:
-                        if type(qty) is float and qty != q:
-                            q = parse_whole(qty)
+                        q = parse_whole(qty, quantity_label)
+                    q = bounded(q, qty, quantity_label)
                 column = "person"
                 got = person_get(person, MISS)
                 if got is MISS:
                     got = caches["person"][person] = self._person(person, iso)
+                if in_team is not None:
+                    in_team(got, iso, person)
                 pid, credited = got
                 column = "region"
                 rid = region_get(region, MISS)
@@ -881,11 +921,16 @@ class FactImport:
             )
             return self._external_id(ext) if not ext or len(ext) > 128 or ext[0] in "=+-@" else ext
         if column == "amount":
-            return self._decimal(raw, "amount" in REQUIRED[self.kind])
+            amount = self._decimal(raw, "amount" in REQUIRED[self.kind])
+            return bounded(amount, raw, field_label("amount"), self.shift)
         if column == "profit":
-            return self._decimal(raw, False) if raw != "" else ZERO
+            return (
+                bounded(self._decimal(raw, False), raw, field_label("profit"), self.shift)
+                if raw != ""
+                else ZERO
+            )
         if column == "quantity":
-            return 0 if raw in ("", None) else parse_whole(raw)
+            return 0 if raw in ("", None) else parse_whole(raw, field_label("quantity"))
         if column == "key":
             ext = state.get("external_id")
             first = seen.setdefault(ext, number) if ext else number
@@ -912,10 +957,12 @@ class FactImport:
             else:
                 got = self._stage(raw)
             cache[raw] = got
+        if column == "person" and self.access.units is not None and state.get("date"):
+            self._in_team(got, state["date"], raw)
         return got
 
     def _decimal(self, value, required: bool) -> Decimal:
-        if type(value) is str and value:
+        if type(value) is str and value and "_" not in value:
             try:
                 d = Decimal(value)
             except InvalidOperation:

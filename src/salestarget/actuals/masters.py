@@ -21,7 +21,9 @@ from salestarget.actuals.models import Fact
 from salestarget.actuals.parsing import (
     DateParser,
     Problem,
+    bounded,
     cell_text,
+    check_mapped_headers,
     looks_like_formula,
     parse_bool,
     parse_choice,
@@ -295,6 +297,7 @@ class MasterImport:
     # the import
 
     def run(self, rows) -> None:
+        check_mapped_headers(self.headers, self.columns)
         rows = self.read(rows)
         for name in REQUIRED[self.kind]:
             if name not in self.columns:
@@ -469,6 +472,11 @@ class MasterImport:
                     raise _Cell("category", problem) from None
             if "unit_price" in self.columns:
                 price = self.parsed(row, "unit_price", parse_decimal)
+                if price is not None:
+                    try:
+                        bounded(price, row.values["unit_price"], scale=2)
+                    except Problem as problem:
+                        raise _Cell("unit_price", problem) from None
                 values["unit_price"] = None if price is None else round_half_up(price * 100)
             return values
 

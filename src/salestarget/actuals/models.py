@@ -24,14 +24,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from salestarget.accounts.scoping import ScopedQuerySet
 from salestarget.metrics.models import FactKind
+from salestarget.org.permissions import RestrictedQuerySet
 
 
-class ImportBatchQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        # Managers and reps see the batches they imported themselves; admins see all.
-        return Q(created_by_id=scope.user_id)
+class ImportBatchQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # Batches are whole files: only company-wide roles see everyone's; others their own.
+        return Q(created_by_id=reach.user_id)
 
 
 class ImportBatch(models.Model):
@@ -80,6 +80,43 @@ class ImportBatch(models.Model):
         return f"#{self.pk} {self.kind} {self.filename}"
 
 
+class FactSource(models.Model):
+    """Whose keys a source holds. A fact's idempotency key is (source, external id), so whoever
+    may write a source decides which rows a later import skips as "already imported": a source
+    therefore belongs to one writer — the company (administrators, sales operations, the
+    command line), one manager, or one integration's API token — and nobody else may write it.
+    The app's own sources (the daily report, the demo) are written only by the app."""
+
+    name = models.CharField(_("source"), max_length=64, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("owner"),
+        help_text=_("Empty: the company's (administrators, sales operations, the command line)."),
+    )
+    token = models.OneToOneField(
+        "accounts.ApiToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="source",
+        verbose_name=_("API token"),
+        help_text=_("An integration's source: only requests with this token may write it."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("fact source")
+        verbose_name_plural = _("fact sources")
+
+    def __str__(self):
+        return self.name
+
+
 class MasterChange(models.Model):
     """One record a master-data batch created or changed, with its values before and after,
     so that the batch can be rolled back (see actuals/journal.py)."""
@@ -98,11 +135,11 @@ class MasterChange(models.Model):
         return f"{self.model} #{self.object_id} ({'created' if self.created else 'changed'})"
 
 
-class FactQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
+class FactQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
         # By the unit at the fact's date, not by the person: a manager keeps the results a rep
         # made in their team, and does not see what the rep sells after moving elsewhere.
-        return scope.unit_q("unit__") | Q(person_id=scope.person_id)
+        return reach.units_q("unit__") | reach.own_q("person_id")
 
 
 class Fact(models.Model):
@@ -201,14 +238,10 @@ class FactCredit(models.Model):
         return f"{self.fact_id} → {self.person_id} {self.share_bp / 100:g}%"
 
 
-class RollupQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        if scope.managed_paths:
-            from salestarget.org.models import OrgUnit
-
-            units = OrgUnit.objects.filter(scope.unit_q("")).values("pk")
-            return Q(unit_id__in=units) | Q(person_id=scope.person_id)
-        return Q(person_id=scope.person_id or -1)
+class RollupQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        mine = Q(person_id=reach.person_id or -1)
+        return Q(unit_id__in=reach.unit_ids()) | mine if reach.paths else mine
 
 
 class DailyRollup(models.Model):
@@ -245,9 +278,10 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.kind} {self.amount}"
 
 
-class DailyReportQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return scope.person_q("person_id")
+class DailyReportQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # By the report's day: a lead sees the reports filed while the rep was in the team.
+        return reach.people_q("person_id", on="day")
 
 
 class DailyReport(models.Model):

@@ -14,7 +14,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import html
+import posixpath
 import re
+import struct
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,8 +29,23 @@ from pathlib import Path
 
 from django.utils.translation import gettext, gettext_noop
 
-MAX_FIELD = 16 * 1024 * 1024  # a multi-line notes column must not stop a big import
-csv.field_size_limit(MAX_FIELD)
+from salestarget import config
+
+# Every amount, profit and quantity of a fact is within ±10^15 minor units (fen for money, the
+# quantity itself for quantities): 10 trillion yuan, and sums of many stay far from 2^63.
+MAX_MINOR_UNITS = 10**15
+MB = config.MB
+
+
+def import_limits() -> dict[str, int]:
+    """The limits a file must keep (settings.SALESTARGET_IMPORT_LIMITS, see config.IMPORT_LIMITS)."""
+    from django.conf import settings
+
+    return {**config.import_limit_defaults(), **getattr(settings, "SALESTARGET_IMPORT_LIMITS", {})}
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:,.0f} MB" if n >= MB else f"{max(1, round(n / 1024)):,} KB"
 
 
 class Problem(Exception):
@@ -102,6 +122,70 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16LE or BE told from the first bytes, or None. A CSV's delimiters, line breaks and
+    digits are ASCII, whose UTF-16 code units have a NUL on one side: the odd bytes in
+    little-endian, the even ones in big-endian (Chinese text has NULs on neither)."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    encoding = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(head[: len(head) // 2 * 2])
+    except UnicodeDecodeError:
+        return None
+    return encoding if text and not _CONTROL.search(text) else None
+
+
+def _first_undecodable(path: Path, encoding: str = "utf-8") -> int | None:
+    """The offset of the file's first byte that is not in ``encoding``, or None when all of it is."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    with path.open("rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return offset - pending + exc.start
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def _mostly_utf8(path: Path) -> bool:
+    """Whether the file's non-ASCII text is mostly valid UTF-8 (a UTF-8 file with some lines
+    pasted from a GBK one) rather than mostly not (a GBK file, some of whose byte pairs happen
+    to be valid UTF-8: about one character in twelve)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    valid = bad = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            text = decoder.decode(chunk)
+            replaced = text.count("\ufffd")
+            bad += replaced
+            valid += len(text) - len(text.encode("ascii", "ignore")) - replaced
+            if bad >= 1000 and bad > 10 * valid:
+                return False
+            if valid >= 1000 and valid > 10 * bad:
+                return True
+    return valid > bad
+
+
+def _line_of(path: Path, offset: int) -> int:
+    line = 1
+    with path.open("rb") as f:
+        while offset > 0:
+            chunk = f.read(min(offset, 1 << 20))
+            if not chunk:
+                break
+            line += chunk.count(b"\n")
+            offset -= len(chunk)
+    return line
+
+
 def detect_encoding(path: Path) -> str:
     with path.open("rb") as f:
         head = f.read(4096)
@@ -110,18 +194,26 @@ def detect_encoding(path: Path) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in head:
-        # UTF-16 without a BOM: ASCII characters leave a NUL on one side of every pair.
-        even, odd = head[0::2].count(0), head[1::2].count(0)
-        if odd > len(head) // 4 and even == 0:
-            return "utf-16-le"
-        if even > len(head) // 4 and odd == 0:
-            return "utf-16-be"
+        encoding = _utf16_without_bom(head)
+        if encoding is None:
+            raise Problem(
+                gettext_noop("This is not a text file: it contains binary data. Export it as CSV or XLSX.")
+            )
+        return encoding
+    damage = _first_undecodable(path)
+    if damage is None:
+        return "utf-8"
+    if _mostly_utf8(path):
+        # Reading it all as GBK would garble every valid row.
         raise Problem(
-            gettext_noop("This is not a text file: it contains binary data. Export it as CSV or XLSX.")
+            gettext_noop(
+                "Line %(line)s is not UTF-8, unlike the rest of the file (it may have been pasted from "
+                "a GBK file): save the file as UTF-8, or name its encoding (--encoding)."
+            ),
+            line=_line_of(path, damage),
         )
-    for candidate in ("utf-8", "gb18030"):
-        if _decodes(path, candidate):
-            return candidate
+    if _decodes(path, "gb18030"):
+        return "gb18030"
     raise Problem(
         gettext_noop(
             "Cannot tell the file's encoding: it is neither UTF-8, UTF-16 nor GBK/GB18030. "
@@ -208,8 +300,46 @@ def _dialect(sample: str) -> type[csv.Dialect]:
     return Dialect
 
 
+def _check_lines(path: Path, encoding: str, limit: int) -> None:
+    """Before parsing: no line is longer than ``limit`` bytes (reading it would hold it whole in
+    memory, however long), and a file in an 8-bit encoding has no NUL byte (no database keeps one
+    in text). Reads blocks of at most ``limit`` bytes, so an over-long line spans two of them."""
+    nul_allowed = encoding.startswith("utf-16")
+    line, run = 1, 0  # the line being read, and its bytes so far
+    block = min(limit, 1 << 20)
+    with path.open("rb") as f:
+        while chunk := f.read(block):
+            if not nul_allowed and b"\x00" in chunk:
+                raise Problem(
+                    gettext_noop(
+                        "Line %(line)s contains a NUL byte: the file is damaged or is not a text file. "
+                        "Export it again."
+                    ),
+                    line=line + chunk.count(b"\n", 0, chunk.index(b"\x00")),
+                )
+            n, r = chunk.find(b"\n"), chunk.find(b"\r")
+            first = n if r < 0 else r if n < 0 else min(n, r)
+            if run + (len(chunk) if first < 0 else first) > limit:
+                raise Problem(
+                    gettext_noop(
+                        "Line %(line)s is longer than %(limit)s, the limit for a line: is the file a CSV export?"
+                    ),
+                    line=line,
+                    limit=_size(limit),
+                )
+            if first < 0:
+                run += len(chunk)
+            else:
+                run = len(chunk) - max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) - 1
+                line += chunk.count(b"\n")
+
+
 def _csv_records(path: Path, encoding: str) -> tuple[Iterator[tuple[int, list]], object, dict]:
     """(row number, cells) per record, plus what the end-of-file check needs."""
+    limits = import_limits()
+    max_field, max_columns = limits["max_field_bytes"], limits["max_columns"]
+    _check_lines(path, encoding, max_field)
+    csv.field_size_limit(max_field)
     with path.open("r", encoding=encoding, newline="", errors="replace") as peek:
         sample = peek.read(65536)
     f = path.open("r", encoding=encoding, newline="", errors="strict")
@@ -224,18 +354,33 @@ def _csv_records(path: Path, encoding: str) -> tuple[Iterator[tuple[int, list]],
         try:
             for cells in reader:
                 number += 1
+                if len(cells) > max_columns:
+                    raise Problem(
+                        gettext_noop("Row %(row)s has %(count)s columns, more than the limit of %(limit)s."),
+                        row=number,
+                        count=len(cells),
+                        limit=max_columns,
+                    )
                 state["last"] = cells
                 yield number, cells
         except UnicodeDecodeError:
+            # The reader decodes ahead of the rows it returns: the line of the first bad byte.
+            damage = _first_undecodable(path, encoding)
             raise Problem(
                 gettext_noop(
                     "Row %(row)s cannot be read as %(encoding)s: the file is in another encoding. "
                     "Save it as “CSV UTF-8”, or name the encoding (--encoding gbk)."
                 ),
-                row=number + 1,
+                row=number + 1 if damage is None else _line_of(path, damage),
                 encoding=ENCODING_LABELS.get(encoding, encoding),
             ) from None
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise Problem(
+                    gettext_noop("A cell in row %(row)s is longer than %(limit)s, the limit for a cell."),
+                    row=number + 1,
+                    limit=_size(max_field),
+                ) from None
             if "unexpected end of data" in str(exc):
                 raise Problem(
                     gettext_noop(
@@ -315,6 +460,337 @@ def _excel_records(path: Path, sheet: str | None):
     return records(), chosen
 
 
+# --- workbook limits -------------------------------------------------------------------
+#
+# The reader (calamine) holds the whole rectangle a sheet's cells span, about 32 bytes a cell:
+# two cells at A1 and XFD1048576 in a 5 KB file ask it for 512 GB, and the process aborts. An
+# XLSX is a zip, and a few MB can unpack to gigabytes. So before the reader opens a workbook its
+# zip directory is checked (the parts' declared sizes and how densely they are packed) and then,
+# before it reads the sheet, the rectangle of the sheet's cells: from its declared <dimension>,
+# read from the first KB of the sheet, or, for a sheet without one or small enough to read
+# cheaply, from the cells' own references (a regular-expression pass over the XML, at a fraction
+# of the reader's cost). A dimension that claims more than the cells hold is not held against a
+# small sheet.
+
+MAX_PARTS = 10_000  # parts of a workbook: Excel writes a few dozen
+_EOCD = b"PK\x05\x06"
+_DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\s+ref=\"([A-Za-z]+)(\d+)(?::([A-Za-z]+)(\d+))?\"")
+_CELL_COLUMN = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]*?\br=\"([A-Za-z]+)")
+_REF_ROW = re.compile(rb"\sr=\"[A-Za-z]*(\d+)\"")
+_PLAIN_COLUMN = re.compile(rb"<c r=\"([A-Za-z]+)")
+_PLAIN_ROW = re.compile(rb" r=\"[A-Za-z]*(\d+)")
+_CELL_START = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])")
+_ROW_START = re.compile(rb"<(?:[\w.-]+:)?row(?=[\s/>])")
+_CELL_NO_REF = re.compile(rb"<(?:[\w.-]+:)?c(?=[\s/>])(?![^>]*\sr=)")
+_ROW_NO_REF = re.compile(rb"<(?:[\w.-]+:)?row(?=[\s/>])(?![^>]*\sr=)")
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s([^>]*)>")
+_RELATIONSHIP_TAG = re.compile(rb"<(?:[\w.-]+:)?Relationship\s([^>]*)>")
+_ATTRIBUTE = re.compile(rb"([\w.:-]+)\s*=\s*\"([^\"]*)\"")
+
+
+def column_number(letters: str | bytes) -> int:
+    """A -> 1, Z -> 26, AA -> 27, XFD -> 16384."""
+    n = 0
+    for ch in letters.upper() if isinstance(letters, str) else letters.decode("ascii").upper():
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def column_letters(number: int) -> str:
+    """1 -> A, 16384 -> XFD."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def check_workbook(source, sheet: str | None = None) -> None:
+    """Refuse, with a Problem naming the limit and the file's figure, a workbook the reader
+    could not hold: ``source`` is a path or an open binary file (an upload); anything else
+    than a zip (XLSX) or OLE (XLS) file passes."""
+    limits = import_limits()
+    owned = not hasattr(source, "read")
+    f = open(source, "rb") if owned else source  # noqa: SIM115 - closed below
+    try:
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(0)
+        magic = f.read(8)
+        f.seek(0)
+        if magic.startswith(OLE_MAGIC):
+            if size > limits["max_xls_bytes"]:
+                raise Problem(
+                    gettext_noop(
+                        "The XLS file is %(size)s, more than the limit of %(limit)s for XLS: save it as "
+                        "XLSX or CSV."
+                    ),
+                    size=_size(size),
+                    limit=_size(limits["max_xls_bytes"]),
+                )
+        elif magic.startswith(ZIP_MAGIC):
+            _check_zip(f, size, sheet, limits)
+    except Problem:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+            KeyError, NotImplementedError, RuntimeError) as exc:  # fmt: skip
+        raise Problem(
+            gettext_noop("Cannot read the workbook (%(detail)s): the file may be damaged or truncated."),
+            detail=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        ) from None
+    finally:
+        if owned:
+            f.close()
+        else:
+            f.seek(0)
+
+
+def _check_zip(f, size: int, sheet: str | None, limits: dict) -> None:
+    f.seek(max(0, size - 65557))
+    tail = f.read()
+    at = tail.rfind(_EOCD)
+    if at >= 0 and at + 22 <= len(tail):
+        parts = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+        if parts > MAX_PARTS:  # 0xFFFF: more than a zip can count without ZIP64
+            raise Problem(
+                gettext_noop("The workbook has %(count)s parts, more than the limit of %(limit)s."),
+                count=f"{parts:,}",
+                limit=f"{MAX_PARTS:,}",
+            )
+    f.seek(0)
+    with zipfile.ZipFile(f) as z:
+        infos = z.infolist()
+        if len(infos) > MAX_PARTS:
+            raise Problem(
+                gettext_noop("The workbook has %(count)s parts, more than the limit of %(limit)s."),
+                count=f"{len(infos):,}",
+                limit=f"{MAX_PARTS:,}",
+            )
+        unpacked = sum(i.file_size for i in infos)
+        if unpacked > limits["max_unpacked_bytes"]:
+            raise Problem(
+                gettext_noop(
+                    "The workbook unpacks to %(size)s, more than the limit of %(limit)s: split it, or "
+                    "save it as CSV."
+                ),
+                size=_size(unpacked),
+                limit=_size(limits["max_unpacked_bytes"]),
+            )
+        if unpacked > limits["ratio_from_bytes"] and unpacked > limits["max_ratio"] * max(size, 1):
+            raise Problem(
+                gettext_noop(
+                    "The workbook is compressed %(ratio)s to 1 (it unpacks to %(size)s), more than the "
+                    "limit of %(limit)s to 1 that real workbooks keep: it is refused as a possible zip bomb."
+                ),
+                ratio=f"{unpacked // max(size, 1):,}",
+                size=_size(unpacked),
+                limit=limits["max_ratio"],
+            )
+        parts = _sheet_parts(z, sheet)
+        if not parts and ("content.xml" in z.namelist() or "xl/workbook.bin" in z.namelist()):
+            # ODS and XLSB: their sheets cannot be checked before the reader holds them.
+            raise Problem(
+                gettext_noop("Only XLSX, XLS and CSV files are read: save the file as XLSX or CSV.")
+            )
+        for label, info in parts:
+            _check_sheet(z, info, label, limits)
+
+
+def _read_part(z: zipfile.ZipFile, name: str, limit: int = 16 * MB) -> bytes:
+    try:
+        with z.open(name) as part:
+            return part.read(limit)
+    except KeyError:
+        return b""
+
+
+def _attributes(raw: bytes) -> dict[str, str]:
+    return {
+        k.decode("utf-8", "replace"): html.unescape(v.decode("utf-8", "replace"))
+        for k, v in _ATTRIBUTE.findall(raw)
+    }
+
+
+def _sheet_parts(z: zipfile.ZipFile, sheet: str | None) -> list[tuple[str, zipfile.ZipInfo]]:
+    """The part holding the sheet the reader will read (the named one, else the first visible
+    one), found through the workbook and its relationships; every worksheet part when that
+    fails, so that no sheet escapes the check."""
+    names = {i.filename: i for i in z.infolist()}
+    workbook = "xl/workbook.xml" if "xl/workbook.xml" in names else None
+    if workbook is None:
+        workbook = next((n for n in names if n.endswith("workbook.xml") and "_rels" not in n), None)
+    found = None
+    if workbook is not None:
+        base = posixpath.dirname(workbook)
+        rels = f"{base}/_rels/{posixpath.basename(workbook)}.rels" if base else f"_rels/{workbook}.rels"
+        targets = {
+            a.get("Id"): a.get("Target", "")
+            for a in map(_attributes, (m.group(1) for m in _RELATIONSHIP_TAG.finditer(_read_part(z, rels))))
+        }
+        sheets = []
+        for m in _SHEET_TAG.finditer(_read_part(z, workbook)):
+            a = _attributes(m.group(1))
+            rid = next((v for k, v in a.items() if k == "id" or k.endswith(":id")), None)
+            sheets.append((a.get("name", ""), a.get("state", "visible") == "visible", rid))
+        if sheet is not None:
+            chosen = next((s for s in sheets if s[0] == sheet), None)
+        else:
+            chosen = next((s for s in sheets if s[1]), sheets[0] if sheets else None)
+        if chosen is not None and chosen[2] in targets:
+            target = targets[chosen[2]]
+            path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"{base}/{target}")
+            if path in names:
+                found = [(chosen[0], names[path])]
+    if found is None:
+        found = [
+            (posixpath.basename(n), i)
+            for n, i in names.items()
+            if "worksheets/" in n and n.endswith(".xml") and "_rels" not in n
+        ]
+    return found
+
+
+def _check_sheet(z: zipfile.ZipFile, info: zipfile.ZipInfo, label: str, limits: dict) -> None:
+    with z.open(info) as part:
+        head = part.read(64 * 1024)
+        m = _DIMENSION.search(head)
+        if m and info.file_size > limits["scan_bytes"]:
+            first_col, first_row, last_col, last_row = m.groups()
+            last_col = (last_col or first_col).decode("ascii").upper()
+            last_row = int(last_row or first_row)
+            # The rectangle from A1 (cells before the declared start only shrink it), trusted
+            # once a cheap pass, in which only references beyond it match, finds none.
+            rows, columns = last_row, column_number(last_col)
+            if not _within_dimension(part, head, last_col, last_row):
+                with z.open(info) as again:
+                    rows, columns = _cells_extent(again, again.read(64 * 1024))
+        else:
+            rows, columns = _cells_extent(part, head)
+    if columns > limits["max_columns"]:
+        raise Problem(
+            gettext_noop(
+                "The sheet %(sheet)s has %(columns)s columns, more than the limit of %(limit)s columns."
+            ),
+            sheet=label,
+            columns=f"{columns:,}",
+            limit=f"{limits['max_columns']:,}",
+        )
+    if rows > limits["max_rows"]:
+        raise Problem(
+            gettext_noop("The sheet %(sheet)s has %(rows)s rows, more than the limit of %(limit)s rows."),
+            sheet=label,
+            rows=f"{rows:,}",
+            limit=f"{limits['max_rows']:,}",
+        )
+    if rows * columns > limits["max_cells"]:
+        raise Problem(
+            gettext_noop(
+                "The sheet %(sheet)s spans %(rows)s rows × %(columns)s columns (%(cells)s cells), more "
+                "than the limit of %(limit)s cells: delete stray cells far from the data, or split the sheet."
+            ),
+            sheet=label,
+            rows=f"{rows:,}",
+            columns=f"{columns:,}",
+            cells=f"{rows * columns:,}",
+            limit=f"{limits['max_cells']:,}",
+        )
+
+
+def _beyond(text: str, alphabet: str) -> str:
+    """A pattern for the tokens of ``alphabet`` that sort after ``text`` as the reader counts
+    (longer is larger; equal lengths compare position by position): "H" -> [I-Z] or 2+ letters."""
+    first, last = alphabet[0], alphabet[-1]
+    options = [f"[{first}-{last}]{{{len(text) + 1},}}"]
+    for i, ch in enumerate(text):
+        following = alphabet[alphabet.index(ch) + 1 :]
+        if following:
+            rest = f"[{first}-{last}]{{{len(text) - i - 1}}}" if i < len(text) - 1 else ""
+            options.append(f"{re.escape(text[:i])}[{following[0]}-{last}]{rest}")
+    return "(?:" + "|".join(options) + ")"
+
+
+def _within_dimension(part, head: bytes, last_col: str, last_row: int) -> bool:
+    """Whether every cell of a sheet whose cells all carry a plain reference lies within
+    A1:``last_col````last_row``. False as soon as one lies outside, or a cell or row without a
+    reference (or with a namespace prefix) makes the plain patterns unreliable."""
+    if not last_col.isalpha() or not last_col.isascii():
+        return False
+    beyond = re.compile(
+        rb'<c r="(?:'
+        + _beyond(last_col, "ABCDEFGHIJKLMNOPQRSTUVWXYZ").encode()
+        + rb"\d|[A-Z]+"
+        + _beyond(str(last_row), "0123456789").encode()
+        + rb'")'
+    )
+    carry, chunk = b"", head
+    while chunk:
+        following = part.read(1 << 22)
+        block = carry + chunk
+        if following:
+            cut = block.rfind(b">") + 1
+            block, carry = block[:cut], block[cut:][-65536:]
+        if (
+            block.count(b"<c ") != block.count(b'<c r="')
+            or b"<c>" in block
+            or b"<c/>" in block
+            or b":c " in block
+            or beyond.search(block)
+        ):
+            return False
+        chunk = following
+    return True
+
+
+def _cells_extent(part, head: bytes) -> tuple[int, int]:
+    """(rows, columns) of the rectangle the sheet's cells span, from their references; cells and
+    rows without one take the next position, as the reader places them."""
+    letters: set[bytes] = set()
+    low_row = high_row = 0
+    rows_without_ref = widest_without_ref = 0
+    any_without_ref = False
+    row_so_far = 0  # cells of the last row of the previous block, which may go on in this one
+    carry, chunk = b"", head
+    while chunk:
+        following = part.read(1 << 20)
+        block = carry + chunk
+        if following:  # whole tags only: the rest waits for the next block
+            cut = block.rfind(b">") + 1
+            block, carry = block[:cut], block[cut:][-65536:]
+        # Excel and most writers give every cell and row a reference, as its first attribute:
+        # counted at C speed, and then read with patterns that start with a literal.
+        plain = (
+            block.count(b"<c ") == block.count(b'<c r="')
+            and block.count(b"<row ") == block.count(b'<row r="')
+            and b"<c>" not in block
+            and b"<c/>" not in block
+            and b"<row>" not in block
+            and b":c" not in block
+            and b":row" not in block
+        )
+        letters.update((_PLAIN_COLUMN if plain else _CELL_COLUMN).findall(block))
+        numbers = {int(d) for d in set((_PLAIN_ROW if plain else _REF_ROW).findall(block))}
+        if numbers:
+            high_row = max(high_row, *numbers)
+            low_row = min(low_row or high_row, *numbers)
+        if not plain and (_CELL_NO_REF.search(block) or _ROW_NO_REF.search(block)):
+            any_without_ref = True
+            rows_without_ref += len(_ROW_NO_REF.findall(block))
+            counts = [len(_CELL_START.findall(row_xml)) for row_xml in _ROW_START.split(block)]
+            counts[0] += row_so_far
+            widest_without_ref = max(widest_without_ref, *counts)
+            row_so_far = counts[-1]
+        else:
+            row_so_far = 0
+        chunk = following
+    columns = [column_number(c) for c in letters]
+    high_col, low_col = max(columns, default=0), min(columns, default=1)
+    if any_without_ref:
+        return high_row + rows_without_ref, high_col + widest_without_ref
+    if not high_row:
+        return 0, 0
+    return high_row - low_row + 1, high_col - low_col + 1
+
+
 @contextmanager
 def open_table(path, *, encoding: str | None = None, sheet: str | None = None):
     """Open a CSV or Excel file (told apart by content, not by name) as a :class:`Table`."""
@@ -332,6 +808,7 @@ def open_table(path, *, encoding: str | None = None, sheet: str | None = None):
     closer = state = None
     if magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC):
         fmt = "xlsx" if magic.startswith(ZIP_MAGIC) else "xls"
+        check_workbook(path, sheet)
         records, chosen = _excel_records(path, sheet)
         enc = None
     else:
@@ -546,24 +1023,51 @@ def guess_mapping(headers: list[str], fields: Iterable[str], synonyms: dict[str,
     return mapping
 
 
+def check_mapped_headers(headers: list[str], columns: dict[str, list[int]], label=str) -> None:
+    """A header that appears twice cannot tell which of its columns a field reads (the first
+    was used, silently): refused when it is mapped to a field. Unused duplicates are fine."""
+    where: dict[str, list[int]] = {}
+    for i, header in enumerate(headers):
+        if header:
+            where.setdefault(header.casefold(), []).append(i)
+    for name, idx in columns.items():
+        for i in idx:
+            same = where.get(headers[i].casefold(), []) if i < len(headers) and headers[i] else []
+            if len(same) > 1:
+                first, second = same[0], next(j for j in same if j != same[0])
+                raise Problem(
+                    gettext_noop(
+                        "The column %(column)s appears twice (columns %(first)s and %(second)s) and is "
+                        "read as %(field)s: rename one of the two, or map another column."
+                    ),
+                    column=headers[i],
+                    first=f"{first + 1} ({column_letters(first + 1)})",
+                    second=f"{second + 1} ({column_letters(second + 1)})",
+                    field=label(name),
+                )
+
+
 # --- cells -----------------------------------------------------------------------------
 
-_FUNCTION_CALL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\(")
+# What may follow a leading + or - in a number: digits, spaces, separators, brackets, currency
+# signs (-12.5, -¥1,234.50, +86 138 0000 0000, +86-21-5555-0100). No letters, no operators.
+_SIGNED_NUMBER = re.compile(r"[+\-][\s\d.,，'()（）%/:¥￥$€£-]*")
 
 
 def looks_like_formula(text: str) -> bool:
-    """Cells a spreadsheet would execute (=HYPERLINK(…), +cmd|' /C calc'!A0, @SUM(…)).
+    """Text a spreadsheet would run as a formula (=HYPERLINK(…), +cmd|' /C calc'!A0, @SUM(…)):
+    anything starting with = + - @ but a lone sign or a number.
 
-    They are refused on input, so they can never reach an export or error report that
+    Such cells are refused on input, so they can never reach an export or error report that
     someone opens in Excel (CSV injection)."""
     s = text.lstrip(" \t\r\n")
-    if not s:
+    if len(s) < 2:
         return False
     first = s[0]
-    if first == "=":
-        return len(s) > 1
-    if first in "+-@":
-        return "|" in s or "!" in s or _FUNCTION_CALL.search(s) is not None
+    if first in "=@":
+        return True
+    if first in "+-":
+        return _SIGNED_NUMBER.fullmatch(s) is None
     return False
 
 
@@ -608,6 +1112,8 @@ def parse_decimal(value) -> Decimal:
     that precision gives 3.54 for 3.539999999999999, the value the user typed."""
     kind = type(value)
     if kind is str:
+        if "_" in value:  # Decimal() reads 1_000 as 1000
+            return _parse_decimal_text(value)
         try:
             d = Decimal(value)
         except InvalidOperation:
@@ -622,7 +1128,9 @@ def parse_decimal(value) -> Decimal:
     if kind is int:
         return Decimal(value)
     if isinstance(value, Decimal):
-        return value
+        if value.is_finite():
+            return value
+        raise Problem(gettext_noop("“%(value)s” is not a number."), value=value)
     if value is None:
         raise Problem(gettext_noop("A value is required."))
     if isinstance(value, bool):
@@ -655,7 +1163,40 @@ def _parse_decimal_text(text: str) -> Decimal:
             raise Problem(gettext_noop("A value is required."))
         raise Problem(gettext_noop("“%(value)s” is not a number."), value=original)
     d = Decimal(s)
-    return -d if signs else d
+    return d.copy_negate() if signs else d  # exact: -d would round (and overflow) a huge one
+
+
+# (low, high) per scale: ints for scale 0 (quantities), Decimals in the file's unit otherwise.
+_BOUNDS = [(-MAX_MINOR_UNITS, MAX_MINOR_UNITS)] + [
+    (-Decimal(MAX_MINOR_UNITS).scaleb(-scale), Decimal(MAX_MINOR_UNITS).scaleb(-scale))
+    for scale in range(1, 16)
+]
+
+
+def bounded(number, value, field: str | None = None, scale: int = 0):
+    """``number`` if its magnitude in minor units (``number`` x 10^``scale``: amounts in the
+    file's unit, scale 2 for yuan -> fen) is at most MAX_MINOR_UNITS, else the row's Problem
+    naming the value, the field and the limit in the file's unit.
+
+    The one rule for the import's fast path and its error path, so it is lean: two comparisons.
+    Compared before scaling, so an absurd exponent (1e999999) never overflows; ``number`` is an
+    int or a finite Decimal."""
+    low, high = _BOUNDS[scale]
+    if low <= number <= high:
+        return number
+    limit = f"{MAX_MINOR_UNITS // 10**scale:,}"
+    if field:
+        raise Problem(
+            gettext_noop("“%(value)s” is out of range for %(field)s: the limit is ±%(limit)s."),
+            value=cell_text(value),
+            field=field,
+            limit=limit,
+        )
+    raise Problem(
+        gettext_noop("“%(value)s” is out of range: the limit is ±%(limit)s."),
+        value=cell_text(value),
+        limit=limit,
+    )
 
 
 UNITS = {
@@ -706,8 +1247,9 @@ def round_half_up(exact: Decimal) -> int:
     return int((exact + HALF).to_integral_value(ROUND_FLOOR))
 
 
-def parse_whole(value) -> int:
-    d = parse_decimal(value)
+def parse_whole(value, field: str | None = None) -> int:
+    """A whole number within ±MAX_MINOR_UNITS (see :func:`bounded`)."""
+    d = bounded(parse_decimal(value), value, field)
     if d != d.to_integral_value():
         raise Problem(gettext_noop("“%(value)s” is not a whole number."), value=cell_text(value))
     return int(d)
@@ -769,7 +1311,8 @@ def _make(y: int, m: int, d: int, raw) -> dt.date:
 
 def date_evidence(value) -> str | None:
     """For a day/month/year value whose order is in doubt: “dmy” or “mdy” if this value settles
-    it, “either” if it fits both, None if its order is not in doubt."""
+    it, “either” if it fits both, None if its order is not in doubt or it fits neither (00/00/00,
+    13/13/24: an error of its row, not a question about the file)."""
     if type(value) is not str:
         return None
     s = value.strip()
@@ -780,11 +1323,10 @@ def date_evidence(value) -> str | None:
     if not m or len(m.group(1)) > 2 or len(m.group(3)) not in (2, 4):
         return None
     a, b = int(m.group(1)), int(m.group(2))
-    if a > 12 and b <= 12:
-        return "dmy"
-    if b > 12 and a <= 12:
-        return "mdy"
-    return "either"
+    dmy, mdy = 1 <= a <= 31 and 1 <= b <= 12, 1 <= a <= 12 and 1 <= b <= 31
+    if dmy and mdy:
+        return "either"
+    return "dmy" if dmy else "mdy" if mdy else None
 
 
 def decide_date_order(values: Iterable) -> tuple[str | None, str | None]:
@@ -867,6 +1409,8 @@ class DateParser:
                     evidence = date_evidence(core)
                     if evidence in ("dmy", "mdy"):
                         order = evidence
+                    elif evidence is None:
+                        raise Problem(gettext_noop("“%(value)s” is not a valid date."), value=s)
                     else:
                         raise Problem(
                             gettext_noop(

@@ -9,8 +9,10 @@ inside the batch's transaction: the rollup can never disagree with the facts it 
 from __future__ import annotations
 
 from django.db import connection, transaction
+from django.utils.translation import gettext_noop
 
 from salestarget.actuals.models import DailyRollup, Fact
+from salestarget.actuals.parsing import Problem
 
 KEY = ("day", "kind", "stage", "person_id", "unit_id", "product_id", "region_id")
 SUMS = ("amount", "quantity", "profit", "rows")
@@ -37,12 +39,40 @@ def _upsert_sql(where: str, sign: int) -> str:
     )
 
 
+# Sums never overflow a 64-bit integer (9.2 x 10^18): each value is at most 10^15 (checked per
+# row), a batch's values add up to at most 10^17 in absolute terms, and all rollups together
+# to at most 10^18, so that every total a page or an export asks for fits, however it is cut.
+BATCH_LIMIT = 10**17
+TOTAL_LIMIT = 10**18
+
+
 def add_batch(batch_id: int, sign: int = 1) -> None:
-    """Add (or, with sign=-1, remove) the facts of one import batch to the rollups."""
+    """Add (or, with sign=-1, remove) the facts of one import batch to the rollups; a batch
+    that would take the totals past the limits raises Problem (the caller's transaction then
+    writes nothing)."""
     with transaction.atomic(), connection.cursor() as cursor:
+        if sign > 0:
+            _check_bounds(cursor, Fact._meta.db_table, "batch_id = %s", [batch_id], BATCH_LIMIT)
         cursor.execute(_upsert_sql("batch_id = %s", sign), [batch_id])
         if sign < 0:
             cursor.execute(f"DELETE FROM {DailyRollup._meta.db_table} WHERE rows = 0")
+        else:
+            _check_bounds(cursor, DailyRollup._meta.db_table, "1 = 1", [], TOTAL_LIMIT)
+
+
+def _check_bounds(cursor, table: str, where: str, params: list, limit: int) -> None:
+    # SQLite's SUM raises on overflow; TOTAL sums in floating point, exact enough for a bound.
+    total = "TOTAL" if connection.vendor == "sqlite" else "SUM"
+    sums = ", ".join(f"{total}(ABS({c}))" for c in ("amount", "quantity", "profit"))
+    cursor.execute(f"SELECT {sums} FROM {table} WHERE {where}", params)
+    if any((v or 0) > limit for v in cursor.fetchone()):
+        raise Problem(
+            gettext_noop(
+                "The amounts or quantities of this import add up to more than the app can keep "
+                "(%(limit)s in minor units); check the file's units and figures."
+            ),
+            limit=f"{limit:.0e}",
+        )
 
 
 def rebuild() -> int:

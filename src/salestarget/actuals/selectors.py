@@ -12,7 +12,7 @@ from salestarget.catalog.models import Region
 
 
 def _rollups(user, kind: str, start: dt.date, end: dt.date, stage: str | None = None):
-    rows = DailyRollup.objects.visible_to(user).filter(kind=kind, day__gte=start, day__lte=end)
+    rows = DailyRollup.objects.restrict(user).filter(kind=kind, day__gte=start, day__lte=end)
     return rows.filter(stage=stage) if stage is not None else rows
 
 

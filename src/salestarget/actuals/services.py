@@ -1,13 +1,16 @@
 """Actions on actuals — imports, rollbacks, the daily report. The only code that writes them.
 
 Every action takes the acting user (None for the command line, which runs with full
-rights), checks what that user may do, and runs in one transaction. An import that fails
-writes nothing but its own record: a rejected :class:`ImportBatch` with the errors, so
-that the batch list shows every attempt and the error report can be downloaded later.
+rights), checks what that user may do through ``restrict(user, action)``, and runs in one
+transaction. An import that fails writes nothing but its own record: a rejected
+:class:`ImportBatch` with the errors, so that the batch list shows every attempt and the error
+report can be downloaded later.
 
-Who may import facts: an admin anything; a manager facts of people in the subtrees they
-manage; a rep their own (rows without a person are the importer's own). Creating missing
-master data and importing master data are for admins only.
+Who may import facts (action ``import``): administrators and sales operations anything; a
+manager facts of the people who were in the subtrees they manage on each fact's date, and their
+own (rows without a person are the importer's own). Reps record facts through the daily report
+only (action ``submit``). Creating missing master data and importing master data need a
+company-wide import reach. Each source belongs to one writer (:class:`FactSource`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +29,6 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from salestarget.accounts.scoping import scope_of
 from salestarget.actuals import journal, rollups
 from salestarget.actuals.importers import (
     FACT_FIELDS,
@@ -39,7 +41,7 @@ from salestarget.actuals.importers import (
     fact_kind,
 )
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS, MasterImport, master_kind
-from salestarget.actuals.models import DailyReport, Fact, ImportBatch, MasterChange
+from salestarget.actuals.models import DailyReport, Fact, FactSource, ImportBatch, MasterChange
 from salestarget.actuals.parsing import (
     SYNONYMS,
     DateParser,
@@ -54,7 +56,8 @@ from salestarget.actuals.parsing import (
 )
 from salestarget.catalog.models import Customer
 from salestarget.metrics.models import FactKind
-from salestarget.org.models import Person
+from salestarget.org.models import Membership, OrgUnit, Person
+from salestarget.org.permissions import Action, scope_of
 
 DATE_SAMPLE = 2000
 
@@ -166,21 +169,101 @@ def check_options(fields, mapping: dict | None, date_format: str | None, unit: s
 
 
 def access_for(user, create_missing: bool = False) -> Access:
+    """What ``user`` may import as facts: everything, or (a manager) the people in their reach —
+    anyone ever in the subtree, checked row by row against the row's date — and the customers
+    of the people in it today."""
     if user is None:
         return Access(people=None, create_missing=create_missing)
-    scope = scope_of(user)
-    if scope.is_admin:
+    reach = scope_of(user).reach(Action.IMPORT)
+    if reach.everything:
         return Access(people=None, create_missing=create_missing)
     if create_missing:
-        raise PermissionDenied(gettext("Only administrators may create missing master data."))
-    if scope.role == "none":
-        raise PermissionDenied(gettext("Only people with a sales profile may record facts."))
-    people = frozenset(Person.objects.visible_to_scope(scope).values_list("pk", flat=True))
-    return Access(people=people, default_person=scope.person_id)
+        raise PermissionDenied(
+            gettext("Only administrators and sales operations may create missing master data.")
+        )
+    if reach.nothing:
+        raise PermissionDenied(
+            gettext("You may not import facts: reps record their results in the daily report.")
+        )
+    units = frozenset(OrgUnit.objects.filter(reach.units_q("")).values_list("pk", flat=True))
+    people = set(Membership.objects.filter(unit_id__in=units).values_list("person_id", flat=True))
+    if reach.person_id:
+        people.add(reach.person_id)
+    customers = Customer.objects.within(reach).values_list("pk", flat=True)
+    own_code = Person.objects.filter(pk=reach.person_id).values_list("code", flat=True).first() or ""
+    return Access(
+        people=frozenset(people),
+        default_person=reach.person_id,
+        units=units,
+        customers=frozenset(customers),
+        new_code_prefix=f"{own_code}-" if own_code else "",
+    )
 
 
-def _is_admin(user) -> bool:
-    return user is None or scope_of(user).is_admin
+def _company_wide(user, action: Action = Action.IMPORT) -> bool:
+    return user is None or scope_of(user).can_everywhere(action)
+
+
+# --- fact sources ----------------------------------------------------------------------
+
+APP_SOURCES = ("daily", "demo", "master")
+
+
+def claim_source(user, name: str, *, token=None, app: bool = False) -> str:
+    """The source ``name`` if ``user`` (with ``token`` for an API request) may write its keys,
+    registering it to them on first use; else Problem. ``app`` is for the app's own sources
+    (the daily report), which nobody writes from outside."""
+    name = _source_name(name)
+    if (name in APP_SOURCES) != app:
+        raise Problem(
+            gettext_noop("The source %(value)s is the app's own; choose another name for yours."), value=name
+        )
+    bound = FactSource.objects.filter(token=token).first() if token is not None else None
+    if bound is not None and bound.name != name:
+        raise Problem(gettext_noop("This API token writes the source %(value)s only."), value=bound.name)
+    company = _company_wide(user)
+    source, created = FactSource.objects.get_or_create(
+        name=name, defaults={"owner": None if (company or app) else user}
+    )
+    if created or app:
+        return name
+    if source.token_id is not None:
+        allowed = user is None or (token is not None and token.pk == source.token_id)
+    elif source.owner_id is None:
+        allowed = company
+    else:
+        allowed = user is not None and source.owner_id == user.pk
+    if not allowed:
+        raise Problem(
+            gettext_noop(
+                "The source %(value)s belongs to another importer, whose rows you may not add to or "
+                "skip; choose a source name of your own."
+            ),
+            value=name,
+        )
+    return name
+
+
+def source_of(token) -> str:
+    """The source a request writes when it names none: its token's bound source, else "api"."""
+    bound = FactSource.objects.filter(token=token).values_list("name", flat=True).first() if token else None
+    return bound or "api"
+
+
+def do_bind_source(token, name: str) -> FactSource:
+    """Bind the fact source ``name`` to an integration's API token (``salestarget token
+    --source``): from then on only requests with that token (and the command line) write it."""
+    name = _source_name(name)
+    if name in APP_SOURCES:
+        raise Problem(
+            gettext_noop("The source %(value)s is the app's own; choose another name for yours."), value=name
+        )
+    with transaction.atomic():
+        FactSource.objects.filter(token=token).exclude(name=name).update(token=None)
+        source, _created = FactSource.objects.update_or_create(
+            name=name, defaults={"token": token, "owner": None}
+        )
+    return source
 
 
 # --- fact imports ----------------------------------------------------------------------
@@ -196,11 +279,15 @@ class _Source:
     dates: DateParser
 
 
-def _run_fact_import(user, kind, source_name, filename, options, dry_run, access, prepare) -> ImportResult:
+def _run_fact_import(
+    user, kind, source_name, filename, options, dry_run, access, prepare, token=None, app=False
+) -> ImportResult:
     result = ImportResult(kind=kind, source=source_name, filename=filename, options=options)
     with _import_outcome(user, result, dry_run), prepare() as src:
         options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
         with transaction.atomic():
+            # In the import's transaction: a dry run or a rejected file claims no source.
+            claim_source(user, source_name, token=token, app=app)
             batch = ImportBatch.objects.create(
                 kind=kind,
                 source=source_name,
@@ -422,19 +509,24 @@ def do_import_fact_rows(
     unit: str = "yuan",
     date_format: str | None = None,
     filename: str = "",
-    access: Access | None = None,
+    token=None,
+    _daily_access: Access | None = None,
 ) -> ImportResult:
-    """Import facts given as dicts (the bulk API, the daily report), with the file rules."""
+    """Import facts given as dicts (the bulk API, the daily report), with the file rules.
+
+    ``token``: the API token of the request, which may be bound to one source."""
     kind = fact_kind(kind)
     check_options(FACT_FIELDS, None, date_format, unit)
-    access = access or access_for(user, create_missing)
+    access = _daily_access or access_for(user, create_missing)
     source = _source_name(source)
     options = {"unit": unit, "create_missing": create_missing}
 
     def prepare():
         return _RowsSource(rows, date_format, options)
 
-    return _run_fact_import(user, kind, source, filename, options, dry_run, access, prepare)
+    return _run_fact_import(
+        user, kind, source, filename, options, dry_run, access, prepare, token, app=_daily_access is not None
+    )
 
 
 # --- master data -----------------------------------------------------------------------
@@ -459,8 +551,8 @@ def do_import_master(
         raise Problem(
             gettext_noop("Unknown kind %(kind)s: use %(kinds)s."), kind=kind, kinds=", ".join(kinds())
         )
-    if not _is_admin(user):
-        raise PermissionDenied(gettext("Only administrators may import master data."))
+    if not _company_wide(user):
+        raise PermissionDenied(gettext("Only administrators and sales operations may import master data."))
     check_options(MASTER_FIELDS[master], mapping, date_format)
     options = {"create_missing": create_missing}
     filename = filename or Path(path).name
@@ -520,8 +612,8 @@ def can_roll_back(user, batch: ImportBatch) -> bool:
     if batch.status != ImportBatch.Status.APPLIED:
         return False
     if batch.source == "master":
-        return _is_admin(user) and journal.can_undo(batch)
-    return _is_admin(user) or (user is not None and batch.created_by_id == user.pk)
+        return _company_wide(user) and journal.can_undo(batch)
+    return _company_wide(user) or (user is not None and batch.created_by_id == user.pk)
 
 
 @transaction.atomic
@@ -599,11 +691,9 @@ def do_submit_daily_report(
     ``token`` comes from the form: a second tap on “submit” reuses it, and the generated
     external ids then make the repeat a no-op."""
     scope = scope_of(user)
-    if not scope.person_id:
+    if not scope.reach(Action.SUBMIT).person_id:
         raise PermissionDenied(gettext("Only people with a sales profile can file a daily report."))
     person = Person.objects.get(pk=scope.person_id)
-    # A rep meets new customers: the report may add them, owned by the rep.
-    access = replace(access_for(user), new_customers=True)
     token = token or uuid.uuid4().hex
     results = []
     for kind in FactKind.values:
@@ -622,8 +712,18 @@ def do_submit_daily_report(
         ]
         if not rows:
             continue
+        # The rep's own results, with the customers they may see (read again for each kind:
+        # the deals may have added some); a rep meets new customers, so it may add them.
+        access = Access(
+            people=frozenset({person.pk}),
+            default_person=person.pk,
+            units=frozenset(),
+            customers=frozenset(Customer.objects.restrict(user).values_list("pk", flat=True)),
+            new_customers=True,
+            new_code_prefix=f"{person.code}-",
+        )
         result = do_import_fact_rows(
-            user, kind, rows, source="daily", filename=f"daily {day.isoformat()}", access=access
+            user, kind, rows, source="daily", filename=f"daily {day.isoformat()}", _daily_access=access
         )
         if not result.ok:
             raise DailyReportError(result)

@@ -1,5 +1,5 @@
 """Actuals pages: facts, import batches, the upload -> mapping -> preview -> confirm flow, and
-the daily report. Thin: reads go through ``visible_to``, writes through ``services``."""
+the daily report. Thin: reads go through ``restrict``, writes through ``services``."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from salestarget.accounts.scoping import scope_of
 from salestarget.actuals import journal
 from salestarget.actuals.forms import LINES, DailyReportForm, MappingForm, UploadForm, line_formsets
 from salestarget.actuals.importers import FACT_FIELDS, ImportResult, error_report_csv, localised
@@ -42,6 +41,7 @@ from salestarget.actuals.services import (
 from salestarget.catalog.models import Customer
 from salestarget.metrics.models import FactKind
 from salestarget.org.models import Membership, Person, active_on
+from salestarget.org.permissions import Action, scope_of
 
 PER_PAGE = 50
 SESSION_KEY = "actuals_uploads"
@@ -64,7 +64,7 @@ def _date(text: str | None) -> dt.date | None:
 @login_required
 def index(request):
     """The facts the user may see, newest first, filterable by kind, dates and source."""
-    facts = Fact.objects.visible_to(request.user).select_related(
+    facts = Fact.objects.restrict(request.user).select_related(
         "person", "unit", "product", "customer", "region"
     )
     kind = request.GET.get("kind") or ""
@@ -89,9 +89,7 @@ def index(request):
 @login_required
 def batches(request):
     rows = (
-        ImportBatch.objects.visible_to(request.user)
-        .select_related("created_by")
-        .order_by("-created_at", "-id")
+        ImportBatch.objects.restrict(request.user).select_related("created_by").order_by("-created_at", "-id")
     )
     page = _page(request, rows)
     for batch in page:
@@ -100,7 +98,7 @@ def batches(request):
 
 
 def _batch(request, pk) -> ImportBatch:
-    return get_object_or_404(ImportBatch.objects.visible_to(request.user), pk=pk)
+    return get_object_or_404(ImportBatch.objects.restrict(request.user), pk=pk)
 
 
 @login_required
@@ -149,11 +147,12 @@ def rollback(request, pk):
 
 
 def _importer_role(request) -> bool:
-    """Whether the user is an admin; raises for users who may not import at all."""
-    scope = scope_of(request.user)
-    if scope.role == "none":
-        raise PermissionDenied(_("Only people with a sales profile may import facts."))
-    return scope.is_admin
+    """Whether the user imports for the whole company (master data, new records); raises for
+    users who may not import at all (reps record their results in the daily report)."""
+    reach = scope_of(request.user).reach(Action.IMPORT)
+    if reach.nothing:
+        raise PermissionDenied(_("You may not import facts: reps record their results in the daily report."))
+    return reach.everything
 
 
 def _sweep_uploads(root: Path) -> None:
@@ -167,7 +166,9 @@ def _sweep_uploads(root: Path) -> None:
 @login_required
 def upload(request):
     is_admin = _importer_role(request)
-    form = UploadForm(request.POST or None, request.FILES or None, is_admin=is_admin)
+    # A manager's imports go to a source of their own (see FactSource).
+    initial = {} if is_admin else {"source": f"file-{request.user.get_username()}"[:64]}
+    form = UploadForm(request.POST or None, request.FILES or None, is_admin=is_admin, initial=initial)
     if request.method == "POST" and form.is_valid():
         root = Path(settings.MEDIA_ROOT) / "imports"
         _sweep_uploads(root)
@@ -344,7 +345,7 @@ def daily(request):
         "sections": [(kind, LINES[kind][1], formsets[kind]) for kind in LINES],
         "reported_today": DailyReport.objects.filter(person=person, day=today).first(),
         "recent": recent,
-        "customers": Customer.objects.visible_to(request.user)
+        "customers": Customer.objects.restrict(request.user)
         .filter(active=True)
         .order_by("name")
         .values_list("name", flat=True)[:500],
@@ -356,11 +357,12 @@ def daily(request):
 def unreported(request):
     """Who in the user's teams has (not) filed a daily report for the day."""
     scope = scope_of(request.user)
-    if not (scope.is_admin or scope.managed_paths):
+    reach = scope.reach(Action.VIEW)
+    if not (reach.everything or reach.paths):
         raise PermissionDenied(_("Only team leads and administrators can see who has reported."))
     day = _date(request.GET.get("day")) or timezone.localdate()
     members = (
-        Membership.objects.visible_to(request.user)
+        Membership.objects.restrict(request.user)
         .filter(active_on(day), role=Membership.Role.MEMBER, person__status=Person.Status.ACTIVE)
         .exclude(person_id=scope.person_id or 0)
         .select_related("person", "unit")
@@ -368,13 +370,14 @@ def unreported(request):
     )
     reports = {
         r.person_id: r
-        for r in DailyReport.objects.visible_to(request.user).filter(
+        for r in DailyReport.objects.restrict(request.user).filter(
             day=day, person_id__in=members.values("person_id")
         )
     }
     totals = {
         row["person_id"]: row
-        for row in Fact.objects.filter(source="daily", date=day, person_id__in=list(reports))
+        for row in Fact.objects.restrict(request.user)
+        .filter(source="daily", date=day, person_id__in=list(reports))
         .values("person_id")
         .annotate(
             deals=Sum("amount", filter=Q(kind=FactKind.ORDER)),

@@ -5,6 +5,7 @@ from ninja import Router, Schema
 from ninja.pagination import paginate
 
 from salestarget.catalog.models import Customer, Product, Region
+from salestarget.core.api_contract import Id, responses
 
 router = Router(tags=["catalog"])
 
@@ -29,24 +30,24 @@ class CustomerOut(Schema):
     active: bool
 
 
-@router.get("/products", response=list[NodeOut])
+@router.get("/products", response=responses(list[NodeOut], 422))
 @paginate
 def list_products(request):
-    return Product.objects.visible_to(request.user)
+    return Product.objects.restrict(request.user)
 
 
-@router.get("/regions", response=list[NodeOut])
+@router.get("/regions", response=responses(list[NodeOut], 422))
 @paginate
 def list_regions(request):
-    return Region.objects.visible_to(request.user)
+    return Region.objects.restrict(request.user)
 
 
-@router.get("/customers", response=list[CustomerOut])
+@router.get("/customers", response=responses(list[CustomerOut], 422))
 @paginate
 def list_customers(request):
-    return Customer.objects.visible_to(request.user)
+    return Customer.objects.restrict(request.user)
 
 
-@router.get("/customers/{customer_id}", response=CustomerOut)
-def get_customer(request, customer_id: int):
-    return get_object_or_404(Customer.objects.visible_to(request.user), pk=customer_id)
+@router.get("/customers/{customer_id}", response=responses(CustomerOut, 404, 422))
+def get_customer(request, customer_id: Id):
+    return get_object_or_404(Customer.objects.restrict(request.user), pk=customer_id)

@@ -6,15 +6,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from salestarget.accounts.scoping import ScopedQuerySet
 from salestarget.core.tree import TreeNode, TreeQuerySet
+from salestarget.org.permissions import RestrictedQuerySet, SharedQuerySet
 
 
-class MasterDataQuerySet(TreeQuerySet, ScopedQuerySet):
+class MasterDataQuerySet(TreeQuerySet, SharedQuerySet):
     """Products and regions are shared reference data: every signed-in user may read them."""
-
-    def scope_filter(self, scope):
-        return models.Q()
 
 
 class Product(TreeNode):
@@ -52,9 +49,10 @@ class Region(TreeNode):
         return self.name
 
 
-class CustomerQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return scope.person_q("owner_id")
+class CustomerQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # By the owner today: a customer goes with the rep who looks after it now.
+        return reach.people_q("owner_id")
 
 
 class Customer(models.Model):

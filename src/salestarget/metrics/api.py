@@ -1,5 +1,6 @@
 from ninja import Router, Schema
 
+from salestarget.core.api_contract import responses
 from salestarget.metrics.models import FiscalSettings, Metric
 
 router = Router(tags=["metrics"])
@@ -29,11 +30,11 @@ class FiscalOut(Schema):
     currency: str
 
 
-@router.get("/", response=list[MetricOut])
+@router.get("/", response=responses(list[MetricOut]))
 def list_metrics(request):
-    return Metric.objects.visible_to(request.user).filter(active=True)
+    return Metric.objects.restrict(request.user).filter(active=True)
 
 
-@router.get("/fiscal-calendar", response=FiscalOut)
+@router.get("/fiscal-calendar", response=responses(FiscalOut))
 def fiscal_calendar(request):
     return FiscalSettings.current()

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from salestarget.accounts.scoping import ScopedQuerySet
+from salestarget.org.permissions import SharedQuerySet
 
 
 class FactKind(models.TextChoices):
@@ -18,9 +18,8 @@ class FactKind(models.TextChoices):
     OPPORTUNITY = "opportunity", _("Opportunity")
 
 
-class MetricQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return models.Q()
+class MetricQuerySet(SharedQuerySet):
+    pass
 
 
 class Metric(models.Model):

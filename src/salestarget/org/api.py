@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema
 from ninja.pagination import paginate
 
+from salestarget.core.api_contract import Id, IsoDate, responses
 from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
 
 router = Router(tags=["org"])
@@ -46,40 +47,40 @@ class TerritoryOut(Schema):
     valid_to: dt.date | None
 
 
-@router.get("/units", response=list[OrgUnitOut])
+@router.get("/units", response=responses(list[OrgUnitOut], 422))
 @paginate
 def list_units(request):
-    return OrgUnit.objects.visible_to(request.user)
+    return OrgUnit.objects.restrict(request.user)
 
 
-@router.get("/units/{unit_id}", response=OrgUnitOut)
-def get_unit(request, unit_id: int):
-    return get_object_or_404(OrgUnit.objects.visible_to(request.user), pk=unit_id)
+@router.get("/units/{unit_id}", response=responses(OrgUnitOut, 404, 422))
+def get_unit(request, unit_id: Id):
+    return get_object_or_404(OrgUnit.objects.restrict(request.user), pk=unit_id)
 
 
-@router.get("/people", response=list[PersonOut])
+@router.get("/people", response=responses(list[PersonOut], 404, 422))
 @paginate
-def list_people(request, unit_id: int | None = None):
-    people = Person.objects.visible_to(request.user)
+def list_people(request, unit_id: Id | None = None):
+    people = Person.objects.restrict(request.user)
     if unit_id is not None:
-        unit = get_object_or_404(OrgUnit.objects.visible_to(request.user), pk=unit_id)
+        unit = get_object_or_404(OrgUnit.objects.restrict(request.user), pk=unit_id)
         people = people.filter(memberships__unit__path__startswith=unit.path).distinct()
     return people
 
 
-@router.get("/people/{person_id}", response=PersonOut)
-def get_person(request, person_id: int):
-    return get_object_or_404(Person.objects.visible_to(request.user), pk=person_id)
+@router.get("/people/{person_id}", response=responses(PersonOut, 404, 422))
+def get_person(request, person_id: Id):
+    return get_object_or_404(Person.objects.restrict(request.user), pk=person_id)
 
 
-@router.get("/memberships", response=list[MembershipOut])
+@router.get("/memberships", response=responses(list[MembershipOut], 422))
 @paginate
-def list_memberships(request, on: dt.date | None = None):
-    rows = Membership.objects.visible_to(request.user)
+def list_memberships(request, on: IsoDate | None = None):
+    rows = Membership.objects.restrict(request.user)
     return rows.active_on(on) if on else rows
 
 
-@router.get("/territories", response=list[TerritoryOut])
+@router.get("/territories", response=responses(list[TerritoryOut], 422))
 @paginate
 def list_territories(request):
-    return TerritoryAssignment.objects.visible_to(request.user)
+    return TerritoryAssignment.objects.restrict(request.user)

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from salestarget.accounts.scoping import ScopedQuerySet
 from salestarget.core.tree import TreeNode, TreeQuerySet
+from salestarget.org.permissions import RestrictedQuerySet, Role
 
 
 def active_on(day: dt.date, prefix: str = "") -> Q:
@@ -27,10 +27,10 @@ def active_on(day: dt.date, prefix: str = "") -> Q:
     )
 
 
-class OrgUnitQuerySet(TreeQuerySet, ScopedQuerySet):
-    def scope_filter(self, scope):
-        # Reps see the unit they belong to (to name their team), managers their subtrees.
-        return scope.unit_q("") | scope.own_units_q("pk")
+class OrgUnitQuerySet(TreeQuerySet, RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # Reps see the unit they belong to today (to name their team), managers their subtrees.
+        return reach.units_q("") | Q(pk__in=list(reach.own_unit_ids))
 
 
 class OrgUnit(TreeNode):
@@ -57,9 +57,10 @@ class OrgUnit(TreeNode):
         return self.name
 
 
-class PersonQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return scope.person_q("pk")
+class PersonQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # By today: a rep who moved to another team is that team's now.
+        return reach.people_q("pk")
 
 
 class Person(models.Model):
@@ -111,9 +112,11 @@ class Person(models.Model):
         return chosen.unit if chosen else None
 
 
-class MembershipQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return scope.unit_q("unit__") | scope.person_q("person_id")
+class MembershipQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # A unit's own history (who was in it when), and the user's own memberships; never
+        # where a rep went after leaving the subtree.
+        return reach.units_q("unit__") | reach.own_q("person_id")
 
     def active_on(self, day: dt.date):
         return self.filter(active_on(day))
@@ -173,9 +176,9 @@ def overlapping(qs, start: dt.date, end: dt.date | None):
     return qs.filter(valid_from__lte=end) if end else qs
 
 
-class TerritoryQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return scope.person_q("person_id")
+class TerritoryQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        return reach.people_q("person_id")
 
 
 class TerritoryAssignment(models.Model):
@@ -210,3 +213,47 @@ class TerritoryAssignment(models.Model):
             clash = overlapping(same.exclude(pk=self.pk), self.valid_from, self.valid_to).first()
             if clash:
                 raise ValidationError(_("This person is already assigned to this region over these dates."))
+
+
+class RoleAssignment(models.Model):
+    """A role given in the app: sales operations, or viewer (of the company, or of one unit's
+    subtree). Administrators are Django superusers; managers and reps follow the tree."""
+
+    ASSIGNABLE = (Role.OPS, Role.VIEWER)
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="roles", verbose_name=_("user")
+    )
+    role = models.CharField(
+        _("role"),
+        max_length=16,
+        choices=[(r.value, r.value) for r in ASSIGNABLE],
+    )
+    unit = models.ForeignKey(
+        OrgUnit,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("unit"),
+        help_text=_("Viewers only: the subtree they may see; empty means the whole company."),
+    )
+    created_at = models.DateTimeField(_("assigned at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("assigned by"),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user", "role"]
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_role_of_a_kind_per_user")]
+
+    def __str__(self):
+        return f"{self.user} {self.role}{f' @ {self.unit}' if self.unit_id else ''}"

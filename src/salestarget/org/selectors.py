@@ -1,4 +1,4 @@
-"""Reads of the organisation for pages and exports, scoped through visible_to()."""
+"""Reads of the organisation for pages and exports, scoped through restrict(user, action)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ class UnitRow:
 def org_chart(user, day: dt.date | None = None) -> list[UnitRow]:
     """Visible units in tree order with who manages and who belongs to each on ``day``."""
     day = day or timezone.localdate()
-    units = list(OrgUnit.objects.visible_to(user).order_by("path"))
-    visible_people = Person.objects.visible_to(user)
+    units = list(OrgUnit.objects.restrict(user).order_by("path"))
+    visible_people = Person.objects.restrict(user)
     rows = (
         Membership.objects.filter(active_on(day), unit__in=units, person__in=visible_people)
         .select_related("person")

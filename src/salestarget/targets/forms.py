@@ -101,8 +101,8 @@ class RecommendForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = service.selectable_units(user)
         self.fields["person"].queryset = service.selectable_people(user)
-        self.fields["product"].queryset = Product.objects.visible_to(user)
-        self.fields["region"].queryset = Region.objects.visible_to(user)
+        self.fields["product"].queryset = Product.objects.restrict(user)
+        self.fields["region"].queryset = Region.objects.restrict(user)
         _style(self)
 
     @staticmethod

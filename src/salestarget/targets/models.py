@@ -7,19 +7,19 @@ every change is kept by django-simple-history.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from salestarget.accounts.scoping import ScopedQuerySet
+from salestarget.org.permissions import RestrictedQuerySet, SharedQuerySet
 
 
-class PlanQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        # Everyone working on a plan may see that it exists; the cells carry the numbers.
-        return Q()
+class PlanQuerySet(SharedQuerySet):
+    """Everyone working on a plan may see that it exists; the cells carry the numbers."""
 
 
 class Plan(models.Model):
@@ -76,9 +76,11 @@ class Scenario(models.Model):
         return f"{self.plan} / {self.name}"
 
 
-class TargetCellQuerySet(ScopedQuerySet):
-    def scope_filter(self, scope):
-        return scope.unit_q("unit__") | scope.person_q("person_id")
+class TargetCellQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # By the period: a rep's target is their manager's when the rep was in the team on
+        # any day of it.
+        return reach.units_q("unit__") | reach.people_q("person_id", on="period_start", until="period_end")
 
 
 class TargetCell(models.Model):
@@ -110,6 +112,8 @@ class TargetCell(models.Model):
     )
     period_kind = models.CharField(_("period"), max_length=8, choices=PeriodKind.choices)
     period_start = models.DateField(_("period start"))
+    # Stored so that "was the rep in this team during the period?" is one indexed comparison.
+    period_end = models.DateField(_("period end"), editable=False)
     product = models.ForeignKey(
         "catalog.Product",
         null=True,
@@ -147,5 +151,21 @@ class TargetCell(models.Model):
         ]
         indexes = [models.Index(fields=["scenario", "period_kind", "period_start"])]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.period_start and self.period_kind and not self.period_end:
+            self.period_end = period_end(self.period_kind, self.period_start)
+
     def __str__(self):
         return f"{self.unit or self.person} {self.period_kind} {self.period_start}: {self.target}"
+
+
+PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
+
+
+def period_end(kind: str, start: dt.date) -> dt.date:
+    """The last day of the period of ``kind`` that starts on ``start`` (weeks are 7 days)."""
+    if kind == TargetCell.PeriodKind.WEEK:
+        return start + dt.timedelta(days=6)
+    index = start.year * 12 + start.month - 1 + PERIOD_MONTHS[kind]
+    return dt.date(index // 12, index % 12 + 1, start.day) - dt.timedelta(days=1)

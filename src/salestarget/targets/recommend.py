@@ -5,7 +5,7 @@ of the scope's own history (engine.forecast) and states the result as a probabil
 adds the director's own knowledge (market growth, prices, new business, hires, departures)
 as explicit lines, so that every fen of the recommendation can be traced.
 
-Everything reads ``DailyRollup.objects.visible_to(user)``: a scope the user may not look at
+Everything reads ``DailyRollup.objects.restrict(user)``: a scope the user may not look at
 raises ``ScopeNotVisible`` instead of quietly returning a smaller number.  The planning
 screens call ``recommend()``; the web page, the API and the CLI are thin wrappers around it.
 """
@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from salestarget.accounts.scoping import scope_of
 from salestarget.actuals.models import DailyRollup
 from salestarget.catalog.models import Product, Region
 from salestarget.engine.backtest import BacktestReport, backtest_year
@@ -41,6 +40,7 @@ from salestarget.engine.forecast import (
 )
 from salestarget.metrics.models import FiscalSettings, Metric
 from salestarget.org.models import OrgUnit, Person
+from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import TargetCell
 from salestarget.targets.selectors import published_cells
 
@@ -150,14 +150,14 @@ def selectable_units(user):
 
     A rep's own team is not offered: its total includes colleagues' sales they may not see.
     """
-    scope = scope_of(user)
-    if not (scope.is_admin or scope.managed_paths):
+    reach = scope_of(user).reach(Action.VIEW)
+    if not (reach.everything or reach.paths):
         return OrgUnit.objects.none()
-    return OrgUnit.objects.filter(scope.unit_q(""))
+    return OrgUnit.objects.filter(reach.units_q(""))
 
 
 def selectable_people(user):
-    return Person.objects.visible_to(user)
+    return Person.objects.restrict(user)
 
 
 def resolve_scope(
@@ -170,8 +170,8 @@ def resolve_scope(
 ) -> TargetScope:
     """Look the ids up within what the user may see; with no unit or person, default to the
     user's own responsibility (the company, the managed unit, or the rep themselves)."""
-    scope = scope_of(user)
-    if scope.role == "none":
+    reach = scope_of(user).reach(Action.VIEW)
+    if reach.nothing:
         raise ScopeNotVisible(_("You have no sales data to plan for."))
 
     def pick(qs, pk):
@@ -184,16 +184,16 @@ def resolve_scope(
 
     unit = pick(selectable_units(user), unit_id)
     person = pick(selectable_people(user), person_id)
-    product = pick(Product.objects.visible_to(user), product_id)
-    region = pick(Region.objects.visible_to(user), region_id)
+    product = pick(Product.objects.restrict(user), product_id)
+    region = pick(Region.objects.restrict(user), region_id)
     if unit is None and person is None:
-        if scope.is_admin:
+        if reach.everything:
             roots = list(OrgUnit.objects.filter(parent__isnull=True)[:2])
             unit = roots[0] if len(roots) == 1 else None
-        elif scope.managed_paths:
-            unit = OrgUnit.objects.filter(path=scope.managed_paths[0]).first()
+        elif reach.paths:
+            unit = OrgUnit.objects.filter(path=reach.paths[0]).first()
         else:
-            person = Person.objects.get(pk=scope.person_id)
+            person = Person.objects.get(pk=reach.person_id)
     return TargetScope(unit=unit, person=person, product=product, region=region)
 
 
@@ -240,7 +240,7 @@ def metric_for(code: str) -> Metric:
 
 
 def _rollups(user, metric: Metric, scope: TargetScope):
-    rows = DailyRollup.objects.visible_to(user).filter(kind=metric.fact_kind)
+    rows = DailyRollup.objects.restrict(user).filter(kind=metric.fact_kind)
     if metric.stage:
         rows = rows.filter(stage=metric.stage)
     if scope.unit is not None:
@@ -721,7 +721,7 @@ def _last_year_actual(rows, value_field: str, period: Period) -> int:
 def _existing_target(user, metric: Metric, scope: TargetScope, period: Period) -> int | None:
     """The published target of exactly this scope and period, if the user may see it."""
     cells = published_cells(metric.code, period.fiscal_year).filter(
-        pk__in=TargetCell.objects.visible_to(user).values("pk"),
+        pk__in=TargetCell.objects.restrict(user).values("pk"),
         period_kind=period.kind,
         period_start=period.start,
     )

@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from salestarget.accounts.scoping import scope_of
 from salestarget.actuals import selectors as actuals
 from salestarget.engine.calendar import FiscalCalendar
 from salestarget.metrics.models import FactKind, FiscalSettings
 from salestarget.org.models import OrgUnit, Person
+from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.selectors import year_target_for
 
 
@@ -57,13 +57,13 @@ def fiscal_calendar() -> FiscalCalendar:
 
 
 def scope_label(user) -> str:
-    scope = scope_of(user)
-    if scope.is_admin:
+    reach = scope_of(user).reach(Action.VIEW)
+    if reach.everything:
         return _("Whole company")
-    if scope.managed_paths:
-        return "、".join(OrgUnit.objects.filter(path__in=scope.managed_paths).values_list("name", flat=True))
-    if scope.person_id:
-        return Person.objects.get(pk=scope.person_id).name
+    if reach.paths:
+        return "、".join(OrgUnit.objects.filter(path__in=reach.paths).values_list("name", flat=True))
+    if reach.person_id:
+        return Person.objects.get(pk=reach.person_id).name
     return ""
 
 

@@ -5,21 +5,26 @@ from __future__ import annotations
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-# (key, url name, label, Bootstrap icon)
+from salestarget.org.permissions import Action
+
+# (key, url name, label, Bootstrap icon, the company-wide action it needs or None)
 NAV = [
-    ("home", "web:home", _("Home"), "bi-house"),
-    ("targets", "targets:index", _("Targets"), "bi-flag"),
-    ("tracking", "tracking:index", _("Tracking"), "bi-graph-up-arrow"),
-    ("actuals", "actuals:index", _("Actuals"), "bi-table"),
-    ("recommend", "targets:recommend", _("Recommend"), "bi-lightbulb"),
-    ("reviews", "reviews:index", _("Reviews"), "bi-journal-check"),
-    ("org", "org:index", _("Organisation"), "bi-diagram-3"),
+    ("home", "web:home", _("Home"), "bi-house", None),
+    ("targets", "targets:index", _("Targets"), "bi-flag", None),
+    ("tracking", "tracking:index", _("Tracking"), "bi-graph-up-arrow", None),
+    ("actuals", "actuals:index", _("Actuals"), "bi-table", None),
+    ("recommend", "targets:recommend", _("Recommend"), "bi-lightbulb", None),
+    ("reviews", "reviews:index", _("Reviews"), "bi-journal-check", None),
+    ("org", "org:index", _("Organisation"), "bi-diagram-3", None),
+    ("users", "accounts:users", _("Users and roles"), "bi-people", Action.CONFIGURE),
 ]
 
 
-def nav_items() -> list[dict]:
+def nav_items(scope) -> list[dict]:
     items = []
-    for key, name, label, icon in NAV:
+    for key, name, label, icon, action in NAV:
+        if action is not None and not scope.can_everywhere(action):
+            continue
         try:
             items.append({"key": key, "url": reverse(name), "label": label, "icon": icon})
         except NoReverseMatch:

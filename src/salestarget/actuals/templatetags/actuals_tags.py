@@ -5,11 +5,11 @@ from django import template
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from salestarget.accounts.scoping import scope_of
 from salestarget.actuals.forms import MASTER_FIELD_LABELS, MASTER_LABELS
 from salestarget.actuals.importers import FIELD_LABELS
 from salestarget.actuals.importers import yuan as _yuan
 from salestarget.metrics.models import FactKind
+from salestarget.org.permissions import Action, scope_of
 
 register = template.Library()
 
@@ -24,9 +24,15 @@ def yuan(fen) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def scope_role(context) -> str:
-    """admin, manager, rep or none: which actuals tabs the user gets."""
-    return scope_of(context["request"].user).role
+def actuals_abilities(context) -> dict:
+    """Which actuals tabs the user gets: import files, file a daily report, see the team's."""
+    scope = scope_of(context["request"].user)
+    view = scope.reach(Action.VIEW)
+    return {
+        "import": scope.can(Action.IMPORT),
+        "daily": bool(scope.reach(Action.SUBMIT).person_id),
+        "team": view.everything or bool(view.paths),
+    }
 
 
 @register.filter
