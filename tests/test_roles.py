@@ -22,6 +22,7 @@ from salestarget.accounts.models import ApiToken
 from salestarget.actuals import rollups
 from salestarget.actuals.models import DailyReport, Fact, ImportBatch
 from salestarget.catalog.models import Customer
+from salestarget.core.money import format_amount
 from salestarget.metrics.models import Metric
 from salestarget.org.models import Membership, RoleAssignment, TerritoryAssignment
 from salestarget.targets.models import Plan, Scenario, TargetCell
@@ -333,6 +334,20 @@ def test_every_page_shows_the_rows_of_the_role(client, world, role):
     facts_page = client.get("/actuals/", {"per_page": 200}).content.decode()
     for ext in world.facts:
         assert (ext in facts_page) == (ext in expect.facts()), f"facts page {ext}"
+    # The home page's sales this year (read from rollups) is the sum of the facts the role sees.
+    home = client.get("/").content.decode()
+    ytd = format_amount(100_00 * len(expect.facts()), lang="zh")
+    assert f'data-testid="sales-ytd">{ytd}<' in home, (role, ytd)
+    # Team reports list who is in the role's units today.
+    team = client.get("/actuals/daily/team/")
+    if not expect.units:
+        assert team.status_code == 403
+    else:
+        listed = {
+            row["membership"].person.user.username for row in team.context["missing"] + team.context["done"]
+        }
+        in_units_today = {p for p in REPS if any(u in expect.units for u in world.unit_of(p, TODAY))}
+        assert listed == in_units_today, "team reports"
 
 
 @pytest.mark.parametrize("role", ["lead_sh", "lead_sz", "director_east"])
