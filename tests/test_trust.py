@@ -12,7 +12,7 @@ from django.urls import reverse
 from salestarget.accounts.models import ApiToken
 from salestarget.actuals import rollups
 from salestarget.actuals.models import DailyRollup, Fact, FactSource, ImportBatch
-from salestarget.actuals.services import do_import_fact_rows, do_import_facts
+from salestarget.actuals.services import do_import_fact_rows, do_import_facts, do_rollback_batch
 from salestarget.org.models import RoleAssignment
 from salestarget.org.permissions import Action, scope_of
 from tests.actuals.conftest import write_csv
@@ -70,6 +70,11 @@ def test_the_company_total_stays_within_64_bits(client, company):
     rows = [{**r, "external_id": f"T10-{n}"} for n, r in enumerate(one)]
     assert do_import_fact_rows(company.admin, "order", rows, source="erp").status == "rejected"
     assert rollups.verify() == []
+    # Each batch keeps its magnitude; a rolled-back batch no longer counts.
+    applied = ImportBatch.objects.filter(status="applied")
+    assert sorted(set(applied.values_list("magnitude", flat=True))) == [10**17]
+    do_rollback_batch(company.admin, applied.first())
+    assert do_import_fact_rows(company.admin, "order", rows, source="erp").ok
     client.force_login(company.admin)
     assert client.get("/").status_code == 200
 

@@ -56,6 +56,9 @@ class ImportBatch(models.Model):
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
     rows_skipped = models.PositiveIntegerField(_("rows already imported"), default=0)
     amount_total = models.BigIntegerField(_("total amount (fen)"), default=0)
+    # The largest of its facts' sums of absolute amounts, quantities and profits: the applied
+    # batches' magnitudes bound every total a page can ask for (see rollups.add_batch).
+    magnitude = models.BigIntegerField(default=0, editable=False)
     error_count = models.PositiveIntegerField(_("errors found"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
     options = models.JSONField(_("import options"), default=dict, blank=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
-from salestarget.actuals.models import DailyRollup, Fact
+from salestarget.actuals.models import DailyRollup, Fact, ImportBatch
 from salestarget.actuals.parsing import Problem
 
 KEY = ("day", "kind", "stage", "person_id", "unit_id", "product_id", "region_id")
@@ -40,8 +40,10 @@ def _upsert_sql(where: str, sign: int) -> str:
 
 
 # Sums never overflow a 64-bit integer (9.2 x 10^18): each value is at most 10^15 (checked per
-# row), a batch's values add up to at most 10^17 in absolute terms, and all rollups together
-# to at most 10^18, so that every total a page or an export asks for fits, however it is cut.
+# row), a batch's values add up to at most 10^17 in absolute terms, and the applied batches'
+# together to at most 10^18, so that every total a page or an export asks for fits, however it
+# is cut. Each batch keeps its own magnitude, so the company-wide check reads the batches
+# (thousands of rows), not the rollups or the facts, and a rep's daily report stays fast.
 BATCH_LIMIT = 10**17
 TOTAL_LIMIT = 10**18
 
@@ -52,27 +54,43 @@ def add_batch(batch_id: int, sign: int = 1) -> None:
     writes nothing)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if sign > 0:
-            _check_bounds(cursor, Fact._meta.db_table, "batch_id = %s", [batch_id], BATCH_LIMIT)
+            _check_bounds(cursor, batch_id)
         cursor.execute(_upsert_sql("batch_id = %s", sign), [batch_id])
         if sign < 0:
             cursor.execute(f"DELETE FROM {DailyRollup._meta.db_table} WHERE rows = 0")
-        else:
-            _check_bounds(cursor, DailyRollup._meta.db_table, "1 = 1", [], TOTAL_LIMIT)
 
 
-def _check_bounds(cursor, table: str, where: str, params: list, limit: int) -> None:
+def _sum(column: str) -> str:
     # SQLite's SUM raises on overflow; TOTAL sums in floating point, exact enough for a bound.
-    total = "TOTAL" if connection.vendor == "sqlite" else "SUM"
-    sums = ", ".join(f"{total}(ABS({c}))" for c in ("amount", "quantity", "profit"))
-    cursor.execute(f"SELECT {sums} FROM {table} WHERE {where}", params)
-    if any((v or 0) > limit for v in cursor.fetchone()):
-        raise Problem(
-            gettext_noop(
-                "The amounts or quantities of this import add up to more than the app can keep "
-                "(%(limit)s in minor units); check the file's units and figures."
-            ),
-            limit=f"{limit:.0e}",
-        )
+    return f"{'TOTAL' if connection.vendor == 'sqlite' else 'SUM'}({column})"
+
+
+def _magnitude_sql(batch: str) -> str:
+    """The batch's magnitude: the largest of its absolute sums, capped to fit the column."""
+    sums = [f"COALESCE({_sum(f'ABS({c})')}, 0)" for c in ("amount", "quantity", "profit")]
+    largest = f"CASE WHEN {sums[0]} >= {sums[1]} AND {sums[0]} >= {sums[2]} THEN {sums[0]} "
+    largest += f"WHEN {sums[1]} >= {sums[2]} THEN {sums[1]} ELSE {sums[2]} END"
+    return f"SELECT {largest} FROM {Fact._meta.db_table} WHERE batch_id = {batch}"
+
+
+def _check_bounds(cursor, batch_id: int) -> None:
+    cursor.execute(_magnitude_sql("%s"), [batch_id])
+    magnitude = cursor.fetchone()[0] or 0
+    batches = ImportBatch._meta.db_table
+    cursor.execute(
+        f"SELECT {_sum('magnitude')} FROM {batches} WHERE status = 'applied' AND id <> %s", [batch_id]
+    )
+    others = cursor.fetchone()[0] or 0
+    for total, limit in ((magnitude, BATCH_LIMIT), (others + magnitude, TOTAL_LIMIT)):
+        if total > limit:
+            raise Problem(
+                gettext_noop(
+                    "The amounts or quantities of this import add up to more than the app can keep "
+                    "(%(limit)s in minor units); check the file's units and figures."
+                ),
+                limit=f"{limit:.0e}",
+            )
+    cursor.execute(f"UPDATE {batches} SET magnitude = %s WHERE id = %s", [int(magnitude), batch_id])
 
 
 def rebuild() -> int:
@@ -81,6 +99,9 @@ def rebuild() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {DailyRollup._meta.db_table}")
         cursor.execute(_upsert_sql("1 = 1", 1))
+        batches = ImportBatch._meta.db_table
+        magnitude = _magnitude_sql(f"{batches}.id")
+        cursor.execute(f"UPDATE {batches} SET magnitude = COALESCE(({magnitude}), 0)")
     return DailyRollup.objects.count()
 
 

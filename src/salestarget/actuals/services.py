@@ -320,7 +320,7 @@ def _run_fact_import(
             batch.rows_written = result.rows_written
             batch.rows_skipped = result.rows_skipped
             batch.amount_total = result.amount_total
-            batch.save()
+            batch.save(update_fields=["rows_read", "rows_written", "rows_skipped", "amount_total"])
             result.batch_id = batch.pk
             if dry_run:
                 raise DryRun
