@@ -344,11 +344,15 @@ class TestSmallCompany:
             assert scope_of(user).role == role
         ids = demo.ids
         assert users["vp"].person.pk == ids["person_vp"]
-        assert scope_of(users["vp"]).managed_paths == (OrgUnit.objects.get(pk=ids["unit_company"]).path,)
-        assert scope_of(users["director_east"]).managed_paths == (
+        assert scope_of(users["vp"]).reach("approve").paths == (
+            OrgUnit.objects.get(pk=ids["unit_company"]).path,
+        )
+        assert scope_of(users["director_east"]).reach("approve").paths == (
             OrgUnit.objects.get(pk=ids["unit_east"]).path,
         )
-        assert scope_of(users["lead_sh1"]).managed_paths == (OrgUnit.objects.get(pk=ids["unit_sh1"]).path,)
+        assert scope_of(users["lead_sh1"]).reach("approve").paths == (
+            OrgUnit.objects.get(pk=ids["unit_sh1"]).path,
+        )
         assert users["rep_sh1"].person.unit_on(TODAY).pk == ids["unit_sh1"]
         assert users["rep_sz"].person.unit_on(TODAY).pk == ids["unit_sz"]
         assert OrgUnit.objects.get(pk=ids["unit_sz"]).name == "深圳组"

@@ -152,21 +152,12 @@ class Scope:
         return self.reach(action).everything
 
     @property
-    def is_admin(self) -> bool:
-        return Role.ADMIN in self.roles
-
-    @property
     def role(self) -> str:
         """The user's main role, for labels: the widest they hold."""
         for role in (Role.ADMIN, Role.OPS, Role.MANAGER, Role.VIEWER, Role.REP):
             if role in self.roles:
                 return role.value
         return "none"
-
-    @property
-    def managed_paths(self) -> tuple[str, ...]:
-        """The subtrees the user manages today."""
-        return self.reach(Action.APPROVE).paths if Role.MANAGER in self.roles else ()
 
 
 NO_SCOPE = Scope()
@@ -178,17 +169,14 @@ def _roots(paths) -> tuple[str, ...]:
     return tuple(p for p in paths if not any(p != o and p.startswith(o) for o in paths))
 
 
-def scope_of(user, today: dt.date | None = None) -> Scope:
-    """The user's scope, computed once per request (cached on the user object)."""
+def scope_of(user) -> Scope:
+    """The user's scope today, computed once per request (cached on the user object)."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return NO_SCOPE
     cached = getattr(user, "_salestarget_scope", None)
-    if cached is not None and today is None:
-        return cached
-    scope = build_scope(user, today or timezone.localdate())
-    if today is None:
-        user._salestarget_scope = scope
-    return scope
+    if cached is None:
+        cached = user._salestarget_scope = build_scope(user, timezone.localdate())
+    return cached
 
 
 def build_scope(user, today: dt.date) -> Scope:
