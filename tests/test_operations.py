@@ -162,27 +162,16 @@ def test_client_address_behind_a_proxy(rf, settings):
 
 # --- 2. TLS behind a reverse proxy -------------------------------------------------------------
 
-TLS_ENV = (
-    "SALESTARGET_BEHIND_TLS",
-    "SALESTARGET_HSTS_SECONDS",
-    "SALESTARGET_HSTS_INCLUDE_SUBDOMAINS",
-    "SALESTARGET_SSL_REDIRECT",
-    "SALESTARGET_USE_X_FORWARDED_HOST",
-    "SALESTARGET_PROXY_COUNT",
-)
+
+def transport(**env) -> dict:
+    """The transport settings that the environment ``env`` (and nothing else) gives."""
+    from salestarget import config
+
+    return config.load(env).transport.django_settings()
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in TLS_ENV:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-def test_transport_settings_by_default_are_plain_http(clean_env):
-    from salestarget.config import transport_security
-
-    s = transport_security()
+def test_transport_settings_by_default_are_plain_http():
+    s = transport()
     assert s["SESSION_COOKIE_SECURE"] is False and s["CSRF_COOKIE_SECURE"] is False
     assert s["SECURE_PROXY_SSL_HEADER"] is None
     assert s["SECURE_HSTS_SECONDS"] == 0 and s["SECURE_SSL_REDIRECT"] is False
@@ -190,19 +179,18 @@ def test_transport_settings_by_default_are_plain_http(clean_env):
     assert s["SESSION_COOKIE_SAMESITE"] == "Lax" and s["CSRF_COOKIE_SAMESITE"] == "Lax"
 
 
-def test_behind_tls_marks_cookies_secure_and_trusts_the_proxy(clean_env):
-    from salestarget.config import transport_security
-
-    clean_env.setenv("SALESTARGET_BEHIND_TLS", "true")
-    s = transport_security()
+def test_behind_tls_marks_cookies_secure_and_trusts_the_proxy():
+    s = transport(SALESTARGET_BEHIND_TLS="true")
     assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
     assert s["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
     assert s["SECURE_HSTS_SECONDS"] == 31536000
     assert s["SALESTARGET_PROXY_COUNT"] == 1
-    clean_env.setenv("SALESTARGET_HSTS_SECONDS", "3600")
-    clean_env.setenv("SALESTARGET_SSL_REDIRECT", "true")
-    clean_env.setenv("SALESTARGET_USE_X_FORWARDED_HOST", "true")
-    s = transport_security()
+    s = transport(
+        SALESTARGET_BEHIND_TLS="true",
+        SALESTARGET_HSTS_SECONDS="3600",
+        SALESTARGET_SSL_REDIRECT="true",
+        SALESTARGET_USE_X_FORWARDED_HOST="true",
+    )
     assert s["SECURE_HSTS_SECONDS"] == 3600 and s["SECURE_SSL_REDIRECT"] and s["USE_X_FORWARDED_HOST"]
 
 
@@ -212,15 +200,14 @@ def test_behind_tls_marks_cookies_secure_and_trusts_the_proxy(clean_env):
         ({"SALESTARGET_HSTS_SECONDS": "-1"}, "SALESTARGET_HSTS_SECONDS"),
         ({"SALESTARGET_SSL_REDIRECT": "true"}, "SALESTARGET_SSL_REDIRECT"),
         ({"SALESTARGET_BEHIND_TLS": "sure"}, "SALESTARGET_BEHIND_TLS"),
+        ({"SALESTARGET_PROXY_COUNT": "-1"}, "SALESTARGET_PROXY_COUNT"),
     ],
 )
-def test_bad_transport_settings_name_themselves(clean_env, env, setting):
-    from salestarget.config import ConfigError, transport_security
+def test_bad_transport_settings_name_themselves(env, setting):
+    from salestarget.config import ConfigError
 
-    for name, value in env.items():
-        clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=setting):
-        transport_security()
+        transport(**env)
 
 
 def test_the_settings_module_applies_the_tls_settings(tmp_path):
@@ -234,11 +221,8 @@ def test_the_settings_module_applies_the_tls_settings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_behind_tls_responses_carry_hsts_and_secure_cookies(client, company, settings, clean_env):
-    from salestarget.config import transport_security
-
-    clean_env.setenv("SALESTARGET_BEHIND_TLS", "true")
-    for name, value in transport_security().items():
+def test_behind_tls_responses_carry_hsts_and_secure_cookies(client, company, settings):
+    for name, value in transport(SALESTARGET_BEHIND_TLS="true").items():
         setattr(settings, name, value)
     https = {"HTTP_X_FORWARDED_PROTO": "https"}
     response = client.get(LOGIN, **https)
@@ -255,16 +239,19 @@ def test_behind_tls_responses_carry_hsts_and_secure_cookies(client, company, set
 
 # --- 3. Private data files ---------------------------------------------------------------------
 
-TOUCH_DB = textwrap.dedent(
+START_THE_APP = textwrap.dedent(
     """
-    import json, os, stat, django
-    os.environ["DJANGO_SETTINGS_MODULE"] = "salestarget.settings"
-    django.setup()
+    import json, os, stat
+    import salestarget.wsgi  # what gunicorn loads: makes the data directory ready, sets Django up
     from django.conf import settings
+    from django.core import signing
     from django.db import connection
+    from salestarget.actuals.uploads import upload_root
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE probe (x integer)")
         cursor.execute("INSERT INTO probe VALUES (1)")
+    signing.dumps("the first signature makes the secret key")
+    upload_root().joinpath("first").mkdir(mode=0o700, parents=True)  # as the first upload does
     home = settings.HOME
     db = connection.settings_dict["NAME"]
     paths = {
@@ -276,20 +263,25 @@ TOUCH_DB = textwrap.dedent(
 )
 
 
-def touch_database(home: Path) -> dict:
+def start_the_app(home: Path) -> dict:
     env = {
         k: v for k, v in os.environ.items() if k not in ("SALESTARGET_SECRET_KEY", "SALESTARGET_DATABASE_URL")
     }
     env["SALESTARGET_HOME"] = str(home)
     out = subprocess.run(
-        [sys.executable, "-c", TOUCH_DB], env=env, capture_output=True, text=True, timeout=60, umask=0o022
+        [sys.executable, "-c", START_THE_APP],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        umask=0o022,
     )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
 
 def test_a_new_data_directory_is_private(tmp_path):
-    modes = touch_database(tmp_path / "data")
+    modes = start_the_app(tmp_path / "data")
     assert modes == {
         "home": "0o700",
         "db": "0o600",
@@ -306,7 +298,7 @@ def test_an_existing_open_data_directory_is_tightened(tmp_path):
     home.chmod(0o755)
     (home / "salestarget.sqlite3").touch()
     (home / "salestarget.sqlite3").chmod(0o644)
-    modes = touch_database(home)
+    modes = start_the_app(home)
     assert modes["home"] == "0o700" and modes["db"] == "0o600"
 
 
@@ -314,16 +306,63 @@ def test_the_secret_key_is_never_readable_by_others(tmp_path, monkeypatch):
     """Written with mode 0600 from the start, not tightened after the fact."""
     from salestarget import config
 
-    monkeypatch.delenv("SALESTARGET_SECRET_KEY", raising=False)
     monkeypatch.setattr(Path, "chmod", lambda self, mode: None)
     monkeypatch.setattr(os, "chmod", lambda path, mode, **kw: None)
     old = os.umask(0)
     try:
-        key = config.secret_key(tmp_path)
+        key = config.generated_secret_key(tmp_path)
     finally:
         os.umask(old)
-    assert len(key) > 40 and config.secret_key(tmp_path) == key
+    config.generated_secret_key.cache_clear()
+    assert len(key) > 40 and config.generated_secret_key(tmp_path) == key
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+READ_THE_SETTINGS = textwrap.dedent(
+    """
+    import json, os, warnings
+    from pathlib import Path
+    warnings.simplefilter("error")  # whitenoise warns about a missing STATIC_ROOT, for one
+    home = Path(os.environ["SALESTARGET_HOME"])
+
+    def files():
+        return sorted(str(p.relative_to(home)) for p in home.rglob("*")) if home.exists() else None
+
+    import django
+    import salestarget.settings
+    os.environ["DJANGO_SETTINGS_MODULE"] = "salestarget.settings"
+    django.setup()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import Client
+    WSGIHandler()  # every middleware, whitenoise's included
+    static = Client().get("/static/salestarget/app.css")
+    after_reading = files()
+    from django.core import signing
+    signing.dumps("first use")
+    print(json.dumps({"read": after_reading, "used": files(), "static": static.status_code}))
+    """
+)
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["no-folder", "empty-folder"])
+def test_reading_the_settings_writes_nothing(tmp_path, existing):
+    """Importing the settings and setting Django up create no folder and no file: the data
+    directory is made by the commands that use it, the secret key when it is first needed."""
+    home = tmp_path / "home"
+    if existing:
+        home.mkdir()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("SALESTARGET_SECRET_KEY", "SALESTARGET_DATABASE_URL")
+    }
+    env["SALESTARGET_HOME"] = str(home)
+    out = subprocess.run(
+        [sys.executable, "-c", READ_THE_SETTINGS], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["read"] == ([] if existing else None)
+    assert result["used"] == ["secret_key"]
+    assert result["static"] == 200  # served from the app's own folder, no STATIC_ROOT needed
 
 
 # --- 4. No writes on read requests -------------------------------------------------------------

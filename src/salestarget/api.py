@@ -21,6 +21,7 @@ from salestarget.accounts.auth import api_auth
 from salestarget.actuals.api import router as actuals_router
 from salestarget.catalog.api import router as catalog_router
 from salestarget.core.api_contract import ErrorOut
+from salestarget.core.errors import DomainError
 from salestarget.metrics.api import router as metrics_router
 from salestarget.org.api import router as org_router
 from salestarget.targets.api import router as targets_router
@@ -117,9 +118,16 @@ def _too_large(request, exc: RequestDataTooBig):
     return error_response(request, 413, gettext("The request body is too large."))
 
 
+def _refused(request, exc: DomainError):
+    """A request the domain refuses (the one place a service error becomes a 400); any other
+    exception is a bug and Django answers it with a logged 500."""
+    return error_response(request, 400, str(exc))
+
+
 api.add_exception_handler(ValidationError, _validation_error)
 api.add_exception_handler(HttpError, _http_error)
 api.add_exception_handler(AuthenticationError, _not_authenticated)
 api.add_exception_handler(Http404, _not_found)
 api.add_exception_handler(PermissionDenied, _permission_denied)
 api.add_exception_handler(RequestDataTooBig, _too_large)
+api.add_exception_handler(DomainError, _refused)

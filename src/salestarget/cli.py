@@ -1,7 +1,10 @@
 """The ``salestarget`` console script: Django's management commands behind one friendly name.
 
 Settings are validated here, before Django starts, so that a wrong setting is one clear line
-naming it and a non-zero exit, not a traceback.
+naming it and a non-zero exit, not a traceback; the data directory is made ready here, before
+a command that uses it. Nothing else is imported before the command is known: ``--help`` and
+``--version`` start no Django, and no command loads the forecasting libraries unless it
+forecasts (engine/forecast.py imports them when it fits a model).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ SalesTarget 销售目标管理 — set, decompose, track and review sales target
 Common commands:
   demo [--no-serve] [--seed N] [--size small|medium|large]
                       create the database, load the demo company, create an admin, serve
-  serve [--host H] [--port P] [--workers N]
-                      run the web app (gunicorn + whitenoise)
+  serve [--host H] [--port P] [--workers N] [--no-worker]
+                      run the web app (gunicorn + whitenoise) and a job worker
+  worker [--once]     run background jobs (imports, forecasts, schedules); serve starts one
+  jobs                the workers, schedules and latest jobs (failed ones with their reason)
   migrate             create or upgrade the database
   createadmin         create an administrator (prints a generated password once)
   import KIND FILE    import master data or facts from CSV/XLSX (see: salestarget import --help)
@@ -41,6 +46,14 @@ Environment:
                             (also SALESTARGET_HSTS_SECONDS, SALESTARGET_SSL_REDIRECT, SALESTARGET_PROXY_COUNT)
   SALESTARGET_LOGIN_FAILURES_PER_ACCOUNT/_PER_ADDRESS, SALESTARGET_LOGIN_COOLOFF_MINUTES
                             sign-in throttling (defaults 5, 20 and 15)
+  SALESTARGET_SECRET_KEY    signing key (default: generated once into the data directory)
+  SALESTARGET_TIME_ZONE     default Asia/Shanghai
+  SALESTARGET_HOST, SALESTARGET_PORT
+                            where serve listens (defaults 127.0.0.1 and 8000)
+  SALESTARGET_WORKER_LEASE, SALESTARGET_WORKER_INTERVAL
+                            seconds before a silent worker's job is retaken (300), idle poll (1)
+  SALESTARGET_IMPORT_MAX_*  limits of an imported file (see docs/security.md)
+  SALESTARGET_STATIC_ROOT   folder for collectstatic (only when a web server in front serves /static/)
 
 Options:
   --version           print the version and exit
@@ -83,17 +96,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"salestarget {__version__}")
         return 0
 
-    from salestarget.config import ConfigError
+    from salestarget import config
+
+    # Help and version need neither the data directory nor the database.
+    uses_data = argv[0] not in ("help", "version") and not {"-h", "--help"} & set(argv[1:])
+    try:
+        cfg = config.load()
+        if uses_data:
+            config.prepare(cfg)
+    except config.ConfigError as exc:
+        return fail(str(exc))
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salestarget.settings")
     try:
         import django
 
         django.setup()
-    except ConfigError as exc:
+    except config.ConfigError as exc:  # a deployment's own settings module may read more
         return fail(str(exc))
 
-    if argv[0] not in ("help", "version") and (reason := check_database()):
+    if uses_data and (reason := check_database()):
         return fail(reason)
 
     from django.core.management import execute_from_command_line

@@ -1,16 +1,25 @@
-"""Configuration from the environment.
+"""Configuration from the environment: ``load()`` reads every setting once into a frozen
+:class:`Config`, and settings.py reads only that object.
 
 Kept free of Django imports so that the CLI can validate settings and print one clear line
 (naming the setting) before Django starts and would bury the problem in a traceback.
+
+Loading writes nothing. The data directory is made ready by :func:`prepare` when a command
+is about to use it (the CLI, wsgi.py), uploads and job files create their folders when they
+write the first one, and the generated secret key is written the first time it is needed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import stat
-from dataclasses import dataclass
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from urllib.parse import unquote, urlsplit
 
 import platformdirs
@@ -25,7 +34,7 @@ class Database:
     engine: str
     name: str
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     host: str = ""
     port: str = ""
 
@@ -62,6 +71,276 @@ class Database:
         }
 
 
+@dataclass(frozen=True)
+class Email:
+    """Outgoing mail (Django's EMAIL_* settings), SALESTARGET_EMAIL_*."""
+
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = field(default="", repr=False)
+    use_tls: bool = False
+    from_address: str = "salestarget@localhost"
+
+
+@dataclass(frozen=True)
+class TransportSecurity:
+    """Running behind a reverse proxy that terminates TLS.
+
+    SALESTARGET_BEHIND_TLS=true says: people reach the app over HTTPS through a proxy (nginx,
+    Caddy, a load balancer) that sets X-Forwarded-Proto, and the app itself is not reachable
+    directly. Cookies are then sent over HTTPS only, HSTS is on, and the proxy's scheme header
+    and its X-Forwarded-For entry (for login throttling by address) are trusted.
+    """
+
+    behind_tls: bool = False
+    # Sent on HTTPS responses only (Django's SecurityMiddleware); 0 sends none.
+    hsts_seconds: int = 0
+    hsts_include_subdomains: bool = False
+    ssl_redirect: bool = False
+    use_x_forwarded_host: bool = False
+    # How many proxies append to X-Forwarded-For; the client's address is that many from the right.
+    proxy_count: int = 0
+
+    def django_settings(self) -> dict:
+        return {
+            "SESSION_COOKIE_SECURE": self.behind_tls,
+            "CSRF_COOKIE_SECURE": self.behind_tls,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "CSRF_COOKIE_SAMESITE": "Lax",
+            "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https") if self.behind_tls else None,
+            "SECURE_HSTS_SECONDS": self.hsts_seconds,
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": self.hsts_include_subdomains,
+            "SECURE_SSL_REDIRECT": self.ssl_redirect,
+            "USE_X_FORWARDED_HOST": self.use_x_forwarded_host,
+            "SALESTARGET_PROXY_COUNT": self.proxy_count,
+        }
+
+
+@dataclass(frozen=True)
+class LoginThrottle:
+    """Failed sign-ins allowed before a lockout, per account (from any address) and per client
+    address (over all accounts), within a cool-off window that restarts at each failure."""
+
+    per_account: int = 5
+    per_address: int = 20
+    cooloff_minutes: int = 15
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The background worker (``salestarget worker``)."""
+
+    # A worker not seen for this long is taken for dead and its job is queued again.
+    worker_lease_seconds: int = 300
+    # How long an idle worker waits before it looks for new jobs again.
+    worker_interval_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting of the app, read once from the environment by :func:`load`."""
+
+    home: Path  # the data directory: SQLite file, uploads, job files, generated secret key
+    database: Database
+    # SALESTARGET_SECRET_KEY; empty: the key generated_secret_key() keeps in the data directory.
+    secret_key: str = field(repr=False)
+    debug: bool
+    allowed_hosts: tuple[str, ...]
+    csrf_trusted_origins: tuple[str, ...]
+    time_zone: str
+    email: Email
+    # Where `salestarget serve` listens unless --host/--port say otherwise.
+    host: str
+    port: int
+    transport: TransportSecurity
+    login: LoginThrottle
+    import_limits: Mapping[str, int]  # see IMPORT_LIMITS; sizes in bytes
+    jobs: Jobs
+    # Only for `collectstatic` (a web server in front serving /static/ itself); whitenoise
+    # serves the app's own static folders without it.
+    static_root: Path | None = None
+
+    @property
+    def media_root(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
+
+
+class _Env:
+    """Typed reads of environment variables; every error names the variable."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.environ.get(name, default)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{name}: {raw!r} is not a boolean; use true or false")
+
+    def names(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        raw = self.environ.get(name)
+        if raw is None:
+            return default
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+    def number(
+        self, name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        raw = self.environ.get(name)
+        if raw is None or raw.strip() == "":
+            value = default
+        else:
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{name}: {value} is too small; use {minimum} or more")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name}: {value} is too large; use at most {maximum}")
+        return value
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: {raw!r} is not a number of seconds") from None
+        if not 0 < value < float("inf"):
+            raise ConfigError(f"{name}: {raw!r} must be a positive number of seconds")
+        return value
+
+
+def load(environ: Mapping[str, str] | None = None) -> Config:
+    """Read and check every setting; raises ConfigError naming the first wrong one.
+
+    Reads ``environ`` (default ``os.environ``) and writes nothing: no folder, no file."""
+    env = _Env(os.environ if environ is None else environ)
+    raw_home = env.text("SALESTARGET_HOME")
+    home = Path(raw_home).expanduser() if raw_home else Path(platformdirs.user_data_dir("salestarget"))
+    if home.exists() and not home.is_dir():
+        raise ConfigError(
+            f"SALESTARGET_HOME: {home} is not a folder; set SALESTARGET_HOME to a writable folder"
+        )
+    static_root = env.text("SALESTARGET_STATIC_ROOT")
+    return Config(
+        home=home,
+        database=parse_database_url(env.text("SALESTARGET_DATABASE_URL"), home),
+        secret_key=env.text("SALESTARGET_SECRET_KEY"),
+        debug=env.flag("SALESTARGET_DEBUG", False),
+        allowed_hosts=env.names("SALESTARGET_ALLOWED_HOSTS", ("127.0.0.1", "localhost", "[::1]")),
+        csrf_trusted_origins=env.names("SALESTARGET_CSRF_TRUSTED_ORIGINS", ()),
+        time_zone=_time_zone(env),
+        email=Email(
+            host=env.text("SALESTARGET_EMAIL_HOST", "localhost"),
+            port=env.number("SALESTARGET_EMAIL_PORT", 25, minimum=1, maximum=65535),
+            user=env.text("SALESTARGET_EMAIL_USER"),
+            password=env.text("SALESTARGET_EMAIL_PASSWORD"),
+            use_tls=env.flag("SALESTARGET_EMAIL_TLS", False),
+            from_address=env.text("SALESTARGET_EMAIL_FROM", "salestarget@localhost"),
+        ),
+        host=env.text("SALESTARGET_HOST", "127.0.0.1") or "127.0.0.1",
+        port=env.number("SALESTARGET_PORT", 8000, minimum=1, maximum=65535),
+        transport=_transport_security(env),
+        login=LoginThrottle(
+            per_account=env.number("SALESTARGET_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1),
+            per_address=env.number("SALESTARGET_LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1),
+            cooloff_minutes=env.number("SALESTARGET_LOGIN_COOLOFF_MINUTES", 15, minimum=1),
+        ),
+        import_limits=MappingProxyType(_import_limits(env)),
+        jobs=Jobs(
+            worker_lease_seconds=env.number("SALESTARGET_WORKER_LEASE", 300, minimum=1),
+            worker_interval_seconds=env.seconds("SALESTARGET_WORKER_INTERVAL", 1.0),
+        ),
+        static_root=Path(static_root).expanduser() if static_root else None,
+    )
+
+
+def _time_zone(env: _Env) -> str:
+    name = env.text("SALESTARGET_TIME_ZONE", "Asia/Shanghai") or "Asia/Shanghai"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"SALESTARGET_TIME_ZONE: unknown time zone {name!r}; use a name such as Asia/Shanghai or UTC"
+        ) from None
+    return name
+
+
+def _transport_security(env: _Env) -> TransportSecurity:
+    behind_tls = env.flag("SALESTARGET_BEHIND_TLS", False)
+    ssl_redirect = env.flag("SALESTARGET_SSL_REDIRECT", False)
+    if ssl_redirect and not behind_tls:
+        raise ConfigError(
+            "SALESTARGET_SSL_REDIRECT: needs SALESTARGET_BEHIND_TLS=true (the app serves plain HTTP "
+            "itself, so without the proxy's X-Forwarded-Proto every request would be redirected)"
+        )
+    return TransportSecurity(
+        behind_tls=behind_tls,
+        hsts_seconds=env.number("SALESTARGET_HSTS_SECONDS", 31536000 if behind_tls else 0, minimum=0),
+        hsts_include_subdomains=env.flag("SALESTARGET_HSTS_INCLUDE_SUBDOMAINS", False),
+        ssl_redirect=ssl_redirect,
+        use_x_forwarded_host=env.flag("SALESTARGET_USE_X_FORWARDED_HOST", False),
+        proxy_count=env.number("SALESTARGET_PROXY_COUNT", 1 if behind_tls else 0, minimum=0),
+    )
+
+
+def parse_database_url(url: str, home: Path) -> Database:
+    """Accept sqlite:///path (relative paths are relative to the data directory) or postgresql://."""
+    if not url:
+        return Database("sqlite", str(home / "salestarget.sqlite3"))
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        raw = unquote(parts.path)
+        if raw in ("", "/"):
+            raise ConfigError(
+                f"SALESTARGET_DATABASE_URL: no file in {url!r}; use sqlite:////absolute/path.sqlite3"
+            )
+        # SQLAlchemy's convention: sqlite:///rel.sqlite3 is relative, sqlite:////abs is absolute.
+        path = Path(raw[1:])
+        if not path.is_absolute():
+            path = home / path
+        return Database("sqlite", str(path))
+    if scheme in ("postgres", "postgresql", "pgsql"):
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ConfigError(f"SALESTARGET_DATABASE_URL: no database name in {url!r}")
+        try:
+            port = str(parts.port or "")
+        except ValueError:
+            raise ConfigError(f"SALESTARGET_DATABASE_URL: the port in {url!r} is not a port number") from None
+        return Database(
+            "postgresql",
+            name,
+            unquote(parts.username or ""),
+            unquote(parts.password or ""),
+            parts.hostname or "",
+            port,
+        )
+    raise ConfigError(
+        f"SALESTARGET_DATABASE_URL: unknown database scheme {scheme!r} in {url!r}; "
+        "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
+    )
+
+
+# --- files: written when a command needs them, never when settings are read --------------------
+
 PRIVATE_UMASK = 0o077
 
 
@@ -94,68 +373,38 @@ def tighten_database_files(database: Database) -> None:
             tighten(Path(database.name + suffix))
 
 
-def home_dir() -> Path:
-    """The data directory: SQLite file, uploads and the generated secret key live here.
-
-    Created 0700; an existing one of ours that others may read is tightened to owner only."""
-    raw = os.environ.get("SALESTARGET_HOME")
-    path = Path(raw).expanduser() if raw else Path(platformdirs.user_data_dir("salestarget"))
+def make_home(home: Path, *, probe: bool = False) -> None:
+    """Create the data directory 0700; an existing one of ours that others may read is
+    tightened to owner only. ``probe`` also checks that a file can be written in it."""
     try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tighten(path)
-        probe = path / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tighten(home)
+        if probe:
+            test = home / f".write-test.{os.getpid()}"
+            test.write_text("ok")
+            test.unlink()
     except OSError as exc:
         raise ConfigError(
-            f"SALESTARGET_HOME: the data directory {path} is not writable ({exc.strerror}); "
+            f"SALESTARGET_HOME: the data directory {home} is not writable ({exc.strerror}); "
             "set SALESTARGET_HOME to a writable folder"
         ) from None
-    return path
 
 
-def parse_database_url(url: str, home: Path) -> Database:
-    """Accept sqlite:///path (relative paths are relative to the data directory) or postgresql://."""
-    if not url:
-        return Database("sqlite", str(home / "salestarget.sqlite3"))
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "sqlite":
-        raw = unquote(parts.path)
-        if raw in ("", "/"):
-            raise ConfigError(
-                f"SALESTARGET_DATABASE_URL: no file in {url!r}; use sqlite:////absolute/path.sqlite3"
-            )
-        # SQLAlchemy's convention: sqlite:///rel.sqlite3 is relative, sqlite:////abs is absolute.
-        path = Path(raw[1:])
-        if not path.is_absolute():
-            path = home / path
-        return Database("sqlite", str(path))
-    if scheme in ("postgres", "postgresql", "pgsql"):
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ConfigError(f"SALESTARGET_DATABASE_URL: no database name in {url!r}")
-        return Database(
-            "postgresql",
-            name,
-            unquote(parts.username or ""),
-            unquote(parts.password or ""),
-            parts.hostname or "",
-            str(parts.port or ""),
-        )
-    raise ConfigError(
-        f"SALESTARGET_DATABASE_URL: unknown database scheme {scheme!r} in {url!r}; "
-        "use sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
-    )
+def prepare(config: Config) -> None:
+    """Make the data directory ready for a command that is about to use it: created (0700) and
+    writable, the SQLite files owner only. Called by the CLI before such commands and by
+    wsgi.py before serving; reading the settings does none of this."""
+    make_home(config.home, probe=True)
+    tighten_database_files(config.database)
 
 
-def secret_key(home: Path) -> str:
-    """SALESTARGET_SECRET_KEY, else a key generated once and kept in the data directory."""
-    key = os.environ.get("SALESTARGET_SECRET_KEY")
-    if key:
-        return key
+@functools.cache
+def generated_secret_key(home: Path) -> str:
+    """The key generated once and kept in the data directory (used when SALESTARGET_SECRET_KEY
+    is not set), written the first time it is needed; settings.py reads it lazily."""
     path = home / "secret_key"
     if not path.exists():
+        make_home(home)
         # Written to a private temporary file (0600 from its creation, never readable by others)
         # and linked into place: two processes starting at once agree on one key, and none reads
         # a half-written one.
@@ -171,100 +420,6 @@ def secret_key(home: Path) -> str:
             tmp.unlink(missing_ok=True)
     tighten(path)
     return path.read_text().strip()
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ConfigError(f"{name}: {raw!r} is not a boolean; use true or false")
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
-
-
-def env_seconds(name: str, default: int) -> int:
-    value = env_int(name, default)
-    if value < 0:
-        raise ConfigError(f"{name}: {value} is negative; use 0 or more seconds")
-    return value
-
-
-def transport_security() -> dict:
-    """Django settings for running behind a reverse proxy that terminates TLS.
-
-    SALESTARGET_BEHIND_TLS=true says: people reach the app over HTTPS through a proxy (nginx,
-    Caddy, a load balancer) that sets X-Forwarded-Proto, and the app itself is not reachable
-    directly. Cookies are then sent over HTTPS only, HSTS is on, and the proxy's scheme header
-    and its X-Forwarded-For entry (for login throttling by address) are trusted.
-    """
-    behind_tls = env_bool("SALESTARGET_BEHIND_TLS", False)
-    ssl_redirect = env_bool("SALESTARGET_SSL_REDIRECT", False)
-    if ssl_redirect and not behind_tls:
-        raise ConfigError(
-            "SALESTARGET_SSL_REDIRECT: needs SALESTARGET_BEHIND_TLS=true (the app serves plain HTTP "
-            "itself, so without the proxy's X-Forwarded-Proto every request would be redirected)"
-        )
-    proxy_count = env_int("SALESTARGET_PROXY_COUNT", 1 if behind_tls else 0)
-    if proxy_count < 0:
-        raise ConfigError(f"SALESTARGET_PROXY_COUNT: {proxy_count} is negative; use 0, 1 or more")
-    return {
-        "SESSION_COOKIE_SECURE": behind_tls,
-        "CSRF_COOKIE_SECURE": behind_tls,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "CSRF_COOKIE_SAMESITE": "Lax",
-        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https") if behind_tls else None,
-        # Sent on HTTPS responses only (Django's SecurityMiddleware); 0 sends none.
-        "SECURE_HSTS_SECONDS": env_seconds("SALESTARGET_HSTS_SECONDS", 31536000 if behind_tls else 0),
-        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env_bool("SALESTARGET_HSTS_INCLUDE_SUBDOMAINS", False),
-        "SECURE_SSL_REDIRECT": ssl_redirect,
-        "USE_X_FORWARDED_HOST": env_bool("SALESTARGET_USE_X_FORWARDED_HOST", False),
-        # How many proxies append to X-Forwarded-For; the client's address is that many from the right.
-        "SALESTARGET_PROXY_COUNT": proxy_count,
-    }
-
-
-@dataclass(frozen=True)
-class LoginThrottle:
-    per_account: int
-    per_address: int
-    cooloff_minutes: int
-
-
-def login_throttle() -> LoginThrottle:
-    """Failed sign-ins allowed before a lockout, per account (from any address) and per client
-    address (over all accounts), within a cool-off window that restarts at each failure."""
-
-    def positive(name: str, default: int) -> int:
-        value = env_int(name, default)
-        if value < 1:
-            raise ConfigError(f"{name}: {value} must be 1 or more")
-        return value
-
-    return LoginThrottle(
-        per_account=positive("SALESTARGET_LOGIN_FAILURES_PER_ACCOUNT", 5),
-        per_address=positive("SALESTARGET_LOGIN_FAILURES_PER_ADDRESS", 20),
-        cooloff_minutes=positive("SALESTARGET_LOGIN_COOLOFF_MINUTES", 15),
-    )
 
 
 # --- import limits ------------------------------------------------------------------------
@@ -294,13 +449,11 @@ def import_limit_defaults() -> dict[str, int]:
     return {key: default * unit for key, _name, default, unit in IMPORT_LIMITS}
 
 
-def import_limits() -> dict[str, int]:
+def import_limits(environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """The limits a file to import must keep (settings.SALESTARGET_IMPORT_LIMITS), each from its
     SALESTARGET_IMPORT_MAX_* variable; sizes are given in MB and kept in bytes."""
-    limits = {}
-    for key, name, default, unit in IMPORT_LIMITS:
-        value = env_int(name, default)
-        if value < 1:
-            raise ConfigError(f"{name}: {value} must be 1 or more")
-        limits[key] = value * unit
-    return limits
+    return _import_limits(_Env(os.environ if environ is None else environ))
+
+
+def _import_limits(env: _Env) -> dict[str, int]:
+    return {key: env.number(name, default, minimum=1) * unit for key, name, default, unit in IMPORT_LIMITS}

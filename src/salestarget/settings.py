@@ -1,8 +1,15 @@
-"""Django settings, all read from the environment through salestarget.config."""
+"""Django settings, all from the one configuration object that salestarget.config builds from
+the environment.
+
+Importing this module writes nothing: the data directory is made ready by the commands that
+use it (cli.py, wsgi.py: ``config.prepare``), uploads and job files create their folders when
+the first one is written, and the generated secret key is written when it is first needed.
+"""
 
 import datetime
-import os
 from pathlib import Path
+
+from django.utils.functional import lazy
 
 from salestarget import __version__, config
 
@@ -10,14 +17,16 @@ BASE_DIR = Path(__file__).resolve().parent
 # First: everything this process creates (SQLite file, its -wal/-shm, uploads, secret key) is
 # the owner's alone. Every entry point (salestarget CLI, gunicorn workers, tests) imports this.
 config.private_files()
-HOME = config.home_dir()
-DATABASE = config.parse_database_url(os.environ.get("SALESTARGET_DATABASE_URL", ""), HOME)
-config.tighten_database_files(DATABASE)
+CONFIG = config.load()
+HOME = CONFIG.home
+DATABASE = CONFIG.database
 
-SECRET_KEY = config.secret_key(HOME)
-DEBUG = config.env_bool("SALESTARGET_DEBUG", False)
-ALLOWED_HOSTS = config.env_list("SALESTARGET_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
-CSRF_TRUSTED_ORIGINS = config.env_list("SALESTARGET_CSRF_TRUSTED_ORIGINS", [])
+# SALESTARGET_SECRET_KEY, else the key generated in the data directory, read (and made, the
+# first time) when something first signs or checks a signature, not when settings are read.
+SECRET_KEY = CONFIG.secret_key or lazy(config.generated_secret_key, str)(CONFIG.home)
+DEBUG = CONFIG.debug
+ALLOWED_HOSTS = list(CONFIG.allowed_hosts)
+CSRF_TRUSTED_ORIGINS = list(CONFIG.csrf_trusted_origins)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,6 +41,9 @@ INSTALLED_APPS = [
     "simple_history",
     "ninja",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
+    "salestarget.jobs",
     "salestarget.accounts",
     "salestarget.org",
     "salestarget.catalog",
@@ -86,6 +98,15 @@ TEMPLATES = [
 DATABASES = {"default": DATABASE.django_settings()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Background jobs live in the app's own database (django-tasks-db); `salestarget worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Progress of running jobs (a small file per job; see jobs/progress.py) and stored uploads.
+SALESTARGET_JOBS_DIR = CONFIG.jobs_dir
+# A worker not seen for this many seconds is taken for dead and its job queued again; an idle
+# worker looks for jobs every SALESTARGET_WORKER_INTERVAL seconds.
+SALESTARGET_WORKER_LEASE = CONFIG.jobs.worker_lease_seconds
+SALESTARGET_WORKER_INTERVAL = CONFIG.jobs.worker_interval_seconds
+
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -102,15 +123,17 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = os.environ.get("SALESTARGET_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = CONFIG.time_zone
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = HOME / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
-MEDIA_ROOT = HOME / "uploads"
-MEDIA_ROOT.mkdir(mode=0o700, exist_ok=True)
+# whitenoise serves the app's static folders directly (WHITENOISE_USE_FINDERS), so there is no
+# STATIC_ROOT unless SALESTARGET_STATIC_ROOT names one for `collectstatic` (whitenoise warns on
+# every start about a STATIC_ROOT that does not exist).
+STATIC_ROOT = CONFIG.static_root
+# Created with the first upload (actuals/uploads.py), 0700 like every folder of the data directory.
+MEDIA_ROOT = CONFIG.media_root
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
@@ -131,7 +154,7 @@ SESSION_SAVE_EVERY_REQUEST = False
 
 # Behind a TLS-terminating reverse proxy (SALESTARGET_BEHIND_TLS and friends, see config.py and
 # docs/security.md): Secure cookies, HSTS, the proxy's X-Forwarded-Proto/-For trusted.
-_transport = config.transport_security()
+_transport = CONFIG.transport.django_settings()
 SESSION_COOKIE_SECURE = _transport["SESSION_COOKIE_SECURE"]
 CSRF_COOKIE_SECURE = _transport["CSRF_COOKIE_SECURE"]
 SESSION_COOKIE_SAMESITE = _transport["SESSION_COOKIE_SAMESITE"]
@@ -144,7 +167,7 @@ USE_X_FORWARDED_HOST = _transport["USE_X_FORWARDED_HOST"]
 SALESTARGET_PROXY_COUNT = _transport["SALESTARGET_PROXY_COUNT"]
 
 # Login throttling (django-axes; attempts kept in this app's database). See accounts/auth.py.
-_throttle = config.login_throttle()
+_throttle = CONFIG.login
 AXES_ENABLED = True
 AXES_FAILURE_LIMIT = _throttle.per_account
 SALESTARGET_LOGIN_FAILURES_PER_ADDRESS = _throttle.per_address
@@ -160,12 +183,12 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # Our handler clears the account's own failures from the signing-in address instead.
 AXES_RESET_ON_SUCCESS = False
 
-EMAIL_HOST = os.environ.get("SALESTARGET_EMAIL_HOST", "localhost")
-EMAIL_PORT = config.env_int("SALESTARGET_EMAIL_PORT", 25)
-EMAIL_HOST_USER = os.environ.get("SALESTARGET_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("SALESTARGET_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = config.env_bool("SALESTARGET_EMAIL_TLS", False)
-DEFAULT_FROM_EMAIL = os.environ.get("SALESTARGET_EMAIL_FROM", "salestarget@localhost")
+EMAIL_HOST = CONFIG.email.host
+EMAIL_PORT = CONFIG.email.port
+EMAIL_HOST_USER = CONFIG.email.user
+EMAIL_HOST_PASSWORD = CONFIG.email.password
+EMAIL_USE_TLS = CONFIG.email.use_tls
+DEFAULT_FROM_EMAIL = CONFIG.email.from_address
 
 SALESTARGET_VERSION = __version__
 
@@ -174,7 +197,7 @@ NINJA_PAGINATION_CLASS = "salestarget.core.api_contract.Pagination"
 
 # Limits a file to import must keep (rows, columns, cells, unpacked size, compression ratio, .xls
 # size, CSV line/cell size), from SALESTARGET_IMPORT_MAX_*; see config.IMPORT_LIMITS.
-SALESTARGET_IMPORT_LIMITS = config.import_limits()
+SALESTARGET_IMPORT_LIMITS = dict(CONFIG.import_limits)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ from django.db.models import Sum
 
 from salestarget.actuals import credit, rollups
 from salestarget.actuals.models import Fact
+from salestarget.jobs.worker import drain
 from salestarget.metrics.models import Metric
 from salestarget.org.models import Person
 from tests.actuals.conftest import superstore_csv
@@ -164,11 +165,17 @@ def test_superstore_through_the_web_pages(client, company):
     form.update(
         {"map_external_id": "Row ID", "map_external_id_2": "", "unit": "yuan", "create_missing": "on"}
     )
-    preview = client.post(mapping_url, {**form, "action": "preview"})
+    client.post(mapping_url, {**form, "action": "preview"})
+    drain()
+    preview = client.get(mapping_url)
     result = preview.context["result"]
-    assert result.status == "dry_run" and result.rows_written == 10194 and not Fact.objects.exists()
+    assert result["status"] == "dry_run" and result["rows_written"] == 10194 and not Fact.objects.exists()
     assert b'value="confirm"' in preview.content
-    done = client.post(mapping_url, {**form, "action": "confirm"})
+    client.post(mapping_url, {**form, "action": "confirm"})
+    drain()
+    done = client.get(mapping_url)
     assert done.status_code == 302 and "/actuals/batches/" in done["Location"]
     assert Decimal(sum(Fact.objects.values_list("amount", flat=True))) / 100 == expected_total()
-    assert client.get(mapping_url).status_code == 404
+    # A second confirm (another tab, a double click) imports nothing more.
+    client.post(mapping_url, {**form, "action": "confirm"})
+    assert drain() == 0 and client.get(mapping_url)["Location"] == done["Location"]

@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from salestarget.actuals.models import DailyReport, Fact, ImportBatch
 from salestarget.actuals.services import DailyLine, do_import_fact_rows, do_submit_daily_report
+from salestarget.actuals.uploads import do_store_upload
 from salestarget.catalog.models import Customer
+from salestarget.jobs.worker import drain
 
 pytestmark = pytest.mark.django_db
 ROLES = ["rep_sh1", "rep_sz", "lead_sz", "lead_sh", "admin"]
@@ -44,6 +47,9 @@ def actuals(company):
         source="lead-sheet",
     )
     c.rejected = ImportBatch.objects.get(pk=rejected.batch_id)
+    c.upload_sh = do_store_upload(
+        c.lead_sh.user, SimpleUploadedFile("s.csv", b"date,amount\r\n2024-03-01,1\r\n"), kind="order"
+    )
     return c
 
 
@@ -70,8 +76,12 @@ PAGES = {
         {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 200, "lead_sh": 200, "admin": 200},
     ),
     "actuals:import_map": (
-        lambda c: {"token": "0" * 32},
-        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 404, "admin": 404},
+        lambda c: {"pk": c.upload_sh.pk},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 200, "admin": 200},
+    ),
+    "actuals:import_progress": (
+        lambda c: {"pk": c.upload_sh.pk},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 204, "admin": 204},
     ),
     "actuals:daily": (
         lambda c: {},
@@ -172,10 +182,17 @@ def test_upload_flow_with_mapping_and_rejection(client, company, tmp_path):
         response = client.post(reverse("actuals:import"), {"kind": "order", "file": f, "source": "mine"})
     url = response["Location"]
     form = {"map_external_id": "单号", "map_date": "日期", "map_amount": "金额", "unit": "yuan"}
-    preview = client.post(url, {**form, "action": "preview"})
-    assert preview.context["result"].status == "rejected" and preview.context["errors"][0]["row"] == 3
+    assert client.post(url, {**form, "action": "preview"})["Location"] == url
+    waiting = client.get(url)
+    assert waiting.templates[0].name == "actuals/import_progress.html"
+    assert drain() == 1
+    preview = client.get(url)
+    assert preview.context["result"]["status"] == "rejected" and preview.context["errors"][0]["row"] == 3
     assert "create_missing" not in preview.context["form"].fields
-    done = client.post(url, {**form, "action": "confirm"})
+    assert preview.context["form"]["map_amount"].value() == "金额"  # the choice survives the check
+    assert client.post(url, {**form, "action": "confirm"})["Location"] == url
+    drain()
+    done = client.get(url)
     batch = ImportBatch.objects.get(pk=int(done["Location"].rstrip("/").split("/")[-1]))
     assert (batch.status, batch.created_by) == ("rejected", company.lead_sh.user)
     assert not Fact.objects.exists()
@@ -259,6 +276,9 @@ def test_abandoned_uploads_are_swept(client, company, tmp_path, settings):
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from salestarget.actuals import uploads
+    from salestarget.actuals.models import Upload
+
     settings.MEDIA_ROOT = str(tmp_path)
     old = tmp_path / "imports" / "abandoned"
     old.mkdir(parents=True)
@@ -267,8 +287,13 @@ def test_abandoned_uploads_are_swept(client, company, tmp_path, settings):
     client.force_login(company.lead_sh.user)
     file = SimpleUploadedFile("n.csv", b"date,amount\r\n2024-03-01,1\r\n")
     response = client.post(reverse("actuals:import"), {"kind": "order", "file": file, "source": "file"})
-    assert response.status_code == 302 and not old.exists()
-    assert len(list((tmp_path / "imports").iterdir())) == 1
+    assert response.status_code == 302
+    fresh = Upload.objects.get()
+    uploads.sweep()
+    assert not old.exists() and os.path.exists(fresh.path)
+    uploads.sweep(now=timezone.now() + dt.timedelta(days=2))
+    fresh.refresh_from_db()
+    assert fresh.path == "" and not list((tmp_path / "imports").iterdir())
 
 
 def test_a_master_batch_page_lists_its_changes_and_rolls_them_back(client, company, tmp_path):

@@ -17,7 +17,7 @@ from tests.targets.conftest import add_one_off_deal, write_history
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_superstore_export_through_the_import_wizard(page_for, company, live_server):
+def test_the_superstore_export_through_the_import_wizard(page_for, company, live_server, job_worker):
     from salestarget.actuals.models import Fact
 
     path = superstore_csv()

@@ -8,6 +8,9 @@ class ActualsConfig(AppConfig):
     verbose_name = _("Actuals")
 
     def ready(self):
-        from salestarget.actuals import journal
+        from salestarget.actuals import journal, rollups
+        from salestarget.org.services import placement_changed
 
         journal.connect()
+        # org announces placement changes rather than importing actuals; facts follow them.
+        placement_changed.connect(rollups.follow_placement, dispatch_uid="actuals.rollups.follow_placement")

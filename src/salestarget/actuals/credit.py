@@ -27,10 +27,9 @@ from decimal import Decimal
 
 from django.db import connection
 
-from salestarget.actuals.importers import split_amount
 from salestarget.actuals.models import DailyRollup, Fact, FactCredit
-from salestarget.actuals.parsing import round_half_up
 from salestarget.catalog.models import Customer, Region
+from salestarget.engine.allocate import largest_remainder, round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.org.models import TerritoryAssignment
 
@@ -131,8 +130,11 @@ def _split(metric: Metric, column: str, start: dt.date, end: dt.date) -> dict[in
             shares.setdefault(fact_id, (owner, int(value), []))[2].append((person, bp))
     for owner, value, parts in shares.values():
         totals[owner] -= value
-        for person, part in split_amount(value, parts):
-            totals[person] += part
+        # A refund is split as its sale was, mirrored, so that the two cancel person by person.
+        sign = -1 if value < 0 else 1
+        split = largest_remainder(abs(value), [bp for _, bp in parts])
+        for (person, _bp), part in zip(parts, split, strict=True):
+            totals[person] += sign * part
     return dict(totals)
 
 

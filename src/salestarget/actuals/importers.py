@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal
 from operator import itemgetter
 
 from django.db import connection
@@ -39,6 +39,7 @@ from salestarget.actuals.parsing import (
     bounded,
     cell_text,
     check_mapped_headers,
+    duplicate_key,
     header_key,
     looks_like_formula,
     parse_decimal,
@@ -48,7 +49,7 @@ from salestarget.actuals.parsing import (
 )
 from salestarget.catalog.models import Customer, Product, Region
 from salestarget.metrics.models import FactKind
-from salestarget.org.models import Membership, Person
+from salestarget.org.models import Person, UnitAtDate
 
 FACT_FIELDS = (
     "external_id",
@@ -104,7 +105,6 @@ ANALYZE_AFTER = 50_000
 MAX_STORED_ERRORS = 1000
 PREVIEW_ROWS = 20
 ZERO = Decimal(0)
-HALF = Decimal("0.5")
 AMBIGUOUS = -1
 MISS = object()
 # (ambiguous name, unknown code) per kind of record a fact row names.
@@ -134,7 +134,7 @@ REFERENCE_PROBLEMS = {
         ),
     ),
 }
-# The order in which FactImport._run checks a row's columns ("key": not seen before in the file).
+# The row rules in the order FactImport._run applies them ("key": not seen before in the file).
 ROW_CHECKS = (
     "date",
     "external_id",
@@ -322,43 +322,6 @@ class Lookup:
             self.ids.setdefault(key, pk)
 
 
-class UnitAtDate:
-    """The unit a person's sale counts for on a day, from effective-dated memberships."""
-
-    def __init__(self):
-        spans: dict[int, list[tuple[int, str, str, int]]] = {}
-        for person_id, unit_id, role, start, end in Membership.objects.values_list(
-            "person_id", "unit_id", "role", "valid_from", "valid_to"
-        ):
-            # Member rows come before manager rows: a player-coach's sales count for the team.
-            rank = 0 if role == Membership.Role.MEMBER else 1
-            spans.setdefault(person_id, []).append(
-                (rank, start.isoformat(), end.isoformat() if end else "9999-12-31", unit_id)
-            )
-        for rows in spans.values():
-            rows.sort()
-        self.spans = spans
-        # Most people have one membership: (start, end, unit) answers them without a call.
-        self.single = {pid: rows[0][1:] for pid, rows in spans.items() if len(rows) == 1}
-        self.cache: dict[tuple[int, str], int | None] = {}
-
-    def __call__(self, person_id: int | None, iso: str) -> int | None:
-        if person_id is None:
-            return None
-        key = (person_id, iso)
-        try:
-            return self.cache[key]
-        except KeyError:
-            pass
-        unit = None
-        for _rank, start, end, unit_id in self.spans.get(person_id, ()):
-            if start <= iso <= end:
-                unit = unit_id
-                break
-        self.cache[key] = unit
-        return unit
-
-
 _SPLIT_SEPARATORS = re.compile(r"[;；,，、]")
 _SHARE = re.compile(r"^(?P<who>.+?)\s*(?:[:：=]\s*|\s+|[(（]\s*)(?P<pct>\d+(?:\.\d+)?)\s*%?\s*[)）]?$")
 
@@ -390,16 +353,6 @@ def parse_split(text: str) -> list[tuple[str, int]] | None:
             total=Decimal(total) / 100,
         )
     return shares
-
-
-def split_amount(amount: int, shares: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(person, fen) for a split fact: largest remainder, so the parts add up to the amount."""
-    exact = [(pid, amount * bp) for pid, bp in shares]
-    parts = [(pid, value // 10000) for pid, value in exact]
-    left = amount - sum(v for _, v in parts)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i][1] % 10000), i))
-    bumped = set(order[:left])
-    return [(pid, v + (1 if i in bumped else 0)) for i, (pid, v) in enumerate(parts)]
 
 
 # --- the pipeline ----------------------------------------------------------------------
@@ -465,6 +418,9 @@ class FactImport:
         self.customers = Lookup.of(customers)
         self.regions = Lookup.of(Region.objects.all())
         self.unit_at = UnitAtDate()
+        self.required = frozenset(REQUIRED[kind])
+        self.labels = {name: field_label(name) for name in ("amount", "profit", "quantity")}
+        self.ext_mapped = bool(columns.get("external_id"))
         self.credits: dict[str, list[tuple[int, int]]] = {}
         self.batch_id: int | None = None
         self.exact_total = ZERO
@@ -477,6 +433,13 @@ class FactImport:
             "customer": {},
             "region": {},
             "stage": {},
+        }
+        self._record_rules = {
+            "person": self._person,
+            "region": self._region,
+            "product": self._product,
+            "customer": self._customer,
+            "stage": self._stage,
         }
 
     # cells -> values
@@ -524,11 +487,41 @@ class FactImport:
             )
         return text
 
+    # The row rules: one per entry of ROW_CHECKS, a cell in and its value (or the row's
+    # Problem) out. The loop calls them for every row and the error report for the columns
+    # after a row's first problem, so a value is judged the same whichever path meets it. The
+    # rules of the columns that name records (person, region, product, customer, stage) are
+    # memoised per cell value in ``self._cache``, the loop reading the cache before it calls
+    # them; they create records, so they must run once per value.
+
+    def _external_id(self, raw, cells: list, seen: dict) -> str:
+        if not self.ext_mapped:
+            return row_key(cells[: self.width], seen)
+        ext = raw.strip() if type(raw) is str else cell_text(raw)
+        if not ext or len(ext) > 128 or ext[0] in "=+-@":  # only these can fail _text's checks
+            ext = self._text(ext, 128)
+            if not ext:
+                raise Problem(gettext_noop("An external id is required to tell rows apart."))
+        return ext
+
+    def _money(self, raw, column: str) -> Decimal:
+        """An amount or a profit in fen, exact: the Rounder makes whole fen of it when the row
+        is written. Bounded before scaling, which would overflow on 1e999999."""
+        if raw is None or raw == "":
+            if column in self.required:
+                raise Problem(gettext_noop("An amount is required."))
+            return ZERO
+        return bounded(parse_decimal(raw), raw, self.labels[column], self.shift).scaleb(self.shift)
+
+    def _quantity(self, raw) -> int:
+        return 0 if raw == "" or raw is None else parse_whole(raw, self.labels["quantity"])
+
     def _person(self, raw, iso: str) -> tuple[int | None, list[tuple[int, int]] | None]:
-        """Rows without a person are the importer's own (for an admin: unassigned)."""
+        """(owner, split credits). Rows without a person are the importer's own (for an admin:
+        unassigned)."""
         text = self._text(raw, 200)
         if not text:
-            if self.access.default_person is None and "person" in REQUIRED[self.kind]:
+            if self.access.default_person is None and "person" in self.required:
                 raise Problem(gettext_noop("A person is required."))
             return self.access.default_person, None
         shares = parse_split(text)
@@ -567,7 +560,8 @@ class FactImport:
 
     def _in_team(self, got: tuple, iso: str, raw) -> None:
         """A restricted importer writes a row only for themselves or for people who were in
-        their team on the row's date (where the fact will be booked)."""
+        their team on the row's date (where the fact will be booked). Not memoised: the same
+        person may be in the team on one date and not on another."""
         units, own = self.access.units, self.access.default_person
         pid, credited = got
         for person_id in [c[0] for c in credited] if credited else [pid]:
@@ -584,7 +578,8 @@ class FactImport:
     def _created(self, what: str) -> None:
         self.result.created[what] = self.result.created.get(what, 0) + 1
 
-    def _product(self, text: str, cells: list) -> int | None:
+    def _product(self, raw, cells: list) -> int | None:
+        text = self._text(raw, 64)
         if not text:
             return None
         pid = self._known("product", self.products, text, self.access.create_missing)
@@ -604,7 +599,8 @@ class FactImport:
         self.products.add(pk, text, name or text)
         return pk
 
-    def _region(self, text: str) -> int | None:
+    def _region(self, raw) -> int | None:
+        text = self._text(raw, 64)
         if not text:
             return None
         rid = self._known("region", self.regions, text, self.access.create_missing)
@@ -614,7 +610,8 @@ class FactImport:
         self.regions.add(pk, text[:64], text[:100])
         return pk
 
-    def _customer(self, text: str, cells: list, region_id, person_id) -> int | None:
+    def _customer(self, raw, cells: list, region_id, person_id) -> int | None:
+        text = self._text(raw, 64)
         if not text:
             return None
         may_create = self.access.create_missing or self.access.new_customers
@@ -634,9 +631,17 @@ class FactImport:
 
     def _stage(self, raw) -> str:
         text = self._text(raw, 32)
-        if not text and "stage" in REQUIRED[self.kind]:
+        if not text and "stage" in self.required:
             raise Problem(gettext_noop("A stage is required."))
         return STAGES.get(header_key(text), text.lower())
+
+    def _key(self, ext: str, number: int, seen: dict) -> str:
+        """Not seen before in the file: the rows are checked against each other in memory (the
+        writer checks them against earlier imports)."""
+        first = seen.setdefault(ext, number)
+        if first != number:
+            raise duplicate_key(ext, first, number)
+        return ext
 
     # the pass
 
@@ -673,11 +678,11 @@ class FactImport:
                 gc.enable()
 
     def _run(self, rows: Iterator[tuple[int, list]], writer: ChunkWriter) -> None:
-        """The loop itself.
+        """The loop itself: the row rules in ROW_CHECKS order, then the row's tuple.
 
         This loop is the import's hot path (a million rows must take seconds), hence the
-        local names, one C call to pick a row's cells, caches consulted before any parsing,
-        and the rounding written out with a shortcut for amounts in whole fen."""
+        local names, one C call to pick a row's cells, and the memoised values read straight
+        from their dicts, so that a rule is called only for a value not met before."""
         kind, source, result = self.kind, self.source, self.result
         for name in REQUIRED[kind]:
             if not self.columns.get(name) and not (name == "person" and self.access.default_person):
@@ -686,31 +691,22 @@ class FactImport:
                     field=field_label(name),
                 )
         check_mapped_headers(self.headers, self.columns, field_label)
-        amount_label, profit_label, quantity_label = map(field_label, ("amount", "profit", "quantity"))
         fields_of, joiners = self._layout()
-        ext_mapped = bool(self.columns.get("external_id"))
-        amount_required = "amount" in REQUIRED[kind]
-        dates, shift, width = self.dates, self.shift, self.width
-        date_get = dates.cache.get
-        single_unit, unit_at = self.unit_at.single.get, self.unit_at
+        width = self.width
+        date_get, dates = self.dates.cache.get, self.dates
+        external_id, money, quantity, key = self._external_id, self._money, self._quantity, self._key
+        unit_at = self.unit_at
         caches = self._cache
-        for name in ("product", "customer", "region"):
-            caches[name][""] = None
-        if "stage" not in REQUIRED[kind]:
-            caches["stage"][""] = ""
-        person_get, product_get = caches["person"].get, caches["product"].get
-        in_team = self._in_team if self.access.units is not None else None
-        customer_get, region_get, stage_get = (
-            caches["customer"].get,
-            caches["region"].get,
-            caches["stage"].get,
+        person_get, region_get, product_get, customer_get, stage_get = (
+            caches[name].get for name in ("person", "region", "product", "customer", "stage")
         )
+        in_team = self._in_team if self.access.units is not None else None
         seen: dict[str, int] = {}
-        remember = seen.setdefault
-        residue = profit_residue = ZERO
+        amounts, profits = Rounder(), Rounder()
+        to_fen, profit_to_fen = amounts.take, profits.take
         chunk: list[tuple] = []
         exact: list[tuple[Decimal, Decimal]] = []
-        chunk_start = (residue, profit_residue)
+        chunk_start = (amounts.residue, profits.residue)
         batch_id = self.batch_id
         preview = result.preview
         previews = PREVIEW_ROWS
@@ -732,82 +728,38 @@ class FactImport:
                 column = "date"
                 iso = date_get(d) or dates(d)
                 column = "external_id"
-                if not ext_mapped:
-                    ext = row_key(cells[:width], seen)
-                elif type(ext) is str:
-                    ext = ext.strip()
-                else:
-                    ext = cell_text(ext)
-                if not ext or len(ext) > 128 or ext[0] in "=+-@":
-                    ext = self._external_id(ext)
+                ext = external_id(ext, cells, seen)
                 column = "amount"
-                if type(amount) is str and amount and "_" not in amount:
-                    try:
-                        a = Decimal(amount)
-                    except InvalidOperation:
-                        a = parse_decimal(amount)
-                    if not a.is_finite():
-                        a = parse_decimal(amount)
-                else:
-                    a = self._decimal(amount, amount_required)
-                # Bounded (the same helper as _check's) before scaling, which would overflow 1e999999.
-                a = bounded(a, amount, amount_label, shift).scaleb(shift)
+                a = money(amount, "amount")
                 column = "profit"
-                p = (
-                    bounded(self._decimal(profit, False), profit, profit_label, shift).scaleb(shift)
-                    if profit != ""
-                    else ZERO
-                )
+                p = money(profit, "profit")
                 column = "quantity"
-                if qty == "" or qty is None:
-                    q = 0
-                else:
-                    if type(qty) is str and "_" not in qty:  # int() reads 1_000 as 1000
-                        try:
-                            q = int(qty)
-                        except ValueError:
-                            q = parse_whole(qty, quantity_label)
-                    elif type(qty) is float and qty.is_integer():
-                        q = int(qty)
-                    else:
-                        q = parse_whole(qty, quantity_label)
-                    q = bounded(q, qty, quantity_label)
+                q = quantity(qty)
                 column = "person"
                 got = person_get(person, MISS)
                 if got is MISS:
-                    got = caches["person"][person] = self._person(person, iso)
+                    got = self._memoised("person", person, iso)
                 if in_team is not None:
                     in_team(got, iso, person)
                 pid, credited = got
                 column = "region"
                 rid = region_get(region, MISS)
                 if rid is MISS:
-                    rid = caches["region"][region] = self._region(self._text(region, 64))
+                    rid = self._memoised("region", region)
                 column = "product"
                 prid = product_get(product, MISS)
                 if prid is MISS:
-                    prid = caches["product"][product] = self._product(self._text(product, 64), cells)
+                    prid = self._memoised("product", product, cells)
                 column = "customer"
                 cid = customer_get(customer, MISS)
                 if cid is MISS:
-                    cid = caches["customer"][customer] = self._customer(
-                        self._text(customer, 64), cells, rid, pid
-                    )
+                    cid = self._memoised("customer", customer, cells, rid, pid)
                 column = "stage"
                 st = stage_get(stage, MISS)
                 if st is MISS:
-                    st = caches["stage"][stage] = self._stage(stage)
+                    st = self._memoised("stage", stage)
                 column = "key"
-                first = remember(ext, number)
-                if first != number:
-                    raise Problem(
-                        gettext_noop(
-                            "The key %(value)s appears twice in the file (rows %(first)s and %(row)s)."
-                        ),
-                        value=ext,
-                        first=first,
-                        row=number,
-                    )
+                key(ext, number, seen)
             except Problem as problem:
                 values = {
                     "date": d,
@@ -843,30 +795,7 @@ class FactImport:
                 continue
             if not clean:
                 continue
-            # Carry the sub-fen remainder (see parsing.Rounder): the rows sum to the exact total.
-            if residue:
-                t = residue + a
-                r = (t + HALF).to_integral_value(ROUND_FLOOR)
-                residue = t - r
-                fen = int(r)
-            else:
-                fen = int(a)
-                if fen != a:
-                    r = (a + HALF).to_integral_value(ROUND_FLOOR)
-                    residue = a - r
-                    fen = int(r)
-            if p:
-                t = profit_residue + p
-                r = (t + HALF).to_integral_value(ROUND_FLOOR)
-                profit_residue = t - r
-                profit_fen = int(r)
-            else:
-                profit_fen = 0
-            one = single_unit(pid)
-            if one is not None:
-                unit = one[2] if one[0] <= iso <= one[1] else None
-            else:
-                unit = unit_at(pid, iso)
+            fen, profit_fen, unit = to_fen(a), profit_to_fen(p), unit_at(pid, iso)
             row = (kind, iso, fen, q, profit_fen, st, source, ext, cid, pid, prid, rid, unit, batch_id)
             chunk.append(row)
             exact.append((a, p))
@@ -876,16 +805,22 @@ class FactImport:
                 previews -= 1
                 preview.append(self._preview(number, row, cells))
             if len(chunk) >= CHUNK:
-                rounding = self._flush(writer, chunk, exact, chunk_start)
-                if rounding is not None:
-                    residue, profit_residue = rounding
+                self._flush(writer, chunk, exact, (amounts, profits), chunk_start)
                 chunk, exact = [], []
-                chunk_start = (residue, profit_residue)
+                chunk_start = (amounts.residue, profits.residue)
         result.rows_read = read
         if clean and chunk:
-            self._flush(writer, chunk, exact, chunk_start)
+            self._flush(writer, chunk, exact, (amounts, profits), chunk_start)
         if not read and clean:
             raise Problem(gettext_noop("The file has a header but no data rows."))
+
+    def _memoised(self, column: str, raw, *context):
+        """The rule of a record column, run once per cell value."""
+        cache = self._cache[column]
+        got = cache.get(raw, MISS)
+        if got is MISS:
+            got = cache[raw] = self._record_rules[column](raw, *context)
+        return got
 
     def _later_problems(
         self, failed: str, number: int, cells: list, values: dict, known: dict, seen: dict
@@ -904,93 +839,49 @@ class FactImport:
         return found
 
     def _check(self, column: str, number: int, cells: list, values: dict, state: dict, seen: dict):
-        """One of _run's checks on its own, with the same rules and caches.
+        """The rule of ``column`` on its own, given what the row's earlier columns gave.
 
-        A check that needs an earlier column which failed gets a stand-in (today for the hire
-        date of a person created by --create-missing, no region or owner for a new customer):
-        the row is rejected already, and so is everything the batch would have created.
+        A rule that needs an earlier column which failed gets a stand-in (today for the hire
+        date of a person created by --create-missing, no region or owner for a new customer,
+        no team check without a date, no key check without a key): the row is rejected
+        already, and so is everything the batch would have created.
         """
         raw = values[column]
         if column == "date":
-            return self.dates.cache.get(raw) or self.dates(raw)
+            return self.dates(raw)
         if column == "external_id":
-            ext = (
-                row_key(cells[: self.width], seen)
-                if not self.columns.get("external_id")
-                else cell_text(raw).strip()
-            )
-            return self._external_id(ext) if not ext or len(ext) > 128 or ext[0] in "=+-@" else ext
-        if column == "amount":
-            amount = self._decimal(raw, "amount" in REQUIRED[self.kind])
-            return bounded(amount, raw, field_label("amount"), self.shift)
-        if column == "profit":
-            return (
-                bounded(self._decimal(raw, False), raw, field_label("profit"), self.shift)
-                if raw != ""
-                else ZERO
-            )
+            return self._external_id(raw, cells, seen)
+        if column in ("amount", "profit"):
+            return self._money(raw, column)
         if column == "quantity":
-            return 0 if raw in ("", None) else parse_whole(raw, field_label("quantity"))
+            return self._quantity(raw)
         if column == "key":
             ext = state.get("external_id")
-            first = seen.setdefault(ext, number) if ext else number
-            if first != number:
-                raise Problem(
-                    gettext_noop("The key %(value)s appears twice in the file (rows %(first)s and %(row)s)."),
-                    value=ext,
-                    first=first,
-                    row=number,
-                )
-            return ext
-        cache = self._cache[column]
-        got = cache.get(raw, MISS)
-        if got is MISS:
-            if column == "person":
-                got = self._person(raw, state.get("date") or timezone.localdate().isoformat())
-            elif column == "region":
-                got = self._region(self._text(raw, 64))
-            elif column == "product":
-                got = self._product(self._text(raw, 64), cells)
-            elif column == "customer":
-                owner = state.get("person")
-                got = self._customer(self._text(raw, 64), cells, state.get("region"), owner and owner[0])
-            else:
-                got = self._stage(raw)
-            cache[raw] = got
-        if column == "person" and self.access.units is not None and state.get("date"):
-            self._in_team(got, state["date"], raw)
-        return got
+            return self._key(ext, number, seen) if ext else None
+        if column == "person":
+            iso = state.get("date")
+            got = self._memoised("person", raw, iso or timezone.localdate().isoformat())
+            if self.access.units is not None and iso:
+                self._in_team(got, iso, raw)
+            return got
+        if column == "customer":
+            owner = state.get("person")
+            return self._memoised("customer", raw, cells, state.get("region"), owner and owner[0])
+        if column == "product":
+            return self._memoised("product", raw, cells)
+        return self._memoised(column, raw)
 
-    def _decimal(self, value, required: bool) -> Decimal:
-        if type(value) is str and value and "_" not in value:
-            try:
-                d = Decimal(value)
-            except InvalidOperation:
-                return parse_decimal(value)
-            return d if d.is_finite() else parse_decimal(value)
-        if value is None or value == "":
-            if required:
-                raise Problem(gettext_noop("An amount is required."))
-            return ZERO
-        return parse_decimal(value)
-
-    def _external_id(self, text: str) -> str:
-        text = self._text(text, 128)
-        if not text:
-            raise Problem(gettext_noop("An external id is required to tell rows apart."))
-        return text
-
-    def _flush(self, writer: ChunkWriter, chunk: list[tuple], exact: list, start) -> tuple | None:
+    def _flush(self, writer: ChunkWriter, chunk: list[tuple], exact: list, rounders: tuple, start) -> None:
         """Write a chunk, skipping rows already imported. When some were skipped the chunk's
-        rounding is redone over the rows that remain, so the batch total stays exact; the
-        carried remainders are returned then."""
+        rounding is redone over the rows that remain, from the remainders carried into the
+        chunk (``start``), so the batch total stays exact."""
         if self.new.pending:
             chunk = self._materialise(chunk)
         existing = writer.existing(self.source, [row[7] for row in chunk]) if writer.source_known else set()
-        rounding = None
         if existing:
             self.result.rows_skipped += len(existing)
-            amounts, profits = Rounder(start[0]), Rounder(start[1])
+            amounts, profits = rounders
+            amounts.residue, profits.residue = start
             kept = []
             for row, (a_exact, p_exact) in zip(chunk, exact, strict=True):
                 if row[7] in existing:
@@ -1001,7 +892,6 @@ class FactImport:
                 )
             chunk = [row for row, _ in kept]
             self.exact_total += sum((a for _, a in kept), ZERO)
-            rounding = (amounts.residue, profits.residue)
         else:
             self.exact_total += sum((a for a, _ in exact), ZERO)
         if chunk:
@@ -1013,7 +903,6 @@ class FactImport:
                     if cid is not None and (cid not in firsts or row[1] < firsts[cid]):
                         firsts[cid] = row[1]
         self.result.rows_written += len(chunk)
-        return rounding
 
     def _materialise(self, chunk: list[tuple]) -> list[tuple]:
         """Create the chunk's new records in bulk and put their real ids where the rows (and
@@ -1223,7 +1112,8 @@ FIELD_LABELS = {
 
 
 class ChunkWriter:
-    """Bulk writes and key checks on the import's own connection and transaction.
+    """Bulk writes and key checks on the import's own connection and transaction; the demo
+    generator writes its facts through it too, so there is one way facts reach the table.
 
     With ``stream`` (PostgreSQL; only for imports that create no records, which would query
     between chunks) one COPY stays
@@ -1271,7 +1161,7 @@ class ChunkWriter:
             cur = self.raw.execute(self.exists_sql, [source, json.dumps(keys, ensure_ascii=False)])
             return {r[0] for r in cur.fetchall()}
 
-    def insert(self, rows: list[tuple]) -> None:
+    def insert(self, rows: Iterable[tuple]) -> None:
         with connection.wrap_database_errors:
             if self.vendor != "postgresql":
                 self.raw.executemany(self.insert_sql, rows)

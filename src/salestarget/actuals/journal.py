@@ -11,7 +11,9 @@ on the way (bulk-created ones through ``note_created``).
 
 ``undo`` replays the record backwards and never silently overwrites later work: a master batch
 refuses, changing nothing, when a record has been edited since or is used by data added since;
-a fact batch keeps such records and names them.
+a fact batch keeps such records and names them. Facts are not in the record: the import
+re-booked them to the units of the memberships it wrote, and the rollback re-books them to
+those it restores.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.db.models.deletion import Collector
 from django.db.models.signals import post_save, pre_save
 from django.utils.translation import gettext_noop
 
+from salestarget.actuals import rollups
 from salestarget.actuals.models import ImportBatch, MasterChange
 from salestarget.actuals.parsing import Problem
 from salestarget.catalog.models import Customer, Product, Region
@@ -141,8 +144,12 @@ def undo(batch: ImportBatch, *, keep_in_use: bool = False) -> list[str]:
     edited since, which ``keep_in_use`` keeps.  Returns the kept records' labels.
     """
     kept = []
+    moved: dict[int, tuple[str, str | None]] = {}
     for change in batch.master_changes.order_by("-pk"):
         model = apps.get_model(change.model)
+        if model is Membership:
+            _note_span(moved, change.before)
+            _note_span(moved, change.after)
         obj = model._default_manager.filter(pk=change.object_id).first()
         if obj is None:
             if change.created:
@@ -181,7 +188,21 @@ def undo(batch: ImportBatch, *, keep_in_use: bool = False) -> list[str]:
                 if field.attname in change.before:
                     setattr(obj, field.attname, field.to_python(change.before[field.attname]))
             obj.save()
+    for person_id, (start, end) in sorted(moved.items()):
+        rollups.restamp(person_id, dt.date.fromisoformat(start), end and dt.date.fromisoformat(end))
     return kept
+
+
+def _note_span(spans: dict[int, tuple[str, str | None]], values: dict) -> None:
+    """Widen the person's span of days to the membership's (ISO dates compare as text)."""
+    if not values:
+        return
+    person_id, start, end = values["person_id"], values["valid_from"], values["valid_to"]
+    if person_id in spans:
+        first, last = spans[person_id]
+        start = min(start, first)
+        end = None if end is None or last is None else max(end, last)
+    spans[person_id] = (start, end)
 
 
 def _in_use(obj) -> bool:

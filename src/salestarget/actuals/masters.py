@@ -3,8 +3,10 @@ and customers from CSV/XLSX, upserted by code.
 
 Master files are small (thousands of rows), so they are read whole, validated completely —
 codes, parents, cycles, dates — and only then applied through the models (tree paths and
-history are kept by the models' own save). Nothing is ever deleted: a row marked inactive
-(or a person marked as left) is deactivated, so facts keep pointing at what they pointed at.
+history are kept by the models' own save), memberships and territories through the org services
+(org/services.py), which also re-book the facts of a back-dated move. Nothing is ever deleted:
+a row marked inactive (or a person marked as left) is deactivated, so facts keep pointing at
+what they pointed at.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -24,14 +27,16 @@ from salestarget.actuals.parsing import (
     bounded,
     cell_text,
     check_mapped_headers,
+    duplicate_key,
     looks_like_formula,
     parse_bool,
     parse_choice,
     parse_decimal,
-    round_half_up,
 )
 from salestarget.catalog.models import Customer, Product, Region
-from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+from salestarget.engine.allocate import round_half_up
+from salestarget.org.models import Membership, OrgUnit, Person
+from salestarget.org.services import do_assign_territory, do_end_placement, do_move_person
 
 MASTER_FIELDS = {
     "units": ("code", "name", "parent", "kind", "active"),
@@ -318,16 +323,7 @@ class MasterImport:
             key = tuple(cell_text(row.values.get(n)) for n in names)
             if key in seen:
                 self.fail(
-                    row,
-                    names[0],
-                    Problem(
-                        gettext_noop(
-                            "The key %(value)s appears twice in the file (rows %(first)s and %(row)s)."
-                        ),
-                        value=" / ".join(k for k in key if k),
-                        first=seen[key],
-                        row=row.number,
-                    ),
+                    row, names[0], duplicate_key(" / ".join(k for k in key if k), seen[key], row.number)
                 )
                 continue
             seen[key] = row.number
@@ -543,7 +539,8 @@ class MasterImport:
                 unit.save()
                 units.add(unit.pk, unit.code, unit.name)
                 self.result.created["units"] = self.result.created.get("units", 0) + 1
-            for _row, values in checked:
+            unit_of = OrgUnit.objects.in_bulk()
+            for row, values in checked:
                 person, created, changed = _merged(
                     existing, Person, values, ("name", "tier", "status", "email", "hire_date", "leave_date")
                 )
@@ -551,13 +548,18 @@ class MasterImport:
                     person.leave_date = self.today
                 if created or changed:
                     person.save()
-                if values.get("unit"):
-                    start = values.get("valid_from") or (person.hire_date if created else self.today)
-                    changed |= place(
-                        person, units.find(values["unit"]), values.get("role") or "member", start
-                    )
-                if person.leave_date:
-                    changed |= close_memberships(person, person.leave_date)
+                # The org services keep the history and re-book the facts of the days concerned.
+                try:
+                    if values.get("unit"):
+                        start = values.get("valid_from") or (person.hire_date if created else self.today)
+                        unit = unit_of[units.find(values["unit"])]
+                        role = values.get("role") or Membership.Role.MEMBER
+                        _row, moved = do_move_person(None, person, unit, role=role, valid_from=start)
+                        changed |= moved
+                    if person.leave_date:
+                        changed |= do_end_placement(None, person, last_day=person.leave_date)
+                except ValidationError as error:
+                    self.fail(row, "unit", _refused(error))
                 self._count(created, changed)
 
         return [apply]
@@ -613,23 +615,19 @@ class MasterImport:
                 region.save()
                 regions.add(region.pk, region.code, region.name)
                 self.result.created["regions"] = self.result.created.get("regions", 0) + 1
-            for _row, values in checked:
+            region_of = Region.objects.in_bulk()
+            for row, values in checked:
                 person = Person.objects.get(pk=people.find(values["person"]))
-                region_id = regions.find(values["region"])
+                region = region_of[regions.find(values["region"])]
                 start = values["valid_from"] or person.hire_date
-                same = TerritoryAssignment.objects.filter(person=person, region_id=region_id)
-                current = same.filter(valid_from__lte=start).exclude(valid_to__lt=start).first()
-                if current is not None:
-                    changed = values["valid_to"] is not None and current.valid_to != values["valid_to"]
-                    if changed:
-                        current.valid_to = values["valid_to"]
-                        current.save()
-                    self._count(False, changed)
+                try:
+                    _assignment, created, changed = do_assign_territory(
+                        None, person, region, valid_from=start, valid_to=values["valid_to"]
+                    )
+                except ValidationError as error:
+                    self.fail(row, "region", _refused(error))
                     continue
-                TerritoryAssignment.objects.create(
-                    person=person, region_id=region_id, valid_from=start, valid_to=values["valid_to"]
-                )
-                self._count(True, True)
+                self._count(created, changed)
 
         return [apply]
 
@@ -718,42 +716,9 @@ class _Cell(Exception):
         self.problem = problem
 
 
-def place(person: Person, unit_id: int, role: str, start: dt.date) -> bool:
-    """Put a person in a unit from ``start`` on, keeping history: the membership that covered
-    that day is closed the day before (or corrected, when it began the same day)."""
-    mine = Membership.objects.filter(person=person)
-    if role == Membership.Role.MANAGER:
-        if mine.filter(role=role, unit_id=unit_id).exclude(valid_to__lt=start).exists():
-            return False
-        Membership.objects.create(person=person, unit_id=unit_id, role=role, valid_from=start)
-        return True
-    current = (
-        mine.filter(role=role, valid_from__lte=start)
-        .exclude(valid_to__lt=start)
-        .order_by("-valid_from")
-        .first()
+def _refused(error: ValidationError) -> Problem:
+    """The org services refuse what would contradict the memberships or territories already
+    recorded (an overlap, say); the file is then rejected like any other invalid row."""
+    return Problem(
+        gettext_noop("This row contradicts what is recorded: %(reason)s"), reason=" ".join(error.messages)
     )
-    if current is not None and current.unit_id == unit_id:
-        return False
-    if current is not None and current.valid_from >= start:
-        current.unit_id = unit_id
-        current.save()
-        return True
-    if current is not None:
-        current.valid_to = start - dt.timedelta(days=1)
-        current.save()
-    Membership.objects.create(person=person, unit_id=unit_id, role=role, valid_from=start)
-    return True
-
-
-def close_memberships(person: Person, last_day: dt.date) -> bool:
-    """A leaver's open memberships end on their last day.
-
-    Saved one by one (a person has one or two) so that the batch's journal sees them."""
-    open_rows = list(
-        Membership.objects.filter(person=person, valid_from__lte=last_day).exclude(valid_to__lte=last_day)
-    )
-    for row in open_rows:
-        row.valid_to = last_day
-        row.save(update_fields=["valid_to"])
-    return bool(open_rows)

@@ -316,3 +316,65 @@ class DailyReport(models.Model):
 
     def __str__(self):
         return f"{self.person} {self.day}"
+
+
+class UploadQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # An upload is its uploader's draft until it becomes a batch.
+        return Q(created_by_id=reach.user_id)
+
+
+class Upload(models.Model):
+    """A file on its way in: stored on upload, mapped and checked, then imported by a
+    background job. It replaces the session as the import's state, so the job, a reload or a
+    second tab all find the same thing; the batch is set in the import's own transaction, which
+    makes a job that is run again after its worker died finish the import exactly once."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        CHECKED = "checked", _("Checked")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    path = models.CharField(_("stored file"), max_length=500)
+    filename = models.CharField(_("file"), max_length=255)
+    size = models.BigIntegerField(_("size (bytes)"), default=0)
+    kind = models.CharField(_("kind"), max_length=32)
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    encoding = models.CharField(_("encoding"), max_length=32, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    # What the user chose on the mapping page: mapping, date format, unit, create_missing.
+    options = models.JSONField(_("import options"), default=dict, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    dry_run = models.BooleanField(_("check only"), default=False)
+    job_id = models.UUIDField(_("job"), null=True, blank=True)
+    # The last check's outcome (errors, preview) or a failed job's reason.
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("batch"),
+    )
+
+    objects = UploadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
+
+    def __str__(self):
+        return f"#{self.pk} {self.filename}"

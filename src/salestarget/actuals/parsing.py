@@ -23,13 +23,14 @@ import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from itertools import chain
 from pathlib import Path
 
 from django.utils.translation import gettext, gettext_noop
 
 from salestarget import config
+from salestarget.engine.allocate import round_half_up
 
 # Every amount, profit and quantity of a fact is within ±10^15 minor units (fen for money, the
 # quantity itself for quantities): 10 trillion yuan, and sums of many stay far from 2^63.
@@ -58,6 +59,16 @@ class Problem(Exception):
 
     def __str__(self) -> str:
         return render(self.message, self.params)
+
+
+def duplicate_key(value: str, first: int, row: int) -> Problem:
+    """The one message for a key that a file holds twice (facts and master data alike)."""
+    return Problem(
+        gettext_noop("The key %(value)s appears twice in the file (rows %(first)s and %(row)s)."),
+        value=value,
+        first=first,
+        row=row,
+    )
 
 
 def render(message: str, params: dict | None = None) -> str:
@@ -586,7 +597,7 @@ def _check_zip(f, size: int, sheet: str | None, limits: dict) -> None:
                 size=_size(unpacked),
                 limit=limits["max_ratio"],
             )
-        parts = _sheet_parts(z, sheet)
+        parts = sheet_parts(z, sheet)
         if not parts and ("content.xml" in z.namelist() or "xl/workbook.bin" in z.namelist()):
             # ODS and XLSB: their sheets cannot be checked before the reader holds them.
             raise Problem(
@@ -611,7 +622,7 @@ def _attributes(raw: bytes) -> dict[str, str]:
     }
 
 
-def _sheet_parts(z: zipfile.ZipFile, sheet: str | None) -> list[tuple[str, zipfile.ZipInfo]]:
+def sheet_parts(z: zipfile.ZipFile, sheet: str | None) -> list[tuple[str, zipfile.ZipInfo]]:
     """The part holding the sheet the reader will read (the named one, else the first visible
     one), found through the workbook and its relationships; every worksheet part when that
     fails, so that no sheet escapes the check."""
@@ -1218,9 +1229,6 @@ def unit_multiplier(unit: str | None) -> int:
     return UNITS[key]
 
 
-HALF = Decimal("0.5")
-
-
 class Rounder:
     """Exact amounts to whole fen so that the rounded rows add up to the rounded total.
 
@@ -1236,19 +1244,30 @@ class Rounder:
         self.residue = residue
 
     def take(self, exact: Decimal) -> int:
+        if not self.residue:
+            # Most rows are in whole fen: they skip the arithmetic (a million rows per import).
+            whole = int(exact)
+            if whole == exact:
+                return whole
         t = self.residue + exact
-        r = (t + HALF).to_integral_value(ROUND_FLOOR)
+        r = round_half_up(t)
         self.residue = t - r
-        return int(r)
-
-
-def round_half_up(exact: Decimal) -> int:
-    """Half-up towards +∞: the rounding whose result the :class:`Rounder` sums always match."""
-    return int((exact + HALF).to_integral_value(ROUND_FLOOR))
+        return r
 
 
 def parse_whole(value, field: str | None = None) -> int:
-    """A whole number within ±MAX_MINOR_UNITS (see :func:`bounded`)."""
+    """A whole number within ±MAX_MINOR_UNITS (see :func:`bounded`).
+
+    A whole float (a workbook's number) is taken exactly, not at the 15 digits that
+    :func:`parse_decimal` reads money with: 1000000000000001 is beyond the bound, not 10^15.
+    ``int()`` reads plain digits first because this runs for every quantity of an import."""
+    if type(value) is str and "_" not in value:  # int() reads 1_000 as 1000
+        try:
+            return bounded(int(value), value, field)
+        except ValueError:
+            pass
+    elif type(value) is float and value.is_integer():
+        return bounded(int(value), value, field)
     d = bounded(parse_decimal(value), value, field)
     if d != d.to_integral_value():
         raise Problem(gettext_noop("“%(value)s” is not a whole number."), value=cell_text(value))

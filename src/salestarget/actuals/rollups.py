@@ -4,18 +4,32 @@ Facts reach the database in batches (an import, an API call, a rep's daily entry
 generator), so rollups are updated per batch with one set-based
 ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` that both SQLite and PostgreSQL run
 inside the batch's transaction: the rollup can never disagree with the facts it sums.
+
+A fact is booked to the unit its person belonged to on its date (``Fact.unit``), so that
+history stays with the team where it happened. When memberships change afterwards (a
+back-dated move, a correction, the rollback of a people file), :func:`restamp` re-books the
+person's facts of the days concerned and recomputes their rollups, in the transaction of the
+change (org.services sends ``placement_changed``; a master rollback calls it directly).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext_noop
 
 from salestarget.actuals.models import DailyRollup, Fact, ImportBatch
 from salestarget.actuals.parsing import Problem
+from salestarget.org.models import UnitAtDate
 
 KEY = ("day", "kind", "stage", "person_id", "unit_id", "product_id", "region_id")
 SUMS = ("amount", "quantity", "profit", "rows")
+
+# Sent inside the writing transaction whenever facts enter or leave the rollups; apps that keep
+# results computed from facts (targets' stored forecasts) listen instead of being imported here.
+facts_changed = Signal()
 
 
 def _aggregate_sql(where: str, sign: int = 1) -> str:
@@ -58,6 +72,7 @@ def add_batch(batch_id: int, sign: int = 1) -> None:
         cursor.execute(_upsert_sql("batch_id = %s", sign), [batch_id])
         if sign < 0:
             cursor.execute(f"DELETE FROM {DailyRollup._meta.db_table} WHERE rows = 0")
+    facts_changed.send(sender=ImportBatch, batch_id=batch_id)
 
 
 def _sum(column: str) -> str:
@@ -93,9 +108,54 @@ def _check_bounds(cursor, batch_id: int) -> None:
     cursor.execute(f"UPDATE {batches} SET magnitude = %s WHERE id = %s", [int(magnitude), batch_id])
 
 
+def _unit_at_sql() -> str:
+    return UnitAtDate.sql(Fact._meta.db_table)
+
+
+def _misbooked(where: str) -> str:
+    """Facts matching ``where`` booked to another unit than their person's on their date."""
+    differs = "IS NOT" if connection.vendor == "sqlite" else "IS DISTINCT FROM"
+    return f"({where}) AND person_id IS NOT NULL AND unit_id {differs} {_unit_at_sql()}"
+
+
+def restamp(person_id: int, start: dt.date, end: dt.date | None = None) -> int:
+    """Re-book the person's facts dated ``start`` to ``end`` (None: ever after) to the unit the
+    person belonged to on each date, and recompute the person's rollups of those days; returns
+    the number of facts re-booked."""
+    where, days, params = "person_id = %s AND date >= %s", "person_id = %s AND day >= %s", [person_id, start]
+    if end is not None:
+        where, days = f"{where} AND date <= %s", f"{days} AND day <= %s"
+        params.append(end)
+    fact, rollup = Fact._meta.db_table, DailyRollup._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {fact} SET unit_id = {_unit_at_sql()} WHERE {_misbooked(where)}", params)
+        moved = cursor.rowcount
+        if moved:
+            # The rollup key holds the person, so their rows of those days sum their facts only.
+            cursor.execute(f"DELETE FROM {rollup} WHERE {days}", params)
+            cursor.execute(_upsert_sql(where, 1), params)
+    return moved
+
+
+def follow_placement(sender, *, person_id: int, start: dt.date, end: dt.date | None, **kwargs) -> None:
+    """Receives org.services.placement_changed: org announces changes instead of calling here
+    because it depends on no other app."""
+    restamp(person_id, start, end)
+
+
+def restamp_all() -> int:
+    """Re-book every misbooked fact (``salestarget rollups rebuild``, before recomputing): facts
+    imported before a membership was changed behind the app's back, e.g. by SQL or an older
+    version that did not re-book. Returns the number of facts re-booked."""
+    fact = Fact._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {fact} SET unit_id = {_unit_at_sql()} WHERE {_misbooked('1 = 1')}")
+        return cursor.rowcount
+
+
 def rebuild() -> int:
-    """Recompute every rollup from the facts (``salestarget rollups rebuild``); returns the
-    number of rollup rows."""
+    """Recompute every rollup from the facts as booked (``salestarget rollups rebuild``, after
+    :func:`restamp_all`); returns the number of rollup rows."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {DailyRollup._meta.db_table}")
         cursor.execute(_upsert_sql("1 = 1", 1))
@@ -107,7 +167,9 @@ def rebuild() -> int:
 
 def verify(limit: int = 50) -> list[str]:
     """Rollup rows that differ from a fresh sum of the facts, compared on the full key with two
-    set differences computed by the database; the first ``limit`` described, [] when in step."""
+    set differences computed by the database, then facts booked to another unit than their
+    person's on their date (which ``rollups rebuild`` re-books); the first ``limit`` described,
+    [] when in step."""
     rollup = DailyRollup._meta.db_table
     stored = f"SELECT {', '.join(KEY + SUMS)} FROM {rollup}"
     fresh = _aggregate_sql("1 = 1")
@@ -124,4 +186,16 @@ def verify(limit: int = 50) -> list[str]:
         sums = dict(zip(SUMS, values[len(KEY) :], strict=True))
         label = "the facts sum to" if side == "missing" else "the rollup holds"
         lines.append(f"{key}: {label} {sums}")
+    if len(lines) < limit:
+        fact = Fact._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, person_id, date, unit_id, {_unit_at_sql()} FROM {fact} "
+                f"WHERE {_misbooked('1 = 1')} ORDER BY date, id LIMIT {int(limit) - len(lines)}"
+            )
+            for pk, person_id, day, booked, unit in cursor.fetchall():
+                lines.append(
+                    f"fact {pk} of person {person_id} on {day}: booked to unit {booked}, "
+                    f"but the person belonged to unit {unit} that day"
+                )
     return lines

@@ -19,6 +19,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +61,13 @@ from salestarget.org.models import Membership, OrgUnit, Person
 from salestarget.org.permissions import Action, scope_of
 
 DATE_SAMPLE = 2000
+
+# Who hears how far an import has read: ``report(rows_read, errors)``, set by the job or the
+# command that runs the import (a context variable, so the services' signatures stay about
+# the import itself and the API's imports pay nothing).
+progress_listener: ContextVar[Callable[[int, int], None] | None] = ContextVar(
+    "progress_listener", default=None
+)
 
 
 def kinds() -> list[str]:
@@ -280,10 +288,10 @@ class _Source:
 
 
 def _run_fact_import(
-    user, kind, source_name, filename, options, dry_run, access, prepare, token=None, app=False
+    user, kind, source_name, filename, options, dry_run, access, prepare, token=None, app=False, upload=None
 ) -> ImportResult:
     result = ImportResult(kind=kind, source=source_name, filename=filename, options=options)
-    with _import_outcome(user, result, dry_run), prepare() as src:
+    with _import_outcome(user, result, dry_run, upload), prepare() as src:
         options.update(mapping=mapping_names(src.headers, src.columns), date_format=src.dates.label)
         with transaction.atomic():
             # In the import's transaction: a dry run or a rejected file claims no source.
@@ -307,10 +315,11 @@ def _run_fact_import(
                 result=result,
             )
             importer.batch_id = batch.pk
+            _mark(upload, batch)
             # Imports that create records query between chunks, so only the others stream.
             stream = not (access.create_missing or access.new_customers)
             with journal.recording() as created:
-                importer.run(src.rows, ChunkWriter(source_name, stream=stream))
+                importer.run(_counted(src.rows, result), ChunkWriter(source_name, stream=stream))
                 if result.error_count:
                     raise Rejected
                 importer.finish(batch.pk)
@@ -327,8 +336,30 @@ def _run_fact_import(
     return result
 
 
+def _mark(upload, batch: ImportBatch) -> None:
+    """Tie the upload to its batch in the import's transaction: the import and the mark commit
+    together, so a job run again after a crash sees the file already imported."""
+    if upload is not None:
+        type(upload).objects.filter(pk=upload.pk).update(batch=batch)
+
+
+def _counted(rows: Iterable, result: ImportResult) -> Iterable:
+    """The rows, telling the import's progress (if anyone listens) how far it has read."""
+    report = progress_listener.get()
+    return rows if report is None else _reporting(rows, result, report)
+
+
+def _reporting(rows: Iterable, result: ImportResult, report: Callable[[int, int], None]) -> Iterable:
+    n = 0
+    for n, row in enumerate(rows, start=1):
+        if not n % 1000:
+            report(n, result.error_count)
+        yield row
+    report(n, result.error_count)
+
+
 @contextmanager
-def _import_outcome(user, result: ImportResult, dry_run: bool):
+def _import_outcome(user, result: ImportResult, dry_run: bool, upload=None):
     """How an import's transaction ended, turned into its result: a dry run rolls back on
     purpose; any error rolls everything back and records the rejected batch with its errors."""
     try:
@@ -337,19 +368,19 @@ def _import_outcome(user, result: ImportResult, dry_run: bool):
         result.status = "dry_run"
         result.batch_id = None
     except Rejected:
-        _reject(user, result, dry_run)
+        _reject(user, result, dry_run, upload)
     except Problem as problem:
         result.add_error(None, "", "", problem)
-        _reject(user, result, dry_run)
+        _reject(user, result, dry_run, upload)
     except IntegrityError:
         concurrent = gettext_noop(
             "Another import wrote some of the same rows at the same time; import the file again."
         )
         result.add_error(None, "", "", Problem(concurrent))
-        _reject(user, result, dry_run)
+        _reject(user, result, dry_run, upload)
 
 
-def _reject(user, result: ImportResult, dry_run: bool) -> None:
+def _reject(user, result: ImportResult, dry_run: bool, upload=None) -> None:
     """Record the attempt (not for dry runs, which leave no trace)."""
     result.status = "rejected"
     result.rows_written = result.rows_skipped = result.rows_updated = 0
@@ -370,6 +401,7 @@ def _reject(user, result: ImportResult, dry_run: bool) -> None:
         errors=result.errors,
         options=result.options,
     )
+    _mark(upload, batch)
     result.batch_id = batch.pk
 
 
@@ -432,8 +464,10 @@ def do_import_facts(
     dry_run: bool = False,
     sheet: str | None = None,
     filename: str | None = None,
+    upload=None,
 ) -> ImportResult:
-    """Import a CSV/XLSX/XLS file of facts of one kind; see the module doc for who may."""
+    """Import a CSV/XLSX/XLS file of facts of one kind; see the module doc for who may.
+    ``upload``: the stored upload this import comes from, marked with its batch."""
     kind = fact_kind(kind)
     check_options(FACT_FIELDS, mapping, date_format, unit)
     access = access_for(user, create_missing)
@@ -453,7 +487,7 @@ def do_import_facts(
             options=options,
         )
 
-    return _run_fact_import(user, kind, source, filename, options, dry_run, access, prepare)
+    return _run_fact_import(user, kind, source, filename, options, dry_run, access, prepare, upload=upload)
 
 
 def _source_name(source: str) -> str:
@@ -544,6 +578,7 @@ def do_import_master(
     dry_run: bool = False,
     sheet: str | None = None,
     filename: str | None = None,
+    upload=None,
 ) -> ImportResult:
     """Upsert master data by code (admins only); validated completely before anything is saved."""
     master = master_kind(kind)
@@ -558,7 +593,7 @@ def do_import_master(
     filename = filename or Path(path).name
     result = ImportResult(kind=master, source="master", filename=filename, options=options)
     fields = MASTER_FIELDS[master]
-    with _import_outcome(user, result, dry_run):
+    with _import_outcome(user, result, dry_run, upload):
         with _FileSource(
             path,
             fields=fields,
@@ -579,7 +614,7 @@ def do_import_master(
                         dates=src.dates,
                         create_missing=create_missing,
                         result=result,
-                    ).run(src.rows)
+                    ).run(_counted(src.rows, result))
                 if result.error_count:
                     raise Rejected
                 batch = ImportBatch.objects.create(
@@ -599,6 +634,7 @@ def do_import_master(
                     },
                 )
                 MasterChange.objects.bulk_create(changes.changes(batch))
+                _mark(upload, batch)
                 result.batch_id = batch.pk
                 if dry_run:
                     raise DryRun

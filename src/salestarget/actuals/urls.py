@@ -10,7 +10,8 @@ urlpatterns = [
     path("batches/<int:pk>/errors.csv", views.error_report, name="error_report"),
     path("batches/<int:pk>/rollback/", views.rollback, name="rollback"),
     path("import/", views.upload, name="import"),
-    path("import/<str:token>/", views.mapping, name="import_map"),
+    path("import/<int:pk>/", views.mapping, name="import_map"),
+    path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("daily/", views.daily, name="daily"),
     path("daily/team/", views.unreported, name="unreported"),
 ]

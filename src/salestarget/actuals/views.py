@@ -4,50 +4,46 @@ the daily report. Thin: reads go through ``restrict``, writes through ``services
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import time
 import uuid
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from salestarget.actuals import journal
 from salestarget.actuals.forms import LINES, DailyReportForm, MappingForm, UploadForm, line_formsets
-from salestarget.actuals.importers import FACT_FIELDS, ImportResult, error_report_csv, localised
+from salestarget.actuals.importers import FACT_FIELDS, error_report_csv, localised
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS
-from salestarget.actuals.models import DailyReport, Fact, ImportBatch
+from salestarget.actuals.models import DailyReport, Fact, ImportBatch, Upload
 from salestarget.actuals.parsing import SYNONYMS, Problem, cell_text, open_table
 from salestarget.actuals.services import (
     DailyLine,
     DailyReportError,
     can_roll_back,
-    do_import_facts,
-    do_import_master,
     do_rollback_batch,
     do_submit_daily_report,
     resolve_columns,
 )
+from salestarget.actuals.uploads import do_queue_import, do_store_upload
 from salestarget.catalog.models import Customer
+from salestarget.jobs import progress
 from salestarget.metrics.models import FactKind
 from salestarget.org.models import Membership, Person, active_on
 from salestarget.org.permissions import Action, scope_of
 
 PER_PAGE = 50
-SESSION_KEY = "actuals_uploads"
 SHOWN_ERRORS = 200
 SHOWN_CHANGES = 200
-UPLOAD_TTL = 24 * 3600
 
 
 def _page(request, queryset):
@@ -155,14 +151,6 @@ def _importer_role(request) -> bool:
     return reach.everything
 
 
-def _sweep_uploads(root: Path) -> None:
-    """Uploads nobody confirmed (the browser was closed) go after a day."""
-    limit = time.time() - UPLOAD_TTL
-    for folder in root.glob("*/"):
-        if folder.stat().st_mtime < limit:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
 @login_required
 def upload(request):
     is_admin = _importer_role(request)
@@ -170,120 +158,108 @@ def upload(request):
     initial = {} if is_admin else {"source": f"file-{request.user.get_username()}"[:64]}
     form = UploadForm(request.POST or None, request.FILES or None, is_admin=is_admin, initial=initial)
     if request.method == "POST" and form.is_valid():
-        root = Path(settings.MEDIA_ROOT) / "imports"
-        _sweep_uploads(root)
-        token = uuid.uuid4().hex
-        name = get_valid_filename(Path(form.cleaned_data["file"].name).name) or "upload"
-        folder = root / token
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / name).open("wb") as out:
-            for chunk in form.cleaned_data["file"].chunks():
-                out.write(chunk)
-        uploads = request.session.get(SESSION_KEY, {})
-        uploads[token] = {
-            "path": str(folder / name),
-            "filename": form.cleaned_data["file"].name[:255],
-            "kind": form.cleaned_data["kind"],
-            "source": form.cleaned_data["source"],
-            "encoding": form.cleaned_data["encoding"] or None,
-            "sheet": form.cleaned_data["sheet"] or None,
-        }
-        request.session[SESSION_KEY] = uploads
-        return redirect("actuals:import_map", token=token)
-    return render(request, "actuals/upload.html", {"form": form})
+        stored = do_store_upload(
+            request.user,
+            form.cleaned_data["file"],
+            kind=form.cleaned_data["kind"],
+            source=form.cleaned_data["source"],
+            encoding=form.cleaned_data["encoding"],
+            sheet=form.cleaned_data["sheet"],
+        )
+        return redirect("actuals:import_map", pk=stored.pk)
+    recent = Upload.objects.restrict(request.user, Action.IMPORT).select_related("batch")[:10]
+    return render(request, "actuals/upload.html", {"form": form, "recent": recent})
 
 
-def _upload(request, token: str) -> dict:
-    upload = request.session.get(SESSION_KEY, {}).get(token)
-    if upload is None or not Path(upload["path"]).exists():
-        raise Http404
-    return upload
+def _upload(request, pk) -> Upload:
+    return get_object_or_404(Upload.objects.restrict(request.user, Action.IMPORT), pk=pk)
 
 
-def _forget(request, token: str, upload: dict) -> None:
-    shutil.rmtree(Path(upload["path"]).parent, ignore_errors=True)
-    uploads = request.session.get(SESSION_KEY, {})
-    uploads.pop(token, None)
-    request.session[SESSION_KEY] = uploads
+def _job_state(upload: Upload) -> tuple[str, str]:
+    """The upload's state, and the reason when its job failed for good (the worker records
+    failures on the job; the upload still says it was running)."""
+    if upload.status in (Upload.Status.QUEUED, Upload.Status.RUNNING) and upload.job_id:
+        job = DBTaskResult.objects.filter(id=upload.job_id).values("status", "exception_class_path").first()
+        if job is None or job["status"] == TaskResultStatus.FAILED:
+            return Upload.Status.FAILED, (job or {}).get("exception_class_path", "")
+    return upload.status, ""
 
 
 @login_required
-def mapping(request, token):
-    """Map columns (guessed from the headers), preview with a dry run, then confirm."""
+def mapping(request, pk):
+    """Map columns (guessed from the headers), check the file, then import it; the check and
+    the import run in the background while this page shows their progress."""
     is_admin = _importer_role(request)
-    upload = _upload(request, token)
-    kind = upload["kind"]
+    upload = _upload(request, pk)
+    kind = upload.kind
     is_fact = kind not in MASTER_FIELDS
     if not is_fact and not is_admin:
         raise PermissionDenied
+    state, failure = _job_state(upload)
+    if state == Upload.Status.DONE and upload.batch_id:
+        return redirect("actuals:batch", pk=upload.batch_id)
+    if state in (Upload.Status.QUEUED, Upload.Status.RUNNING):
+        return render(request, "actuals/import_progress.html", {"upload": upload, **_progress(upload)})
     fields = FACT_FIELDS if is_fact else MASTER_FIELDS[kind]
     try:
-        with open_table(upload["path"], encoding=upload["encoding"], sheet=upload["sheet"]) as table:
+        with open_table(upload.path, encoding=upload.encoding or None, sheet=upload.sheet or None) as table:
             headers = table.headers
             sample = [[cell_text(c) for c in cells[: len(headers)]] for _n, cells in table.sample(5)]
             guessed = resolve_columns(headers, {}, fields, SYNONYMS if is_fact else MASTER_SYNONYMS)
     except Problem as problem:
-        _forget(request, token, upload)
         messages.error(request, str(problem))
         return redirect("actuals:import")
     form_args = {"fields": fields, "headers": headers, "is_fact": is_fact, "is_admin": is_admin}
-    result = None
     if request.method == "POST":
         form = MappingForm(request.POST, **form_args)
         if form.is_valid():
             confirm = request.POST.get("action") == "confirm"
-            result = _run(request, upload, kind, is_fact, form, dry_run=not confirm)
-            if confirm:
-                _forget(request, token, upload)
-                if result.batch_id is None:
-                    messages.error(request, _("Nothing was imported."))
-                    return redirect("actuals:import")
-                if result.status == "applied":
-                    messages.success(
-                        request, _("Imported: %(count)s rows written.") % {"count": result.rows_written}
-                    )
-                else:
-                    messages.error(request, _("The file was rejected: nothing was written."))
-                return redirect("actuals:batch", pk=result.batch_id)
+            options = {
+                "mapping": form.mapping(),
+                "date_format": form.cleaned_data.get("date_format") or "",
+                "unit": form.cleaned_data.get("unit") or "yuan",
+                "create_missing": bool(form.cleaned_data.get("create_missing")),
+                "form": {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")},
+            }
+            do_queue_import(request.user, upload, options, dry_run=not confirm)
+            return redirect("actuals:import_map", pk=upload.pk)
+    elif upload.options.get("form"):
+        form = MappingForm(upload.options["form"], **form_args)
+        form.is_valid()
     else:
         form = MappingForm(initial=MappingForm.initial_for(headers, guessed), **form_args)
+    result = upload.result if state == Upload.Status.CHECKED else None
+    if failure:
+        messages.error(request, _("The import stopped with an error and was not written; try again."))
     context = {
         "form": form,
         "upload": upload,
         "headers": headers,
         "sample": sample,
         "result": result,
-        "errors": [localised(e) for e in result.errors[:SHOWN_ERRORS]] if result else [],
+        "errors": [localised(e) for e in result["errors"][:SHOWN_ERRORS]] if result else [],
         "is_fact": is_fact,
     }
     return render(request, "actuals/mapping.html", context)
 
 
-def _run(request, upload: dict, kind: str, is_fact: bool, form: MappingForm, dry_run: bool):
-    common = dict(
-        mapping=form.mapping(),
-        date_format=form.cleaned_data.get("date_format") or None,
-        encoding=upload["encoding"],
-        sheet=upload["sheet"],
-        create_missing=bool(form.cleaned_data.get("create_missing")),
-        dry_run=dry_run,
-        filename=upload["filename"],
-    )
-    try:
-        if is_fact:
-            return do_import_facts(
-                request.user,
-                upload["path"],
-                kind,
-                source=upload["source"],
-                unit=form.cleaned_data.get("unit") or "yuan",
-                **common,
-            )
-        return do_import_master(request.user, upload["path"], kind, **common)
-    except Problem as problem:
-        result = ImportResult(kind=kind, status="rejected", filename=upload["filename"])
-        result.add_error(None, "", "", problem)
-        return result
+def _progress(upload: Upload) -> dict:
+    state = progress.read(upload.job_id) if upload.job_id else None
+    return {"progress": state or {}, "checking": upload.dry_run}
+
+
+@login_required
+def import_progress(request, pk):
+    """The progress bar, polled by the page (htmx) every second; once the job has finished it
+    sends the browser on to the outcome."""
+    _importer_role(request)
+    upload = _upload(request, pk)
+    state, _failure = _job_state(upload)
+    if state not in (Upload.Status.QUEUED, Upload.Status.RUNNING):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("actuals:import_map", args=[upload.pk])
+        return response
+    return render(request, "actuals/_import_progress.html", {"upload": upload, **_progress(upload)})
 
 
 # --- the daily report ------------------------------------------------------------------

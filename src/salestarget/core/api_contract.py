@@ -2,8 +2,9 @@
 
 Every answer other than 2xx is an :class:`ErrorOut` (``{"detail": str, "errors": [...]}``);
 the exception handlers in ``salestarget/api.py`` produce it for ninja's own validation errors
-(422), ``HttpError`` (its status), ``Http404`` (404), ``PermissionDenied`` (403), failed
-authentication (401) and too large bodies (413).  Every operation lists the codes it can answer
+(422), ``HttpError`` (its status), ``DomainError`` (400: what the caller asked cannot be done),
+``Http404`` (404), ``PermissionDenied`` (403), failed authentication (401) and too large bodies
+(413); any other exception is a bug, logged and answered 500.  Every operation lists the codes it can answer
 with :func:`responses`, so the OpenAPI document (and ``tests/test_api_contract.py``, which runs
 schemathesis over it) know them all.
 

@@ -9,8 +9,8 @@ Why it looks the way it does:
   calendar of the engine (调休 included), so January and February dips move with the holiday.
 * The same code path serves the 40-rep demo and the 10-million-fact benchmark, so what the
   benchmark measures is what the tests check: every fact is drawn vectorised with numpy, one month
-  at a time (memory stays flat whatever the size), and written with ``executemany`` on SQLite or
-  ``COPY`` on PostgreSQL instead of building model instances.
+  at a time (memory stays flat whatever the size), and written by the fact import's own writer
+  (``executemany`` on SQLite, ``COPY`` on PostgreSQL) instead of building model instances.
 * Everything is drawn from one ``numpy.random.default_rng(seed)`` in a fixed order, so a seed and a
   ``today`` give identical data (only the login passwords come from ``secrets``). Nothing random
   depends on database ids, which differ between runs.
@@ -30,13 +30,14 @@ from itertools import repeat
 
 import numpy as np
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from salestarget.actuals import rollups
-from salestarget.actuals.models import Fact, ImportBatch
+from salestarget.actuals.importers import INSERT_COLUMNS, ChunkWriter
+from salestarget.actuals.models import ImportBatch
 from salestarget.catalog.models import Customer, Product, Region
 from salestarget.demo import names
 from salestarget.engine.allocate import apportion, level_totals, seasonal_profile
@@ -159,11 +160,6 @@ STAGE_MIX = (
 
 PLAN_GROWTH = 0.15
 TEN_THOUSAND_YUAN = 1_000_000  # fen; Chinese plans set the company total in whole 万元
-
-FACT_COLUMNS = (
-    "kind", "date", "amount", "quantity", "profit", "person_id", "unit_id", "product_id",
-    "customer_id", "region_id", "stage", "source", "external_id", "batch_id",
-)  # fmt: skip
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -704,11 +700,11 @@ class _Demo:
         self.last_year_team = np.zeros(len(self.teams))
         self.last_year_rep = np.zeros(self.size.reps)
         amount_total = 0
-        with connection.cursor() as cursor:
-            for m, (year, _month, a, b) in enumerate(self.months):
-                for kind, columns in self._month(m, a, b, year == last_year):
-                    amount_total += self._write(cursor, kind, columns)
-                self.progress(label, (m + 1) / len(self.months))
+        writer = ChunkWriter(SOURCE)
+        for m, (year, _month, a, b) in enumerate(self.months):
+            for kind, columns in self._month(m, a, b, year == last_year):
+                amount_total += self._write(writer, kind, columns)
+            self.progress(label, (m + 1) / len(self.months))
         written = sum(self.facts_by_kind.values())
         ImportBatch.objects.filter(pk=batch.pk).update(
             rows_read=written, rows_written=written, amount_total=amount_total
@@ -877,11 +873,11 @@ class _Demo:
             "external_id": [f"{prefix}-{o:07d}" for o in numbers.tolist()],
         }
 
-    def _write(self, cursor, kind: str, columns: dict) -> int:
+    def _write(self, writer: ChunkWriter, kind: str, columns: dict) -> int:
         """Insert one kind's rows of a month; returns their amount total.
 
-        Rows stream straight from the column arrays into ``executemany`` (SQLite) or ``COPY``
-        (PostgreSQL): building Fact instances would cost more than the database does.
+        Rows stream straight from the column arrays into the writer: building Fact instances
+        would cost more than the database does.
         """
         rows = len(columns["date"])
         if rows == 0:
@@ -897,7 +893,7 @@ class _Demo:
             "batch_id": self.batch_id,
         }
         values = []
-        for name in FACT_COLUMNS:
+        for name in INSERT_COLUMNS:
             value = columns.get(name, defaults.get(name))
             if isinstance(value, np.ndarray):
                 values.append(value.tolist())
@@ -905,17 +901,7 @@ class _Demo:
                 values.append(value)
             else:
                 values.append(repeat(value, rows))
-        table = Fact._meta.db_table
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({', '.join(FACT_COLUMNS)}) FROM STDIN") as copy:
-                for row in zip(*values, strict=True):
-                    copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(FACT_COLUMNS))
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(FACT_COLUMNS)}) VALUES ({placeholders})",
-                zip(*values, strict=True),
-            )
+        writer.insert(zip(*values, strict=True))
         self.facts_by_kind[str(kind)] += rows
         return int(np.sum(columns["amount"])) if "amount" in columns else 0
 

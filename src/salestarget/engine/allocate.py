@@ -73,9 +73,16 @@ def _exact_integers(w: np.ndarray) -> list[int]:
     return [n * (den // d) for n, d in ratios]
 
 
-def round_half_up(value: Fraction) -> int:
-    """Commercial rounding: planners expect 0.5 to round up, not to even."""
-    return int((value + Fraction(1, 2)) // 1)
+_HALF = Fraction(1, 2)
+_DECIMAL_HALF = Decimal("0.5")
+
+
+def round_half_up(value: Fraction | Decimal | int) -> int:
+    """Commercial rounding, half towards +∞: planners expect 0.5 to round up, not to even.
+
+    The one rounding of the app: the engine's exact Fractions and the import's exact Decimals
+    (yuan -> fen) go through it, so a total and the rows it is compared with round alike."""
+    return math.floor(value + (_DECIMAL_HALF if isinstance(value, Decimal) else _HALF))
 
 
 def _fraction(x: float | int | Decimal | str) -> Fraction:
@@ -105,20 +112,34 @@ def apportion(total: int, weights: Any, *, unit: int = 1) -> np.ndarray:
     if weight_sum == 0:
         raise AllocationError("all weights are zero, so there is nothing to split the total by")
     den = weight_sum * int(unit)
-    if total * max(ints) <= _INT64_MAX and den <= _INT64_MAX:
-        num = np.array(ints, dtype=np.int64) * total
-        floors, rems = num // den, num % den
-        positive = np.flatnonzero(num > 0)
-        order = positive[np.lexsort((positive, -rems[positive]))]
-    else:
-        num_list = [total * x for x in ints]
-        floors = np.array([x // den for x in num_list], dtype=np.int64)
-        rems_list = [x % den for x in num_list]
-        order = np.array(sorted((i for i, x in enumerate(num_list) if x > 0), key=lambda i: -rems_list[i]))
+    if total * max(ints) > _INT64_MAX or den > _INT64_MAX:
+        out[:] = largest_remainder(total, ints, int(unit))
+        return out
+    num = np.array(ints, dtype=np.int64) * total
+    floors, rems = num // den, num % den
+    positive = np.flatnonzero(num > 0)
+    order = positive[np.lexsort((positive, -rems[positive]))]
     units, remainder = divmod(total, int(unit))
     leftover = units - int(floors.sum())
     out[:] = floors * unit
     out[order[:leftover]] += unit
+    if remainder:
+        out[order[leftover]] += remainder
+    return out
+
+
+def largest_remainder(total: int, weights: Sequence[int], unit: int = 1) -> list[int]:
+    """:func:`apportion` in plain Python integers, for checked input (``total`` >= 0, integer
+    weights >= 0 with a positive sum, ``unit`` >= 1): exact at any magnitude, and free of numpy's
+    per-call cost where one fact is split between two or three people."""
+    den = sum(weights) * unit
+    num = [total * w for w in weights]
+    out = [x // den * unit for x in num]
+    order = sorted((i for i, x in enumerate(num) if x > 0), key=lambda i: -(num[i] % den))
+    units, remainder = divmod(total, unit)
+    leftover = units - sum(x // den for x in num)
+    for i in order[:leftover]:
+        out[i] += unit
     if remainder:
         out[order[leftover]] += remainder
     return out

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-import chinese_calendar
-import holidays
 import numpy as np
+
+# chinese_calendar and holidays (~0.1 s to import) are imported where working days are first
+# computed: every page and command imports this module for FiscalCalendar, few count workdays.
 
 KINDS = ("year", "half", "quarter", "month", "week", "day")
 DayBasis = Literal["working", "calendar"]
@@ -187,8 +188,12 @@ def _year_mask(country: str, year: int) -> np.ndarray:
     start = dt.date(year, 1, 1)
     days = [start + dt.timedelta(days=i) for i in range((dt.date(year + 1, 1, 1) - start).days)]
     if workday_source(year, country) == "chinese_calendar":
+        import chinese_calendar
+
         flags = [chinese_calendar.is_workday(d) for d in days]
     else:
+        import holidays
+
         calendar = holidays.country_holidays(country, years=year)
         flags = [calendar.is_working_day(d) for d in days]
     mask = np.array(flags, dtype=bool)
@@ -201,6 +206,8 @@ def workday_source(year: int, country: str = "CN") -> str:
     """Which data decides working days: 'chinese_calendar', 'holidays-estimate' (CN, year unknown to
     chinese_calendar: no make-up days) or 'holidays'."""
     if country == "CN":
+        import chinese_calendar
+
         try:
             chinese_calendar.is_workday(dt.date(year, 1, 1))
         except NotImplementedError:
@@ -211,6 +218,8 @@ def workday_source(year: int, country: str = "CN") -> str:
 
 
 def check_country(country: str) -> None:
+    import holidays
+
     if country != "CN" and country not in holidays.list_supported_countries():
         raise ValueError(f"unknown country code {country!r} for working days")
 

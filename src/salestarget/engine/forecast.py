@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
-import pandas as pd
-from statsforecast import StatsForecast
-from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, DynamicOptimizedTheta, SeasonalNaive
 
 from salestarget.engine.explain import Note
+
+# statsforecast (with numba, scipy, statsmodels) and pandas take seconds to import, so they are
+# imported by the functions that fit models (_model, _statsforecast), not here: the CLI and the
+# web app import this module through the targets app, and most commands never forecast.
 
 SEASON = 12
 # Seasonal candidates need two full seasons to estimate a seasonal pattern at all; below
@@ -67,14 +68,23 @@ SINGLE_CANDIDATES = ("AutoETS", "AutoTheta", "AutoARIMA")
 BATCH_CANDIDATES = ("AutoETS(AZN)", "DynamicOptimizedTheta")
 
 _Z80 = NormalDist().inv_cdf(0.9)
-_MODEL_FACTORIES = {
-    BASELINE: lambda: SeasonalNaive(season_length=SEASON),
-    "AutoETS": lambda: AutoETS(season_length=SEASON),
-    "AutoTheta": lambda: AutoTheta(season_length=SEASON),
-    "AutoARIMA": lambda: AutoARIMA(season_length=SEASON),
-    "AutoETS(AZN)": lambda: AutoETS(season_length=SEASON, model="AZN", alias="AutoETS(AZN)"),
-    "DynamicOptimizedTheta": lambda: DynamicOptimizedTheta(season_length=SEASON),
-}
+# Every statsforecast model the engine fits, by the name its forecasts carry (see _model).
+MODELS = (BASELINE, "AutoETS", "AutoTheta", "AutoARIMA", "AutoETS(AZN)", "DynamicOptimizedTheta")
+
+
+def _model(name: str):
+    """A fresh statsforecast model object for one of ``MODELS``."""
+    from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, DynamicOptimizedTheta, SeasonalNaive
+
+    factories = {
+        BASELINE: lambda: SeasonalNaive(season_length=SEASON),
+        "AutoETS": lambda: AutoETS(season_length=SEASON),
+        "AutoTheta": lambda: AutoTheta(season_length=SEASON),
+        "AutoARIMA": lambda: AutoARIMA(season_length=SEASON),
+        "AutoETS(AZN)": lambda: AutoETS(season_length=SEASON, model="AZN", alias="AutoETS(AZN)"),
+        "DynamicOptimizedTheta": lambda: DynamicOptimizedTheta(season_length=SEASON),
+    }
+    return factories[name]()
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,7 +237,7 @@ def forecast_many(
         raise ValueError("horizon must be at least 1 month")
     if not 0 <= period_start < horizon:
         raise ValueError("period_start must lie within the horizon")
-    unknown = set(candidates) - set(_MODEL_FACTORIES)
+    unknown = set(candidates) - set(MODELS)
     if unknown:
         raise ValueError(f"unknown candidate models: {sorted(unknown)}")
     candidates = tuple(c for c in dict.fromkeys(candidates) if c != BASELINE)
@@ -583,6 +593,9 @@ def _statsforecast(
     Time is an integer month index (freq=1): the engine only needs positions, and it avoids
     calendar arithmetic on what may be fiscal months.
     """
+    import pandas as pd
+    from statsforecast import StatsForecast
+
     lengths = np.array([c.size for c in chunks])
     df = pd.DataFrame(
         {
@@ -592,10 +605,10 @@ def _statsforecast(
         }
     )
     sf = StatsForecast(
-        models=[_MODEL_FACTORIES[m]() for m in models],
+        models=[_model(m) for m in models],
         freq=1,
         n_jobs=n_jobs,
-        fallback_model=SeasonalNaive(season_length=SEASON),
+        fallback_model=_model(BASELINE),
     )
     # Constant and all-zero series make the Theta decomposition divide by zero on the way to a
     # perfectly usable flat forecast; data problems are reported in SeriesForecast.warnings.

@@ -1,6 +1,7 @@
 from ninja import Router, Schema
 
 from salestarget.core.api_contract import responses
+from salestarget.metrics import selectors
 from salestarget.metrics.models import FiscalSettings, Metric
 
 router = Router(tags=["metrics"])
@@ -37,4 +38,13 @@ def list_metrics(request):
 
 @router.get("/fiscal-calendar", response=responses(FiscalOut))
 def fiscal_calendar(request):
-    return FiscalSettings.current()
+    """The calendar every page and recommendation computes with."""
+    settings = FiscalSettings.current()
+    cal = selectors.fiscal_calendar(settings)
+    return FiscalOut(
+        fy_start_month=cal.start_month,
+        week_start=cal.week_start,
+        country=cal.country,
+        progress_basis=cal.basis,
+        currency=settings.currency,
+    )

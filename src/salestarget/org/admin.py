@@ -1,7 +1,12 @@
+"""The admin is for repairs; memberships still go through the org services, so that a
+corrected membership re-books the person's results and respects the editor's reach."""
+
 from django.contrib import admin
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+from salestarget.org.services import do_delete_membership, do_save_membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -32,6 +37,15 @@ class PersonAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["user"]
     inlines = [MembershipInline, TerritoryInline]
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        rows = formset.save(commit=False)
+        for row in formset.deleted_objects:
+            do_delete_membership(request.user, row)
+        for row in rows:
+            do_save_membership(request.user, row)
+
 
 @admin.register(Membership)
 class MembershipAdmin(SimpleHistoryAdmin):
@@ -39,6 +53,17 @@ class MembershipAdmin(SimpleHistoryAdmin):
     list_filter = ["role"]
     search_fields = ["person__name", "person__code", "unit__name"]
     autocomplete_fields = ["person", "unit"]
+
+    def save_model(self, request, obj, form, change):
+        do_save_membership(request.user, obj)
+
+    def delete_model(self, request, obj):
+        do_delete_membership(request.user, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for row in queryset:
+            do_delete_membership(request.user, row)
 
 
 @admin.register(TerritoryAssignment)

@@ -7,6 +7,7 @@ with the team a rep was in when the sale happened, not the team they are in toda
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -103,13 +104,10 @@ class Person(models.Model):
         return f"{self.name} ({self.code})"
 
     def unit_on(self, day: dt.date | None = None) -> OrgUnit | None:
-        """The unit this person's results count towards on ``day``: the member unit, else a managed one."""
+        """The unit this person's results count for on ``day`` (today when not given)."""
         day = day or timezone.localdate()
-        rows = self.memberships.filter(active_on(day)).select_related("unit").order_by("role", "valid_from")
-        # role "manager" sorts before "member"; prefer the member row when both exist.
-        members = [m for m in rows if m.role == Membership.Role.MEMBER]
-        chosen = members[0] if members else next(iter(rows), None)
-        return chosen.unit if chosen else None
+        unit_id = UnitAtDate([self.pk])(self.pk, day.isoformat())
+        return None if unit_id is None else OrgUnit.objects.get(pk=unit_id)
 
 
 class MembershipQuerySet(RestrictedQuerySet):
@@ -168,6 +166,65 @@ class Membership(models.Model):
                 _("This membership overlaps %(other)s (%(start)s to %(end)s).")
                 % {"other": clash, "start": clash.valid_from, "end": clash.valid_to or _("open")}
             )
+
+
+class UnitAtDate:
+    """The unit a person's results count for on a day, from the effective-dated memberships:
+    the unit they are a member of, else one they manage, so that a player-coach's own sales
+    count for the team they play in. Among rows of the same role the earliest start wins (then
+    the earliest end, then the lower unit id), so the answer never depends on the order the
+    database returns rows in.
+
+    The one statement of the rule (``Person.unit_on`` and the fact import ask it; the rollups'
+    re-booking uses :meth:`sql`, the same rule in SQL). Built once, for everyone or for ``people``, and asked by
+    ISO date text: an import asks for each of a million rows, so the many people with a single
+    membership are answered by a comparison and the others from a cache."""
+
+    def __init__(self, people: Iterable[int] | None = None):
+        rows = Membership.objects.values_list("person_id", "unit_id", "role", "valid_from", "valid_to")
+        if people is not None:
+            rows = rows.filter(person_id__in=list(people))
+        spans: dict[int, list[tuple[int, str, str, int]]] = {}
+        for person_id, unit_id, role, start, end in rows:
+            rank = 0 if role == Membership.Role.MEMBER else 1
+            spans.setdefault(person_id, []).append(
+                (rank, start.isoformat(), end.isoformat() if end else "9999-12-31", unit_id)
+            )
+        for person_spans in spans.values():
+            person_spans.sort()
+        self.spans = spans
+        self.single = {pid: only[0][1:] for pid, only in spans.items() if len(only) == 1}
+        self.cache: dict[tuple[int | None, str], int | None] = {}
+
+    def __call__(self, person_id: int | None, iso: str) -> int | None:
+        one = self.single.get(person_id)
+        if one is not None:
+            return one[2] if one[0] <= iso <= one[1] else None
+        key = (person_id, iso)
+        try:
+            return self.cache[key]
+        except KeyError:
+            pass
+        unit = None
+        for _rank, start, end, unit_id in self.spans.get(person_id, ()):
+            if start <= iso <= end:
+                unit = unit_id
+                break
+        self.cache[key] = unit
+        return unit
+
+    @staticmethod
+    def sql(table: str, person: str = "person_id", date: str = "date") -> str:
+        """The same rule as a correlated subquery, for set-based re-booking of ``table``'s rows
+        by their ``person`` and ``date`` columns (tests/org/test_unit_at_date.py holds the two
+        to each other)."""
+        m = Membership._meta.db_table
+        return (
+            f"(SELECT m.unit_id FROM {m} m WHERE m.person_id = {table}.{person} "
+            f"AND m.valid_from <= {table}.{date} AND (m.valid_to IS NULL OR m.valid_to >= {table}.{date}) "
+            f"ORDER BY CASE WHEN m.role = '{Membership.Role.MEMBER}' THEN 0 ELSE 1 END, m.valid_from, "
+            f"COALESCE(m.valid_to, '9999-12-31'), m.unit_id LIMIT 1)"
+        )
 
 
 def overlapping(qs, start: dt.date, end: dt.date | None):

@@ -1,7 +1,9 @@
 """Target recommendations over the API: the same service as the web page, as JSON.
 
 GET takes everything as query parameters so a recommendation is a shareable URL; POST takes
-the same fields as a JSON body for clients that build adjustments programmatically.
+the same fields as a JSON body for clients that build adjustments programmatically. The
+adjustments' parameters are generated from their schema (``targets.adjustments.SPECS``).
+A refused request (``DomainError``) is a 400 through the API's one handler.
 """
 
 from __future__ import annotations
@@ -10,34 +12,43 @@ from typing import Annotated, Any
 
 from ninja import Field, Query, Router
 from ninja.errors import HttpError
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, StringConstraints, create_model
 
-from salestarget.core.api_contract import (
-    MAX_AMOUNT,
-    Amount,
-    Bool,
-    Count,
-    Id,
-    IsoDate,
-    QueryIn,
-    Whole,
-    responses,
-)
-from salestarget.targets import recommend as service
+from salestarget.core.api_contract import Amount, Bool, Id, IsoDate, QueryIn, Whole, responses
+from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.targets import stored
+from salestarget.targets.adjustments import AMOUNT, COUNT, PER_MONTH, PERCENT, SPECS, Adjustments, Spec
+from salestarget.targets.backtest import backtest, last_complete_year
+from salestarget.targets.recommendations import DEFAULT_P
+from salestarget.targets.scope import ScopeNotVisible, resolve_period, resolve_scope
 
 router = Router(tags=["targets"])
 
 
-# The service's own range of fiscal years (recommend.resolve_period).
+# The service's own range of fiscal years (scope.resolve_period).
 Year = Whole(2000, 2100, description="fiscal year")
 # A metric code (Metric.code is a slug).
 MetricCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[-a-zA-Z0-9_]+$")]
-# A change in percent: above -100 (nothing left to sell) and at most tenfold growth.
-Percent = Annotated[float, Field(gt=-100, le=1000, allow_inf_nan=False, description="percent")]
-PerMonth = Whole(0, MAX_AMOUNT, description="fen per month")
+UNITS = {PERCENT: "percent", AMOUNT: "fen", PER_MONTH: "fen per month"}
 
 
-class RecommendationQuery(QueryIn):
+def _parameter(spec: Spec) -> tuple[Any, Any]:
+    """(type, default) of one adjustment's parameter, its bounds from the schema."""
+    if spec.kind == PERCENT:
+        kind = Annotated[
+            float,
+            Field(gt=spec.gt, ge=spec.ge, le=spec.le, allow_inf_nan=False, description=UNITS[spec.kind]),
+        ]
+    elif spec.kind in (AMOUNT, PER_MONTH):
+        kind = Whole(spec.ge, spec.le, description=UNITS[spec.kind])
+    elif spec.kind == COUNT:
+        kind = Whole(spec.ge, spec.le)
+    else:
+        kind = IsoDate
+    return (kind | None if spec.default is None else kind), spec.default
+
+
+class _Recommendation(QueryIn):
     unit_id: Id | None = None
     person_id: Id | None = None
     product_id: Id | None = None
@@ -46,22 +57,18 @@ class RecommendationQuery(QueryIn):
     half: Whole(1, 2) | None = None
     quarter: Whole(1, 4) | None = None
     month: Whole(1, 12) | None = None
-    p: float = Field(
-        service.DEFAULT_P, gt=0, lt=1, allow_inf_nan=False, description="chance of reaching the target"
-    )
+    p: float = Field(DEFAULT_P, gt=0, lt=1, allow_inf_nan=False, description="chance of reaching the target")
     metric: MetricCode = "sales"
     target: Amount | None = Field(None, description="fen: also give the chance of reaching this")
-    growth_pct: Percent = 0.0
-    price_pct: Percent = 0.0
-    new_business: Amount = 0
-    hires: Count = 0
-    hire_month: IsoDate | None = None
-    hire_productivity: PerMonth = 0
-    ramp_months: Whole(1, 120) = service.DEFAULT_RAMP_MONTHS
-    departures: Count = 0
-    departure_month: IsoDate | None = None
-    departure_productivity: PerMonth | None = None
     bottom_up: Bool = True
+
+
+RecommendationQuery = create_model(
+    "RecommendationQuery",
+    __base__=_Recommendation,
+    __module__=__name__,
+    **{spec.name: _parameter(spec) for spec in SPECS},
+)
 
 
 class RecommendationIn(RecommendationQuery):
@@ -80,34 +87,20 @@ class BacktestQuery(QueryIn):
 
 def _recommendation(request, q: RecommendationQuery) -> dict:
     try:
-        scope = service.resolve_scope(
+        scope = resolve_scope(
             request.user,
             unit_id=q.unit_id,
             person_id=q.person_id,
             product_id=q.product_id,
             region_id=q.region_id,
         )
-    except service.ScopeNotVisible as exc:
+    except ScopeNotVisible as exc:
         raise HttpError(404, str(exc)) from exc
-    try:
-        period = service.resolve_period(service.fiscal_calendar(), q.year, q.quarter, q.month, half=q.half)
-        adjustments = service.Adjustments(
-            growth_pct=q.growth_pct,
-            price_pct=q.price_pct,
-            new_business=q.new_business,
-            hires=q.hires,
-            hire_month=q.hire_month,
-            hire_productivity=q.hire_productivity,
-            ramp_months=q.ramp_months,
-            departures=q.departures,
-            departure_month=q.departure_month,
-            departure_productivity=q.departure_productivity,
-        )
-        rec = service.recommend(
-            request.user, scope, period, q.p, adjustments, metric=q.metric, bottom_up=q.bottom_up
-        )
-    except ValueError as exc:
-        raise HttpError(400, str(exc)) from exc
+    period = resolve_period(fiscal_calendar(), q.year, q.quarter, q.month, half=q.half)
+    adjustments = Adjustments.from_values({spec.name: getattr(q, spec.name) for spec in SPECS})
+    rec = stored.recommend(
+        request.user, scope, period, q.p, adjustments, metric=q.metric, bottom_up=q.bottom_up
+    )
     data = rec.to_dict()
     if q.target is not None:
         data["target"] = {"target": q.target, "probability": rec.probability_of(q.target)}
@@ -134,9 +127,5 @@ def post_recommendation(request, body: RecommendationIn):
 def get_backtest(request, q: Query[BacktestQuery]):
     """Replay a past fiscal year (the last complete one by default) per rep or per unit level:
     MAE/WAPE against "last year + 10%" and SeasonalNaive, and calibration of the targets."""
-    year = q.year if q.year is not None else service.last_complete_year()
-    try:
-        result = service.backtest(request.user, year, q.level, metric=q.metric)
-    except ValueError as exc:
-        raise HttpError(400, str(exc)) from exc
-    return result.to_dict()
+    year = q.year if q.year is not None else last_complete_year()
+    return backtest(request.user, year, q.level, metric=q.metric).to_dict()

@@ -13,7 +13,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from salestarget.catalog.models import Product, Region
-from salestarget.targets import recommend as service
+from salestarget.core.errors import DomainError
+from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.targets.adjustments import COUNT, PERCENT, SPECS, Adjustments, Spec
+from salestarget.targets.backtest import backtest_levels
+from salestarget.targets.recommendations import DEFAULT_P
+from salestarget.targets.scope import (
+    TargetScope,
+    resolve_period,
+    resolve_scope,
+    selectable_people,
+    selectable_units,
+)
 
 SCOPE_FIELDS = ("unit", "person", "product", "region")
 MONTH_FORMATS = ["%Y-%m", "%Y-%m-%d"]
@@ -52,7 +63,39 @@ def _money(label, required=False, help_text=""):
     )
 
 
+def _within(spec: Spec):
+    """The schema's own bounds check (one message for every way out of range)."""
+
+    def check(value):
+        try:
+            spec.check(_fen(value) if spec.money else value)
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc), code="range") from exc
+
+    return check
+
+
+def _adjustment_field(spec: Spec) -> forms.Field:
+    """The form field of one adjustment: in yuan for money; empty means the default."""
+    common = {"label": spec.label, "required": False, "help_text": spec.help_text}
+    if spec.kind == PERCENT:
+        field = forms.FloatField(validators=[_within(spec)], **common)
+    elif spec.money:
+        field = forms.DecimalField(max_digits=16, decimal_places=2, validators=[_within(spec)], **common)
+    elif spec.kind == COUNT:
+        field = forms.IntegerField(validators=[_within(spec)], **common)
+    else:
+        return forms.DateField(input_formats=MONTH_FORMATS, widget=MonthInput, **common)
+    low = spec.gt if spec.gt is not None else spec.ge
+    for attr, bound in (("min", low), ("max", spec.le), ("placeholder", spec.default)):
+        if bound is not None:
+            field.widget.attrs[attr] = spec.shown(bound)
+    return field
+
+
 class RecommendForm(forms.Form):
+    """Scope, period and chance; the adjustments' fields are added from the schema (SPECS)."""
+
     unit = forms.ModelChoiceField(queryset=None, required=False, label=_("Unit"), empty_label=_("(default)"))
     person = forms.ModelChoiceField(queryset=None, required=False, label=_("Sales rep"), empty_label="—")
     product = forms.ModelChoiceField(queryset=None, required=False, label=_("Product line"), empty_label="—")
@@ -79,28 +122,14 @@ class RecommendForm(forms.Form):
         max_value=99,
         help_text=_("50% is a stretch target, 80% a commitment."),
     )
-    growth_pct = forms.FloatField(label=_("Market growth (%)"), required=False, min_value=-99)
-    price_pct = forms.FloatField(label=_("Price change (%)"), required=False, min_value=-99)
-    new_business = _money(_("New products or regions (yuan)"))
-    hires = forms.IntegerField(label=_("New hires"), required=False, min_value=0, max_value=1000)
-    hire_month = forms.DateField(
-        label=_("First month of the hires"), required=False, input_formats=MONTH_FORMATS, widget=MonthInput
-    )
-    hire_productivity = _money(_("Monthly sales of a fully ramped hire (yuan)"))
-    ramp_months = forms.IntegerField(label=_("Ramp-up (months)"), min_value=1, max_value=24)
-    departures = forms.IntegerField(label=_("Departures"), required=False, min_value=0, max_value=1000)
-    departure_month = forms.DateField(
-        label=_("First month without them"), required=False, input_formats=MONTH_FORMATS, widget=MonthInput
-    )
-    departure_productivity = _money(
-        _("Monthly sales of a leaver (yuan)"), help_text=_("Empty: an average rep of the scope.")
-    )
     check_target = _money(_("Check a target (yuan)"))
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = service.selectable_units(user)
-        self.fields["person"].queryset = service.selectable_people(user)
+        for spec in SPECS:
+            self.fields[spec.name] = _adjustment_field(spec)
+        self.fields["unit"].queryset = selectable_units(user)
+        self.fields["person"].queryset = selectable_people(user)
         self.fields["product"].queryset = Product.objects.restrict(user)
         self.fields["region"].queryset = Region.objects.restrict(user)
         _style(self)
@@ -108,9 +137,9 @@ class RecommendForm(forms.Form):
     @staticmethod
     def defaults(today: dt.date | None = None) -> dict:
         return {
-            "year": service.resolve_period(service.fiscal_calendar(), today=today).fiscal_year,
-            "p_pct": round(service.DEFAULT_P * 100),
-            "ramp_months": service.DEFAULT_RAMP_MONTHS,
+            "year": resolve_period(fiscal_calendar(), today=today).fiscal_year,
+            "p_pct": round(DEFAULT_P * 100),
+            **{spec.name: spec.default for spec in SPECS if spec.default},
         }
 
     def forbidden_scope(self) -> bool:
@@ -123,37 +152,41 @@ class RecommendForm(forms.Form):
             raise forms.ValidationError(_("Choose one part of the year: a half, a quarter or a month."))
         return data
 
-    def scope(self, user) -> service.TargetScope:
+    @property
+    def adjustment_rows(self) -> list[list[forms.BoundField]]:
+        """The adjustments' fields, one list per group of the schema (a row on the page)."""
+        rows: dict[str, list] = {}
+        for spec in SPECS:
+            rows.setdefault(spec.group, []).append(self[spec.name])
+        return list(rows.values())
+
+    @property
+    def adjusted(self) -> bool:
+        """Whether any adjustment differs from its default (the page then shows them open)."""
+        return any(
+            self[spec.name].value() not in (None, "", spec.default, str(spec.default)) for spec in SPECS
+        )
+
+    def scope(self, user) -> TargetScope:
         """The chosen scope, with the service's default (the user's own responsibility) when
         neither a unit nor a person is chosen."""
         ids = {f"{name}_id": obj.pk for name in SCOPE_FIELDS if (obj := self.cleaned_data[name]) is not None}
-        return service.resolve_scope(user, **ids)
+        return resolve_scope(user, **ids)
 
     def period(self):
         d = self.cleaned_data
         kind, number = d["quarter"] or (None, None)
-        return service.resolve_period(
-            service.fiscal_calendar(),
+        return resolve_period(
+            fiscal_calendar(),
             d["year"],
             number if kind == "quarter" else None,
             d["month"],
             half=number if kind == "half" else None,
         )
 
-    def adjustments(self) -> service.Adjustments:
+    def adjustments(self) -> Adjustments:
         d = self.cleaned_data
-        return service.Adjustments(
-            growth_pct=d["growth_pct"] or 0.0,
-            price_pct=d["price_pct"] or 0.0,
-            new_business=_fen(d["new_business"]) or 0,
-            hires=d["hires"] or 0,
-            hire_month=d["hire_month"],
-            hire_productivity=_fen(d["hire_productivity"]) or 0,
-            ramp_months=d["ramp_months"],
-            departures=d["departures"] or 0,
-            departure_month=d["departure_month"],
-            departure_productivity=_fen(d["departure_productivity"]),
-        )
+        return Adjustments.from_values({s.name: _fen(d[s.name]) if s.money else d[s.name] for s in SPECS})
 
     @property
     def p(self) -> float:
@@ -170,5 +203,5 @@ class BacktestForm(forms.Form):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["level"].choices = service.backtest_levels(user)
+        self.fields["level"].choices = backtest_levels(user)
         _style(self)

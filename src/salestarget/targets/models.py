@@ -169,3 +169,31 @@ def period_end(kind: str, start: dt.date) -> dt.date:
         return start + dt.timedelta(days=6)
     index = start.year * 12 + start.month - 1 + PERIOD_MONTHS[kind]
     return dt.date(index // 12, index % 12 + 1, start.day) - dt.timedelta(days=1)
+
+
+class StoredForecast(models.Model):
+    """The costly part of a recommendation (the scope's history and its fitted forecasts,
+    ``recommendations.Basis``), kept so that a page shows it at once (``targets.stored``).
+
+    ``key`` hashes everything it depends on besides the facts: the rows the user may see, the
+    scope, metric and period, the calendar. It is valid while ``data_version`` matches the
+    facts' and its history ends where today's would (``history_end``).
+    """
+
+    key = models.CharField(_("key"), max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("computed for")
+    )
+    inputs = models.JSONField(_("inputs"))
+    history_end = models.DateField(_("history ends"))
+    data_version = models.CharField(_("data version"), max_length=100)
+    basis = models.JSONField(_("forecasts"))
+    computed_at = models.DateTimeField(_("computed at"))
+    used_at = models.DateTimeField(_("last used"))
+
+    class Meta:
+        verbose_name = _("stored forecast")
+        verbose_name_plural = _("stored forecasts")
+
+    def __str__(self):
+        return f"{self.key[:12]} {self.data_version}"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Sum
 
 from salestarget.org.models import OrgUnit
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan, TargetCell
+
+if TYPE_CHECKING:
+    from salestarget.engine.calendar import Period
+    from salestarget.targets.scope import TargetScope
 
 
 def published_cells(metric_code: str, fiscal_year: int):
@@ -34,6 +40,24 @@ def year_target_for(user, metric_code: str, fiscal_year: int) -> int | None:
         cells = cells.filter(unit__path__in=reach.paths, person__isnull=True)
     elif reach.person_id:
         cells = cells.filter(person_id=reach.person_id, unit__isnull=True)
+    else:
+        return None
+    return cells.aggregate(v=Sum("target"))["v"]
+
+
+def existing_target(user, metric_code: str, scope: TargetScope, period: Period) -> int | None:
+    """The published target of exactly this scope and period, if the user may see it."""
+    cells = published_cells(metric_code, period.fiscal_year).filter(
+        pk__in=TargetCell.objects.restrict(user).values("pk"),
+        period_kind=period.kind,
+        period_start=period.start,
+    )
+    for name, obj in (("unit", scope.unit), ("product", scope.product), ("region", scope.region)):
+        cells = cells.filter(**{name: obj}) if obj is not None else cells.filter(**{f"{name}__isnull": True})
+    if scope.person is not None:
+        cells = cells.filter(person=scope.person)
+    elif scope.unit is not None:
+        cells = cells.filter(person__isnull=True)
     else:
         return None
     return cells.aggregate(v=Sum("target"))["v"]

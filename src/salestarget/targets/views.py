@@ -1,4 +1,4 @@
-"""Recommendation pages: thin wrappers that bind a form and call targets.recommend."""
+"""Recommendation pages: thin wrappers that bind a form and call the targets services."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from salestarget.targets import recommend as service
+from salestarget.core.errors import DomainError
+from salestarget.targets import stored
+from salestarget.targets.backtest import backtest as replay
+from salestarget.targets.backtest import last_complete_year
 from salestarget.targets.forms import BacktestForm, RecommendForm
+from salestarget.targets.presenters import charts as chart_options
+from salestarget.targets.scope import ScopeNotVisible
 
 
 @login_required
@@ -18,15 +23,15 @@ def recommend(request):
     rec = charts = checked = None
     if form.is_valid():
         try:
-            rec = service.recommend(
+            rec = stored.recommend(
                 request.user, form.scope(request.user), form.period(), form.p, form.adjustments()
             )
-        except service.ScopeNotVisible as exc:
+        except ScopeNotVisible as exc:
             raise Http404(str(exc)) from exc
-        except ValueError as exc:
+        except DomainError as exc:
             form.add_error(None, str(exc))
         else:
-            charts = service.charts(rec)
+            charts = chart_options(rec)
             if form.target is not None:
                 checked = (form.target, rec.probability_of(form.target))
     elif form.forbidden_scope():
@@ -37,11 +42,11 @@ def recommend(request):
 
 @login_required
 def backtest(request):
-    form = BacktestForm(request.user, request.GET or {"year": service.last_complete_year(), "level": "rep"})
+    form = BacktestForm(request.user, request.GET or {"year": last_complete_year(), "level": "rep"})
     result = None
     if form.is_valid():
         try:
-            result = service.backtest(request.user, form.cleaned_data["year"], form.cleaned_data["level"])
-        except ValueError as exc:
+            result = replay(request.user, form.cleaned_data["year"], form.cleaned_data["level"])
+        except DomainError as exc:
             form.add_error(None, str(exc))
     return render(request, "targets/backtest.html", {"form": form, "result": result, "nav": "recommend"})

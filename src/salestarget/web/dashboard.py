@@ -10,8 +10,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from salestarget.actuals import selectors as actuals
-from salestarget.engine.calendar import FiscalCalendar
-from salestarget.metrics.models import FactKind, FiscalSettings
+from salestarget.metrics.models import FactKind
+from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.selectors import year_target_for
@@ -44,16 +44,6 @@ class HomeSummary:
     @property
     def collection_rate(self) -> float | None:
         return self.collections_ytd / self.sales_ytd if self.sales_ytd else None
-
-
-def fiscal_calendar() -> FiscalCalendar:
-    fs = FiscalSettings.current()
-    return FiscalCalendar(
-        start_month=fs.fy_start_month,
-        week_start=fs.week_start,
-        country=fs.country,
-        working_days=fs.progress_basis == FiscalSettings.Basis.WORKING,
-    )
 
 
 def scope_label(user) -> str:

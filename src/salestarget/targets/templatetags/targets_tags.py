@@ -2,7 +2,7 @@
 
 from django import template
 
-from salestarget.targets.recommend import model_label
+from salestarget.targets.labels import model_label
 
 register = template.Library()
 

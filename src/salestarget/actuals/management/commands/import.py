@@ -7,6 +7,8 @@ anyway) and records the batch without a user; the web upload records who importe
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
@@ -15,8 +17,14 @@ from django.utils.translation import ngettext
 from salestarget.actuals.importers import KIND_ALIASES, ImportResult, localised, yuan
 from salestarget.actuals.masters import MASTER_ALIASES
 from salestarget.actuals.parsing import Problem
-from salestarget.actuals.services import do_import_facts, do_import_master, parse_map_options
+from salestarget.actuals.services import (
+    do_import_facts,
+    do_import_master,
+    parse_map_options,
+    progress_listener,
+)
 from salestarget.actuals.templatetags.actuals_tags import record_kind
+from salestarget.actuals.uploads import estimated_rows
 
 SHOWN_ERRORS = 20
 
@@ -68,6 +76,15 @@ class Command(BaseCommand):
         parser.add_argument("--sheet", help="the worksheet to read (default: the first)")
 
     def handle(self, *args, kind, file, **options):
+        with _terminal_progress(file, options["sheet"]) as listening:
+            token = progress_listener.set(listening)
+            try:
+                result = self._import(kind, file, options)
+            finally:
+                progress_listener.reset(token)
+        self._report(result, options)
+
+    def _import(self, kind, file, options):
         try:
             mapping = parse_map_options(options["map"])
             common = dict(
@@ -97,6 +114,9 @@ class Command(BaseCommand):
                 )
         except Problem as problem:
             raise CommandError(str(problem)) from None
+        return result
+
+    def _report(self, result, options):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         else:
@@ -163,3 +183,21 @@ def _grouped(amount: str) -> str:
     whole, _dot, cents = amount.partition(".")
     sign = "-" if whole.startswith("-") else ""
     return f"{sign}{int(whole.lstrip('-')):,}.{cents}"
+
+
+@contextmanager
+def _terminal_progress(file, sheet):
+    """The web page's progress bar, on a terminal (tqdm; nothing when output is not a terminal)."""
+    from tqdm import tqdm
+
+    total = estimated_rows(Path(file), sheet or "")
+    with tqdm(
+        total=total, unit=" rows", unit_scale=True, disable=None, leave=False, dynamic_ncols=True
+    ) as bar:
+
+        def listening(done: int, errors: int) -> None:
+            bar.update(done - bar.n)
+            if errors:
+                bar.set_postfix_str(_("%(errors)s errors") % {"errors": errors}, refresh=False)
+
+        yield listening

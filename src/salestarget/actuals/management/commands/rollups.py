@@ -1,5 +1,6 @@
-"""``salestarget rollups verify|rebuild``: check the daily rollups against the facts, and
-recompute them (after a restore, a manual SQL fix, or a bug)."""
+"""``salestarget rollups verify|rebuild``: check the daily rollups against the facts, and the
+facts' units against the memberships, and put both right (after a restore, a manual SQL fix,
+or a bug)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ class Command(BaseCommand):
             )
             for line in problems[:10]:
                 self.stdout.write("  " + line)
+        rebooked = rollups.restamp_all()
+        if rebooked:
+            self.stdout.write(
+                _("Re-booked %(count)s facts to the unit their person belonged to on their date.")
+                % {"count": rebooked}
+            )
         count = rollups.rebuild()
         remaining = rollups.verify()
         if remaining:

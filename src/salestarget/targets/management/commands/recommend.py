@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from salestarget.catalog.models import Product, Region
+from salestarget.core.errors import DomainError
 from salestarget.core.money import format_amount, format_percent
+from salestarget.engine.allocate import round_half_up
+from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
-from salestarget.targets import recommend as service
+from salestarget.targets import stored
+from salestarget.targets.adjustments import COUNT, MONTH, PERCENT, SPECS, Adjustments
+from salestarget.targets.labels import model_label
+from salestarget.targets.recommendations import DEFAULT_P
+from salestarget.targets.scope import ScopeNotVisible, resolve_period, resolve_scope
 
 
 def _month(value: str) -> dt.date:
@@ -29,9 +37,14 @@ def _month(value: str) -> dt.date:
 def _yuan(value: str) -> int:
     """Yuan on the command line, fen in the service."""
     try:
-        return round(float(value) * 100)
-    except ValueError as exc:
+        return round_half_up(Decimal(value.strip()) * 100)
+    except (InvalidOperation, ValueError, OverflowError) as exc:
         raise CommandError(_("%(value)s is not an amount.") % {"value": value}) from exc
+
+
+# How each kind of adjustment is typed on the command line (money in yuan).
+TYPES = {PERCENT: float, COUNT: int, MONTH: _month}
+METAVARS = {PERCENT: "PERCENT", COUNT: "N", MONTH: "YYYY-MM"}
 
 
 class Command(BaseCommand):
@@ -46,18 +59,18 @@ class Command(BaseCommand):
         parser.add_argument("--half", type=int, choices=(1, 2))
         parser.add_argument("--quarter", type=int, choices=range(1, 5))
         parser.add_argument("--month", type=int, choices=range(1, 13))
-        parser.add_argument("--p", type=float, default=service.DEFAULT_P, help="chance of reaching, e.g. 0.8")
+        parser.add_argument("--p", type=float, default=DEFAULT_P, help="chance of reaching, e.g. 0.8")
         parser.add_argument("--metric", default="sales")
-        parser.add_argument("--growth", type=float, default=0.0, help="market growth in %%")
-        parser.add_argument("--price", type=float, default=0.0, help="price change in %%")
-        parser.add_argument("--new-business", type=_yuan, default=0, help="new products/regions, yuan")
-        parser.add_argument("--hires", type=int, default=0)
-        parser.add_argument("--hire-month", type=_month, help="YYYY-MM of the first month of the hires")
-        parser.add_argument("--hire-productivity", type=_yuan, default=0, help="yuan per month, fully ramped")
-        parser.add_argument("--ramp-months", type=int, default=service.DEFAULT_RAMP_MONTHS)
-        parser.add_argument("--departures", type=int, default=0)
-        parser.add_argument("--departure-month", type=_month, help="YYYY-MM of the first month without them")
-        parser.add_argument("--departure-productivity", type=_yuan, help="yuan per month (default: average)")
+        for spec in SPECS:
+            text = str(spec.label) + (f"; {spec.help_text}" if spec.help_text else "")
+            parser.add_argument(
+                f"--{(spec.flag or spec.name).replace('_', '-')}",
+                dest=spec.name,
+                type=_yuan if spec.money else TYPES[spec.kind],
+                metavar="YUAN" if spec.money else METAVARS[spec.kind],
+                default=spec.default,
+                help=text.replace("%", "%%"),
+            )
         parser.add_argument("--target", type=_yuan, help="also print the chance of this target (yuan)")
         parser.add_argument("--user", help="run as this username (default: the first admin)")
         parser.add_argument("--json", action="store_true", help="print the whole recommendation as JSON")
@@ -71,24 +84,11 @@ class Command(BaseCommand):
             "region_id": self._pk(Region, o["region"]),
         }
         try:
-            scope = service.resolve_scope(user, **ids)
-            period = service.resolve_period(
-                service.fiscal_calendar(), o["year"], o["quarter"], o["month"], half=o["half"]
-            )
-            adjustments = service.Adjustments(
-                growth_pct=o["growth"],
-                price_pct=o["price"],
-                new_business=o["new_business"],
-                hires=o["hires"],
-                hire_month=o["hire_month"],
-                hire_productivity=o["hire_productivity"],
-                ramp_months=o["ramp_months"],
-                departures=o["departures"],
-                departure_month=o["departure_month"],
-                departure_productivity=o["departure_productivity"],
-            )
-            rec = service.recommend(user, scope, period, o["p"], adjustments, metric=o["metric"])
-        except (service.ScopeNotVisible, ValueError) as exc:
+            scope = resolve_scope(user, **ids)
+            period = resolve_period(fiscal_calendar(), o["year"], o["quarter"], o["month"], half=o["half"])
+            adjustments = Adjustments.from_values(o)
+            rec = stored.recommend(user, scope, period, o["p"], adjustments, metric=o["metric"])
+        except (ScopeNotVisible, DomainError) as exc:
             raise CommandError(str(exc)) from exc
         if o["json"]:
             data = rec.to_dict()
@@ -133,7 +133,7 @@ class Command(BaseCommand):
         out.write(
             _("Model %(model)s, %(months)s months of history up to %(end)s")
             % {
-                "model": service.model_label(rec.model),
+                "model": model_label(rec.model),
                 "months": rec.forecast.history_months,
                 "end": f"{rec.history_end:%Y-%m}",
             }

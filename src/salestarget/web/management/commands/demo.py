@@ -13,20 +13,28 @@ from salestarget.web.management.commands.serve import run_gunicorn
 
 
 def progress_bar(stream):
-    """A one-line progress bar for long generation steps (plain lines when not a terminal)."""
+    """A progress bar per long generation step (tqdm; plain lines when not a terminal)."""
     tty = hasattr(stream, "isatty") and stream.isatty()
-    last = {"label": None}
+    state = {"label": None, "bar": None}
 
     def report(label: str, fraction: float) -> None:
-        if tty:
-            filled = int(fraction * 30)
-            stream.write(f"\r{label:<28} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}")
+        if label != state["label"]:
+            if state["bar"] is not None:
+                state["bar"].close()
+                state["bar"] = None
+            if tty:
+                from tqdm import tqdm
+
+                state["bar"] = tqdm(total=100, desc=label, file=stream, unit="%", leave=True)
+            else:
+                stream.write(f"{label} …\n")
+            state["label"] = label
+        bar = state["bar"]
+        if bar is not None:
+            bar.update(int(fraction * 100) - bar.n)
             if fraction >= 1:
-                stream.write("\n")
-            stream.flush()
-        elif label != last["label"]:
-            stream.write(f"{label} …\n")
-        last["label"] = label
+                bar.close()
+                state["bar"] = None
 
     return report
 

@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
 from django.utils.translation import gettext as _
 
 
-def run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+def start_worker() -> subprocess.Popen:
+    """A background-job worker beside the web server, so that one command gives the whole app
+    (production runs them as separate services: docs/deploy.md)."""
+    return subprocess.Popen([sys.executable, "-m", "salestarget.cli", "worker", "--verbosity", "0"])
+
+
+def run_gunicorn(host: str, port: int, workers: int, threads: int, *, worker: bool = True) -> None:
+    """Serve until stopped; with ``worker``, run a job worker for as long as the server runs."""
+    job_worker = start_worker() if worker else None
+    try:
+        _gunicorn(host, port, workers, threads)
+    finally:
+        if job_worker is not None:
+            job_worker.terminate()  # finishes its current job's transaction or rolls it back
+            try:
+                job_worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                job_worker.kill()
+
+
+def _gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     from salestarget.wsgi import application
@@ -37,15 +60,21 @@ class Command(BaseCommand):
     help = "Run the web app with gunicorn (migrates the database first)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("SALESTARGET_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("SALESTARGET_PORT", "8000")))
+        # Defaults from SALESTARGET_HOST and SALESTARGET_PORT (config.py).
+        parser.add_argument("--host", default=settings.CONFIG.host)
+        parser.add_argument("--port", type=int, default=settings.CONFIG.port)
         parser.add_argument("--workers", type=int, default=min(4, (os.cpu_count() or 1) + 1))
         parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="do not start a background-job worker (run `salestarget worker` separately)",
+        )
 
-    def handle(self, *args, host, port, workers, threads, **options):
+    def handle(self, *args, host, port, workers, threads, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(
             _("SalesTarget is running at http://%(host)s:%(port)s/ (Ctrl+C to stop)")
             % {"host": host, "port": port}
         )
-        run_gunicorn(host, port, workers, threads)
+        run_gunicorn(host, port, workers, threads, worker=not no_worker)

@@ -1,0 +1,131 @@
+"""Sales history of a scope, read from ``DailyRollup.objects.restrict(user)``: monthly sums,
+the first sale, the active reps, last year's actual.
+
+Only metrics that are sums of rollup columns have a history that adds up over months; ratios
+and distinct counts cannot be forecast this way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from django.db.models import Min, Sum
+from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext_lazy as _
+
+from salestarget.actuals.models import DailyRollup
+from salestarget.catalog.models import Product, Region
+from salestarget.core.errors import DomainError
+from salestarget.engine.calendar import FiscalCalendar, Period, add_months, working_day_counts
+from salestarget.metrics.models import Metric
+from salestarget.org.models import OrgUnit
+from salestarget.targets.scope import TargetScope
+
+# Five years is enough for seasonal models; older sales describe a different company.
+HISTORY_MONTHS = 60
+# A rep counts as active in the scope when they sold in the last year of history.
+ACTIVE_MONTHS = 12
+
+_VALUE_FIELDS = {
+    Metric.Aggregation.SUM_AMOUNT: "amount",
+    Metric.Aggregation.SUM_PROFIT: "profit",
+    Metric.Aggregation.SUM_QUANTITY: "quantity",
+    Metric.Aggregation.COUNT: "rows",
+}
+
+
+def metric_for(code: str) -> Metric:
+    """The active metric ``code`` if its history can be summed over months."""
+    metric = Metric.objects.filter(code=code, active=True).first()
+    if metric is None or metric.aggregation not in _VALUE_FIELDS:
+        raise DomainError(_("Targets can be recommended only for summable metrics such as sales."))
+    return metric
+
+
+def value_field(metric: Metric) -> str:
+    """The rollup column that sums ``metric``."""
+    return _VALUE_FIELDS[metric.aggregation]
+
+
+def month_start(value) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day.replace(day=1)
+
+
+def months(first: dt.date, last: dt.date) -> list[dt.date]:
+    """First days of the months first..last (inclusive)."""
+    count = (last.year - first.year) * 12 + last.month - first.month + 1
+    return [add_months(first, i) for i in range(max(count, 0))]
+
+
+def working_days(cal: FiscalCalendar, starts: list[dt.date]) -> np.ndarray:
+    """Working days per month: always working days (not the progress basis), because sales
+    follow the office calendar and the Spring Festival moves between January and February."""
+    periods = [Period("month", m, add_months(m, 1) - dt.timedelta(days=1)) for m in starts]
+    return working_day_counts(periods, cal.country, "working").astype(float)
+
+
+def rollups(user, metric: Metric, scope: TargetScope):
+    """The rollup rows of ``metric`` in ``scope`` that ``user`` may see."""
+    rows = DailyRollup.objects.restrict(user).filter(kind=metric.fact_kind)
+    if metric.stage:
+        rows = rows.filter(stage=metric.stage)
+    if scope.unit is not None:
+        rows = rows.filter(unit_id__in=OrgUnit.objects.filter(path__startswith=scope.unit.path).values("pk"))
+    if scope.person is not None:
+        rows = rows.filter(person_id=scope.person.pk)
+    if scope.product is not None:
+        rows = rows.filter(
+            product_id__in=Product.objects.filter(path__startswith=scope.product.path).values("pk")
+        )
+    if scope.region is not None:
+        rows = rows.filter(
+            region_id__in=Region.objects.filter(path__startswith=scope.region.path).values("pk")
+        )
+    return rows
+
+
+def monthly(rows, field: str, first: dt.date, last: dt.date, by: str | None = None) -> dict:
+    """{(group, month): sum} (group None when ``by`` is None) for the months first..last."""
+    keys = ["m"] + ([by] if by else [])
+    qs = (
+        rows.filter(day__gte=first, day__lt=add_months(last, 1))
+        .annotate(m=TruncMonth("day"))
+        .values(*keys)
+        .annotate(v=Sum(field))
+    )
+    return {(r[by] if by else None, month_start(r["m"])): int(r["v"] or 0) for r in qs}
+
+
+def first_month(rows, last: dt.date, limit: int) -> dt.date | None:
+    """The month of the first sale up to the month ``last``, at most ``limit`` months back
+    (None without a sale)."""
+    first_day = rows.filter(day__lt=add_months(last, 1)).aggregate(d=Min("day"))["d"]
+    return max(month_start(first_day), add_months(last, 1 - limit)) if first_day else None
+
+
+def reference(user, metric: Metric, scope: TargetScope, field: str, starts: list[dt.date], own: np.ndarray):
+    """The same months of everything the user sees: the broader series whose season the scope shares.
+
+    A rep's or a product's months are few sales and much chance; the season of the user's
+    whole company (a manager's whole subtree) is the same calendar seen through far more sales.
+    """
+    if scope == TargetScope() or not starts:
+        return own
+    sums = monthly(rollups(user, metric, TargetScope()), field, starts[0], starts[-1])
+    return np.array([sums.get((None, m), 0) for m in starts], dtype=float)
+
+
+def active_reps(rows, history_end: dt.date) -> list[int]:
+    """Reps who sold in the scope in the last ``ACTIVE_MONTHS`` months up to ``history_end``."""
+    since = add_months(history_end, 1 - ACTIVE_MONTHS)
+    until = add_months(history_end, 1)
+    active = rows.filter(day__gte=since, day__lt=until).exclude(person_id=0)
+    return sorted(set(active.values_list("person_id", flat=True).distinct()))
+
+
+def last_year_actual(rows, field: str, period: Period) -> int:
+    """The sum over the same months one year before ``period``."""
+    start, end = add_months(period.start, -12), add_months(period.end.replace(day=1), -11)
+    return int(rows.filter(day__gte=start, day__lt=end).aggregate(v=Sum(field))["v"] or 0)

@@ -1,0 +1,34 @@
+"""Words for what the engine names by code: forecast models and months, in the user's language."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from salestarget.engine.forecast import BASELINE, COMBINATION, MEAN_MODEL, SHARED_SEASON
+
+
+def lang() -> str:
+    """The engine's language code ("zh" or "en") for the active language."""
+    return "en" if (get_language() or "zh").startswith("en") else "zh"
+
+
+def model_label(name: str) -> str:
+    """Words a director reads, then the engine's name for an analyst: 去年同月 (SeasonalNaive)."""
+    words = {
+        BASELINE: _("Last year's months"),
+        COMBINATION: _("Average of the models"),
+        SHARED_SEASON: _("Own level, shared season"),
+        MEAN_MODEL: _("Average month"),
+        "AutoETS": _("Exponential smoothing"),
+        "AutoETS(AZN)": _("Exponential smoothing"),
+        "AutoTheta": _("Theta method"),
+        "DynamicOptimizedTheta": _("Theta method"),
+    }.get(name)
+    return f"{words} ({name})" if words else name
+
+
+def month_label(month: dt.date, language: str) -> str:
+    return f"{month.year}-{month.month:02d}" if language == "en" else f"{month.year}年{month.month}月"
