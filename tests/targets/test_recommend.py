@@ -16,10 +16,16 @@ from salestarget.engine.forecast import SHARED_SEASON
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.targets import presenters
 from salestarget.targets.adjustments import Adjustments
-from salestarget.targets.backtest import backtest, backtest_levels, last_complete_year
+from salestarget.targets.backtest import backtest
 from salestarget.targets.history import metric_for
 from salestarget.targets.recommendations import CURVE_POINTS, recommend
-from salestarget.targets.scope import ScopeNotVisible, resolve_period, resolve_scope
+from salestarget.targets.scope import (
+    ScopeNotVisible,
+    backtest_levels,
+    last_complete_year,
+    resolve_period,
+    resolve_scope,
+)
 from tests.targets.conftest import add_one_off_deal, history_months
 
 pytestmark = pytest.mark.django_db

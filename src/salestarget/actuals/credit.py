@@ -29,7 +29,7 @@ from django.db import connection
 
 from salestarget.actuals.models import DailyRollup, Fact, FactCredit
 from salestarget.catalog.models import Customer, Region
-from salestarget.engine.allocate import largest_remainder, round_half_up
+from salestarget.engine.rounding import largest_remainder, round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.org.models import TerritoryAssignment
 

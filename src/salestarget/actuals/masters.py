@@ -34,7 +34,7 @@ from salestarget.actuals.parsing import (
     parse_decimal,
 )
 from salestarget.catalog.models import Customer, Product, Region
-from salestarget.engine.allocate import round_half_up
+from salestarget.engine.rounding import round_half_up
 from salestarget.org.models import Membership, OrgUnit, Person
 from salestarget.org.services import do_assign_territory, do_end_placement, do_move_person
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from django.utils.translation import gettext, gettext_noop
 
 from salestarget import config
-from salestarget.engine.allocate import round_half_up
+from salestarget.engine.rounding import round_half_up
 
 # Every amount, profit and quantity of a fact is within ±10^15 minor units (fen for money, the
 # quantity itself for quantities): 10 trillion yuan, and sums of many stay far from 2^63.

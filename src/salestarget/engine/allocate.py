@@ -24,6 +24,7 @@ import numpy as np
 
 from .calendar import Period, add_months
 from .explain import Explanation, Note, note
+from .rounding import largest_remainder, round_half_up
 
 _INT64_MAX = np.iinfo(np.int64).max
 # "No maximum": large enough for any plan, small enough that a few of them still add up in int64.
@@ -73,18 +74,6 @@ def _exact_integers(w: np.ndarray) -> list[int]:
     return [n * (den // d) for n, d in ratios]
 
 
-_HALF = Fraction(1, 2)
-_DECIMAL_HALF = Decimal("0.5")
-
-
-def round_half_up(value: Fraction | Decimal | int) -> int:
-    """Commercial rounding, half towards +∞: planners expect 0.5 to round up, not to even.
-
-    The one rounding of the app: the engine's exact Fractions and the import's exact Decimals
-    (yuan -> fen) go through it, so a total and the rows it is compared with round alike."""
-    return math.floor(value + (_DECIMAL_HALF if isinstance(value, Decimal) else _HALF))
-
-
 def _fraction(x: float | int | Decimal | str) -> Fraction:
     """Read factors as the decimals people typed (1.1 means 11/10, not the nearest binary float)."""
     return Fraction(str(x)) if isinstance(x, float) else Fraction(x)
@@ -123,23 +112,6 @@ def apportion(total: int, weights: Any, *, unit: int = 1) -> np.ndarray:
     leftover = units - int(floors.sum())
     out[:] = floors * unit
     out[order[:leftover]] += unit
-    if remainder:
-        out[order[leftover]] += remainder
-    return out
-
-
-def largest_remainder(total: int, weights: Sequence[int], unit: int = 1) -> list[int]:
-    """:func:`apportion` in plain Python integers, for checked input (``total`` >= 0, integer
-    weights >= 0 with a positive sum, ``unit`` >= 1): exact at any magnitude, and free of numpy's
-    per-call cost where one fact is split between two or three people."""
-    den = sum(weights) * unit
-    num = [total * w for w in weights]
-    out = [x // den * unit for x in num]
-    order = sorted((i for i, x in enumerate(num) if x > 0), key=lambda i: -(num[i] % den))
-    units, remainder = divmod(total, unit)
-    leftover = units - sum(x // den for x in num)
-    for i in order[:leftover]:
-        out[i] += unit
     if remainder:
         out[order[leftover]] += remainder
     return out

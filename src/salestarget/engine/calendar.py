@@ -26,12 +26,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-# chinese_calendar and holidays (~0.1 s to import) are imported where working days are first
-# computed: every page and command imports this module for FiscalCalendar, few count workdays.
+# numpy, chinese_calendar and holidays (~0.2 s to import) are imported where working days are
+# first computed: every page and command imports this module for FiscalCalendar, few count
+# working days.
 
 KINDS = ("year", "half", "quarter", "month", "week", "day")
 DayBasis = Literal["working", "calendar"]
@@ -185,6 +187,8 @@ class Period:
 @lru_cache(maxsize=256)
 def _year_mask(country: str, year: int) -> np.ndarray:
     """Working-day flags for every day of `year`; cached because planning screens ask constantly."""
+    import numpy as np
+
     start = dt.date(year, 1, 1)
     days = [start + dt.timedelta(days=i) for i in range((dt.date(year + 1, 1, 1) - start).days)]
     if workday_source(year, country) == "chinese_calendar":
@@ -227,6 +231,8 @@ def check_country(country: str) -> None:
 @lru_cache(maxsize=64)
 def _cumulative(country: str, first_year: int, last_year: int) -> np.ndarray:
     """Running count of working days from first_year-01-01; index i = days before ordinal(first) + i."""
+    import numpy as np
+
     mask = np.concatenate([_year_mask(country, y) for y in range(first_year, last_year + 1)])
     cum = np.zeros(mask.size + 1, dtype=np.int64)
     np.cumsum(mask, out=cum[1:])
@@ -236,6 +242,8 @@ def _cumulative(country: str, first_year: int, last_year: int) -> np.ndarray:
 
 def _counts(starts: np.ndarray, ends: np.ndarray, basis: str, country: str) -> np.ndarray:
     """Inclusive day counts for ordinal ranges, vectorised over the ranges."""
+    import numpy as np
+
     _check_basis(basis)
     if basis == "calendar":
         return np.maximum(ends - starts + 1, 0)
@@ -251,6 +259,8 @@ def _counts(starts: np.ndarray, ends: np.ndarray, basis: str, country: str) -> n
 
 def working_days(start: dt.date, end: dt.date, country: str = "CN") -> int:
     """Working days in [start, end] (inclusive); 0 when end < start."""
+    import numpy as np
+
     if end < start:
         return 0
     return int(_counts(np.array([start.toordinal()]), np.array([end.toordinal()]), "working", country)[0])
@@ -260,6 +270,8 @@ def working_day_counts(
     periods: Sequence[Period], country: str = "CN", basis: DayBasis = "working"
 ) -> np.ndarray:
     """Day counts per period as int64, one vectorised lookup for all periods."""
+    import numpy as np
+
     starts = np.fromiter((p.start.toordinal() for p in periods), dtype=np.int64, count=len(periods))
     ends = np.fromiter((p.end.toordinal() for p in periods), dtype=np.int64, count=len(periods))
     return _counts(starts, ends, basis, country).astype(np.int64)
@@ -267,6 +279,8 @@ def working_day_counts(
 
 def day_weights(period: Period, basis: DayBasis = "working", country: str = "CN") -> np.ndarray:
     """One weight per day of `period` (int64): 1 on working days (every day for 'calendar'), else 0."""
+    import numpy as np
+
     _check_basis(basis)
     if basis == "calendar":
         return np.ones(period.days, dtype=np.int64)
@@ -285,6 +299,8 @@ def time_progress(period: Period, as_of: dt.date, basis: DayBasis = "working", c
     A period without a single working day (a holiday week) falls back to calendar days, because the
     question "how far through the week are we" still has an answer there.
     """
+    import numpy as np
+
     _check_basis(basis)
     if as_of < period.start:
         return 0.0

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salestarget.core.api_contract import MAX_AMOUNT, MAX_COUNT
 from salestarget.core.errors import DomainError
-from salestarget.engine.allocate import round_half_up
+from salestarget.engine.rounding import round_half_up
 
 # Kinds of value; money is fen in the service and the API, yuan on the page and the command line.
 PERCENT = "percent"
@@ -33,6 +33,9 @@ MONTH = "month"
 MONEY = (AMOUNT, PER_MONTH)
 
 DEFAULT_RAMP_MONTHS = 3
+
+# The chance a recommended target is reached, unless the user asks for another.
+DEFAULT_P = 0.8
 
 
 @dataclass(frozen=True)

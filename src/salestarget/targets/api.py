@@ -16,11 +16,17 @@ from pydantic import ConfigDict, StringConstraints, create_model
 
 from salestarget.core.api_contract import Amount, Bool, Id, IsoDate, QueryIn, Whole, responses
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.targets import stored
-from salestarget.targets.adjustments import AMOUNT, COUNT, PER_MONTH, PERCENT, SPECS, Adjustments, Spec
-from salestarget.targets.backtest import backtest, last_complete_year
-from salestarget.targets.recommendations import DEFAULT_P
-from salestarget.targets.scope import ScopeNotVisible, resolve_period, resolve_scope
+from salestarget.targets.adjustments import (
+    AMOUNT,
+    COUNT,
+    DEFAULT_P,
+    PER_MONTH,
+    PERCENT,
+    SPECS,
+    Adjustments,
+    Spec,
+)
+from salestarget.targets.scope import ScopeNotVisible, last_complete_year, resolve_period, resolve_scope
 
 router = Router(tags=["targets"])
 
@@ -98,6 +104,8 @@ def _recommendation(request, q: RecommendationQuery) -> dict:
         raise HttpError(404, str(exc)) from exc
     period = resolve_period(fiscal_calendar(), q.year, q.quarter, q.month, half=q.half)
     adjustments = Adjustments.from_values({spec.name: getattr(q, spec.name) for spec in SPECS})
+    from salestarget.targets import stored  # the forecast engine, loaded when first asked
+
     rec = stored.recommend(
         request.user, scope, period, q.p, adjustments, metric=q.metric, bottom_up=q.bottom_up
     )
@@ -128,4 +136,6 @@ def get_backtest(request, q: Query[BacktestQuery]):
     """Replay a past fiscal year (the last complete one by default) per rep or per unit level:
     MAE/WAPE against "last year + 10%" and SeasonalNaive, and calibration of the targets."""
     year = q.year if q.year is not None else last_complete_year()
+    from salestarget.targets.backtest import backtest
+
     return backtest(request.user, year, q.level, metric=q.metric).to_dict()

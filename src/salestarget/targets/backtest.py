@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salestarget.core.errors import DomainError
@@ -60,14 +59,6 @@ class BacktestResult:
             }
         )
         return data
-
-
-def backtest_levels(user) -> list[tuple[str, str]]:
-    """(value, label) choices: reps, and each unit depth the user manages."""
-    levels = [("rep", _("Sales reps"))]
-    depths = sorted(set(selectable_units(user).values_list("depth", flat=True)))
-    levels += [(str(d), _("Units at level %(d)d") % {"d": d + 1}) for d in depths]
-    return levels
 
 
 def backtest(
@@ -133,8 +124,3 @@ def backtest(
     return BacktestResult(
         year=year, level=level, period=period, metric=the_metric, report=report, names=names
     )
-
-
-def last_complete_year(today: dt.date | None = None) -> int:
-    """The fiscal year before the current one: the latest that can be replayed in full."""
-    return fiscal_calendar().fiscal_year_of(today or timezone.localdate()) - 1

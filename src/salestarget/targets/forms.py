@@ -15,11 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.targets.adjustments import COUNT, PERCENT, SPECS, Adjustments, Spec
-from salestarget.targets.backtest import backtest_levels
-from salestarget.targets.recommendations import DEFAULT_P
+from salestarget.targets.adjustments import COUNT, DEFAULT_P, PERCENT, SPECS, Adjustments, Spec
 from salestarget.targets.scope import (
     TargetScope,
+    backtest_levels,
     resolve_period,
     resolve_scope,
     selectable_people,

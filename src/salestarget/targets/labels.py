@@ -7,8 +7,6 @@ import datetime as dt
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from salestarget.engine.forecast import BASELINE, COMBINATION, MEAN_MODEL, SHARED_SEASON
-
 
 def lang() -> str:
     """The engine's language code ("zh" or "en") for the active language."""
@@ -17,6 +15,9 @@ def lang() -> str:
 
 def model_label(name: str) -> str:
     """Words a director reads, then the engine's name for an analyst: 去年同月 (SeasonalNaive)."""
+    # Imported here: the template tags load at start-up, the forecast engine (numpy) need not.
+    from salestarget.engine.forecast import BASELINE, COMBINATION, MEAN_MODEL, SHARED_SEASON
+
     words = {
         BASELINE: _("Last year's months"),
         COMBINATION: _("Average of the models"),

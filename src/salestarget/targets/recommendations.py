@@ -24,7 +24,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salestarget.core.errors import DomainError
-from salestarget.engine.allocate import round_half_up
 from salestarget.engine.calendar import Period, add_months
 from salestarget.engine.forecast import (
     BASELINE,
@@ -34,11 +33,12 @@ from salestarget.engine.forecast import (
     SeriesInput,
     forecast_many,
 )
+from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import Person
 from salestarget.targets import history
-from salestarget.targets.adjustments import Adjustments, Line, adjustment_lines
+from salestarget.targets.adjustments import DEFAULT_P, Adjustments, Line, adjustment_lines
 from salestarget.targets.labels import lang, model_label, month_label
 from salestarget.targets.scope import TargetScope
 from salestarget.targets.selectors import existing_target
@@ -46,7 +46,6 @@ from salestarget.targets.selectors import existing_target
 # Beyond three years ahead a monthly forecast is a guess, not a recommendation.
 MAX_HORIZON = 36
 CURVE_POINTS = 41
-DEFAULT_P = 0.8
 
 
 # --------------------------------------------------------------------------- the costly part

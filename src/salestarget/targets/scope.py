@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
 from salestarget.engine.calendar import FiscalCalendar, Period
+from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
 from salestarget.org.permissions import Action, scope_of
 
@@ -148,3 +149,16 @@ def resolve_period(
             raise DomainError(gettext_lazy("The month must be 1 to 12."))
         return next(m for m in period.children("month") if m.start.month == month)
     return period
+
+
+def backtest_levels(user) -> list[tuple[str, str]]:
+    """(value, label) choices: reps, and each unit depth the user manages."""
+    levels = [("rep", _("Sales reps"))]
+    depths = sorted(set(selectable_units(user).values_list("depth", flat=True)))
+    levels += [(str(d), _("Units at level %(d)d") % {"d": d + 1}) for d in depths]
+    return levels
+
+
+def last_complete_year(today: dt.date | None = None) -> int:
+    """The fiscal year before the current one: the latest that can be replayed in full."""
+    return fiscal_calendar().fiscal_year_of(today or timezone.localdate()) - 1

@@ -34,10 +34,9 @@ from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import Membership, OrgUnit, TerritoryAssignment
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets import history
-from salestarget.targets.adjustments import Adjustments
+from salestarget.targets.adjustments import DEFAULT_P, Adjustments
 from salestarget.targets.models import StoredForecast
 from salestarget.targets.recommendations import (
-    DEFAULT_P,
     Basis,
     Recommendation,
     check_probability,

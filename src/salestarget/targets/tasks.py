@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.utils import timezone
 
 from salestarget.jobs import job
-from salestarget.targets import stored
 
 # A burst of writes (a team's daily reports at six o'clock) makes one refresh, a little later.
 SETTLE = timedelta(minutes=1)
@@ -18,6 +17,8 @@ def refresh_recommendations() -> int:
     """Compute again the stored recommendations whose facts changed (queued whenever a fact
     batch is written or rolled back), so that the next visit shows them at once. Returns how
     many were computed."""
+    from salestarget.targets import stored  # numpy and the forecast engine: only when it runs
+
     return stored.refresh()
 
 

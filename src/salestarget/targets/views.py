@@ -7,12 +7,8 @@ from django.http import Http404
 from django.shortcuts import render
 
 from salestarget.core.errors import DomainError
-from salestarget.targets import stored
-from salestarget.targets.backtest import backtest as replay
-from salestarget.targets.backtest import last_complete_year
 from salestarget.targets.forms import BacktestForm, RecommendForm
-from salestarget.targets.presenters import charts as chart_options
-from salestarget.targets.scope import ScopeNotVisible
+from salestarget.targets.scope import ScopeNotVisible, last_complete_year
 
 
 @login_required
@@ -23,6 +19,9 @@ def recommend(request):
     rec = charts = checked = None
     if form.is_valid():
         try:
+            from salestarget.targets import stored  # the forecast engine, loaded when first asked
+            from salestarget.targets.presenters import charts as chart_options
+
             rec = stored.recommend(
                 request.user, form.scope(request.user), form.period(), form.p, form.adjustments()
             )
@@ -46,6 +45,8 @@ def backtest(request):
     result = None
     if form.is_valid():
         try:
+            from salestarget.targets.backtest import backtest as replay
+
             result = replay(request.user, form.cleaned_data["year"], form.cleaned_data["level"])
         except DomainError as exc:
             form.add_error(None, str(exc))

@@ -17,13 +17,12 @@ from django.utils.translation import gettext as _
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
 from salestarget.core.money import format_amount, format_percent
-from salestarget.engine.allocate import round_half_up
+from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
 from salestarget.targets import stored
-from salestarget.targets.adjustments import COUNT, MONTH, PERCENT, SPECS, Adjustments
+from salestarget.targets.adjustments import COUNT, DEFAULT_P, MONTH, PERCENT, SPECS, Adjustments
 from salestarget.targets.labels import model_label
-from salestarget.targets.recommendations import DEFAULT_P
 from salestarget.targets.scope import ScopeNotVisible, resolve_period, resolve_scope
 
 
