@@ -71,7 +71,9 @@ def test_a_stored_recommendation_is_the_fresh_one(sales):
     lead = user("lead_sh")
     scope, period = resolve_scope(lead), next_year()
     adjustments = Adjustments(growth_pct=3, departures=1)
-    fresh = recommendations.recommend(lead, scope, period, 0.7, adjustments)
+    fresh = recommendations.compose(
+        lead, recommendations.forecast_basis(lead, scope, period), 0.7, adjustments
+    )
     first = stored.recommend(lead, scope, period, 0.7, adjustments)
     again = stored.recommend(lead, scope, period, 0.7, adjustments)
     assert first.to_dict() == fresh.to_dict() == again.to_dict()

@@ -373,24 +373,6 @@ def compose(
     )
 
 
-def recommend(
-    user,
-    scope: TargetScope,
-    period: Period,
-    p: float = DEFAULT_P,
-    adjustments: Adjustments | None = None,
-    *,
-    metric: str = "sales",
-    bottom_up: bool = True,
-    today: dt.date | None = None,
-) -> Recommendation:
-    """The recommended target for ``scope`` in ``period`` that is reached with probability ``p``,
-    computed afresh (see ``history_end_for`` for where the history ends)."""
-    check_probability(p)
-    basis = forecast_basis(user, scope, period, metric=metric, bottom_up=bottom_up, today=today)
-    return compose(user, basis, p, adjustments)
-
-
 def _warning_texts(forecast: SeriesForecast, months: list[dt.date]) -> list[str]:
     """The engine's notes in the user's language, with month positions shown as months."""
     language = lang()

@@ -65,7 +65,9 @@ def recommend(
     bottom_up: bool = True,
     today: dt.date | None = None,
 ) -> Recommendation:
-    """``recommendations.recommend`` from the stored basis when it is current."""
+    """The recommended target for ``scope`` in ``period`` that is reached with probability ``p``:
+    the adjustments and the chance composed on the stored forecast, fitted again only when the
+    facts, the trees or the month changed (see ``history_end_for`` for where the history ends)."""
     check_probability(p)
     return compose(
         user, basis(user, scope, period, metric=metric, bottom_up=bottom_up, today=today), p, adjustments
