@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
         execute_from_command_line(["salestarget", *argv])
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `salestarget jobs | head`: the reader left; say nothing more (Python's advice: point
+        # stdout at devnull so the interpreter's final flush does not raise again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0
 
 

@@ -185,6 +185,7 @@ def test_upload_flow_with_mapping_and_rejection(client, company, tmp_path):
     assert client.post(url, {**form, "action": "preview"})["Location"] == url
     waiting = client.get(url)
     assert waiting.templates[0].name == "actuals/import_progress.html"
+    assert waiting.context["no_worker"]  # nothing runs it yet, and the page says so
     assert drain() == 1
     preview = client.get(url)
     assert preview.context["result"]["status"] == "rejected" and preview.context["errors"][0]["row"] == 3

@@ -202,3 +202,18 @@ def test_a_worker_stopped_politely_finishes_its_job_and_leaves(tmp_path):
         assert left.strip() == "0"
     finally:
         app.drop()
+
+
+def test_the_jobs_command_shows_a_failed_job_with_its_reason(db, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.LANGUAGE_CODE = "en"
+    tasks.hopeless.enqueue()
+    drain()
+    out = StringIO()
+    call_command("jobs", stdout=out)
+    text = out.getvalue()
+    assert "Workers: 0" in text and "1 failed" in text
+    assert "tests.jobs.tasks.hopeless" in text and "the file is gone" in text

@@ -37,6 +37,7 @@ from salestarget.actuals.services import (
 from salestarget.actuals.uploads import do_queue_import, do_store_upload
 from salestarget.catalog.models import Customer
 from salestarget.jobs import progress
+from salestarget.jobs.models import Worker
 from salestarget.metrics.models import FactKind
 from salestarget.org.models import Membership, Person, active_on
 from salestarget.org.permissions import Action, scope_of
@@ -245,7 +246,12 @@ def mapping(request, pk):
 
 def _progress(upload: Upload) -> dict:
     state = progress.read(upload.job_id) if upload.job_id else None
-    return {"progress": state or {}, "checking": upload.dry_run}
+    return {
+        "progress": state or {},
+        "checking": upload.dry_run,
+        # A queued import with no worker alive waits for ever: say so, and what IT should do.
+        "no_worker": upload.status == Upload.Status.QUEUED and not Worker.objects.exists(),
+    }
 
 
 @login_required
