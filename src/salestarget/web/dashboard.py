@@ -10,6 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from salestarget.actuals import selectors as actuals
+from salestarget.engine.rounding import largest_remainder
 from salestarget.metrics.models import FactKind
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
@@ -123,15 +124,34 @@ def charts(summary: HomeSummary) -> dict:
         ],
     }
     regions = {
+        # One-decimal shares that add up to 100.0% (largest remainder), shown in the legend and,
+        # on hover, in the middle of the ring: outer labels were cut off in the narrow card and
+        # ran into the legend on a phone.
+        "stShares": region_shares(summary.by_region),
         "tooltip": {"trigger": "item", "valueFormatter": "cny"},
-        "legend": {"bottom": 0},
+        # A plain legend wraps onto more lines instead of hiding regions behind page arrows.
+        "legend": {"bottom": 0, "left": "center", "itemGap": 12, "formatter": "share"},
         "series": [
             {
                 "type": "pie",
-                "radius": ["40%", "70%"],
+                "radius": ["36%", "60%"],
+                "center": ["50%", "38%"],
+                "avoidLabelOverlap": True,
                 "data": [{"name": n, "value": v} for n, v in summary.by_region],
-                "label": {"formatter": "{b} {d}%"},
+                "label": {"show": False, "position": "center", "formatter": "share"},
+                "emphasis": {"label": {"show": True, "fontSize": 14, "fontWeight": "bold"}},
+                "labelLine": {"show": False},
             }
         ],
     }
     return {"monthly": monthly, "regions": regions}
+
+
+def region_shares(by_region: list[tuple[str, int]]) -> dict[str, str]:
+    """Each region's share of the year's sales as "35.2%", one decimal, adding up to exactly
+    100.0% (regions with net refunds count as zero: a ring cannot show them)."""
+    amounts = [max(int(v), 0) for _name, v in by_region]
+    if not sum(amounts):
+        return {}
+    tenths = largest_remainder(1000, amounts)
+    return {name: f"{t / 10:.1f}%" for (name, _v), t in zip(by_region, tenths, strict=True)}

@@ -20,28 +20,46 @@
 
   const isZh = () => document.documentElement.lang.toLowerCase().startsWith("zh");
 
-  // Money in minor units (fen): 1234.5万 / 1.23亿 in Chinese, 12,345,000 in English.
+  // Money in minor units (fen), as the cards show it (core/money.py format_amount):
+  // 1234.5万 / 1.23亿 in Chinese, 231.14M / 35K in English.
   function cny(fen) {
     const yuan = Number(fen) / 100;
-    if (!isZh()) return yuan.toLocaleString("en-US", { maximumFractionDigits: 2 });
+    const abs = Math.abs(yuan);
+    if (!isZh()) {
+      const fmt = (value, unit, places) =>
+        value.toLocaleString("en-US", { maximumFractionDigits: places }) + unit;
+      if (abs >= 1e6) return fmt(yuan / 1e6, "M", 2);
+      if (abs >= 1e4) return fmt(yuan / 1e3, "K", 1);
+      return fmt(yuan, "", 2);
+    }
     const fmt = (value, unit) =>
       value.toLocaleString("zh-CN", { maximumFractionDigits: 2, useGrouping: false }) + unit;
-    const abs = Math.abs(yuan);
     if (abs >= 1e8) return fmt(yuan / 1e8, "亿");
     if (abs >= 1e4) return fmt(yuan / 1e4, "万");
     return fmt(yuan, "");
   }
 
-  window.stFormat = { cny };
+  // A name with its share from the option's "stShares" map, computed on the server so that
+  // the shares add up to exactly 100.0%: "华东 35.2%".
+  function share(name, option) {
+    const pct = (option.stShares || {})[name];
+    return pct ? `${name} ${pct}` : name;
+  }
 
-  function resolveFormatters(node) {
+  window.stFormat = { cny, share };
+  // Formatters that read a name (legend entries, pie labels) rather than a value.
+  const BY_NAME = new Set(["share"]);
+
+  function resolveFormatters(node, option) {
     if (!node || typeof node !== "object") return;
     for (const [key, value] of Object.entries(node)) {
       if ((key === "formatter" || key === "valueFormatter") && Object.hasOwn(window.stFormat, value)) {
         const format = window.stFormat[value];
-        node[key] = (v) => format(v !== null && typeof v === "object" ? v.value : v);
+        node[key] = BY_NAME.has(value)
+          ? (v) => format(v !== null && typeof v === "object" ? v.name : v, option)
+          : (v) => format(v !== null && typeof v === "object" ? v.value : v, option);
       } else {
-        resolveFormatters(value);
+        resolveFormatters(value, option);
       }
     }
   }
@@ -55,7 +73,7 @@
       const source = document.getElementById(el.dataset.echarts);
       if (!source || echarts.getInstanceByDom(el)) continue;
       const option = JSON.parse(source.textContent);
-      resolveFormatters(option);
+      resolveFormatters(option, option);
       echarts.init(el, null, { locale: isZh() ? "ZH" : "EN" }).setOption(option);
       resizer.observe(el);
     }
