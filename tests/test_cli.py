@@ -183,3 +183,46 @@ def test_the_forecast_engine_loads_statsforecast_only_to_fit(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["[]", "True"]
+
+
+# --- language: the command line follows LANG / LC_ALL / LANGUAGE, --lang wins (issue 12) --------
+
+NO_LOCALE = {"LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANGUAGE": ""}
+ENGLISH, CHINESE = "There is no batch #999.", "没有批次 #999。"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ((), {"LANG": "en_US.UTF-8"}, ENGLISH),
+        ((), {"LANG": "zh_CN.UTF-8"}, CHINESE),
+        ((), {}, CHINESE),
+        ((), {"LANG": "C.UTF-8"}, CHINESE),
+        ((), {"LANG": "POSIX"}, CHINESE),
+        ((), {"LANG": "zh_CN.UTF-8", "LC_ALL": "en_GB.UTF-8"}, ENGLISH),
+        ((), {"LANG": "en_US.UTF-8", "LC_MESSAGES": "zh_CN.UTF-8"}, CHINESE),
+        ((), {"LANG": "zh_CN.UTF-8", "LANGUAGE": "fr:en"}, ENGLISH),
+        (("--lang", "en"), {"LANG": "zh_CN.UTF-8"}, ENGLISH),
+        (("--lang=en",), {"LC_ALL": "zh_CN.UTF-8"}, ENGLISH),
+        (("--lang", "zh"), {"LANG": "en_US.UTF-8", "LANGUAGE": "en"}, CHINESE),
+    ],
+)
+def test_the_command_line_speaks_the_language_of_the_environment(args, env, expected, migrated_home):
+    result = run(
+        *args,
+        "batches",
+        "--rollback",
+        "999",
+        SALESTARGET_HOME=str(migrated_home),
+        SALESTARGET_DATABASE_URL="",
+        **{**NO_LOCALE, **env},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"CommandError: {expected}"
+
+
+def test_an_unknown_language_is_one_clear_line(tmp_path):
+    result = run("--lang", "fr", "batches", SALESTARGET_HOME=str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["salestarget: error: --lang: use zh or en, not fr"]
+    assert run("--lang", "en", "--help").stdout.startswith("usage: salestarget")

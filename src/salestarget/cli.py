@@ -56,14 +56,51 @@ Environment:
   SALESTARGET_STATIC_ROOT   folder for collectstatic (only when a web server in front serves /static/)
 
 Options:
+  --lang zh|en        language of the messages (before the command; default: from LC_ALL,
+                      LC_MESSAGES or LANG, or LANGUAGE first when set; Chinese when unset or C)
   --version           print the version and exit
   -h, --help          show this help and exit
 """
+
+# The languages of the messages (settings.LANGUAGES) by the prefix of a locale name.
+LANGUAGES = {"zh": "zh-hans", "en": "en"}
+DEFAULT_LANGUAGE = "zh-hans"
 
 
 def fail(message: str) -> int:
     print(f"salestarget: error: {message}", file=sys.stderr)
     return 2
+
+
+def supported_language(name: str) -> str | None:
+    """``zh-hans`` or ``en`` for a locale or language name (zh_CN.UTF-8, en_US, zh-Hans, en), else
+    None (C, POSIX and languages without translations)."""
+    prefix = name.strip().replace("-", "_").split("_")[0].split(".")[0].split("@")[0].lower()
+    return LANGUAGES.get(prefix)
+
+
+def environment_language(environ=os.environ) -> str:
+    """The language of the messages from the environment, as gettext reads it: LANGUAGE (a list,
+    the first language with translations) before the locale LC_ALL, LC_MESSAGES, LANG (the
+    first one set decides); Chinese when none is set, or for C/POSIX or another language."""
+    for part in environ.get("LANGUAGE", "").split(":"):
+        if language := supported_language(part):
+            return language
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := environ.get(name, "").strip():
+            return supported_language(value) or DEFAULT_LANGUAGE
+    return DEFAULT_LANGUAGE
+
+
+def split_language(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The global ``--lang zh|en`` (or ``--lang=en``) before the command, and the rest."""
+    if argv and argv[0] == "--lang":
+        if len(argv) < 2:
+            raise ValueError("")
+        return argv[1], argv[2:]
+    if argv and argv[0].startswith("--lang="):
+        return argv[0].partition("=")[2], argv[1:]
+    return None, argv
 
 
 def check_database() -> str | None:
@@ -87,6 +124,14 @@ def check_database() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        chosen, argv = split_language(argv)
+    except ValueError:
+        return fail("--lang: use zh or en")
+    if chosen is None:
+        language = environment_language()
+    elif not (language := supported_language(chosen)):
+        return fail(f"--lang: use zh or en, not {chosen}")
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0
@@ -118,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     if uses_data and (reason := check_database()):
         return fail(reason)
 
+    # Commands speak the active language (Django's commands leave it alone); without this they
+    # would speak settings.LANGUAGE_CODE, Chinese, whatever the terminal's language.
     from django.core.management import execute_from_command_line
+    from django.utils import translation
+
+    translation.activate(language)
 
     try:
         execute_from_command_line(["salestarget", *argv])

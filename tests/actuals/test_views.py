@@ -319,3 +319,17 @@ def test_a_master_batch_page_lists_its_changes_and_rolls_them_back(client, compa
     assert not Region.objects.filter(code="NEW").exists()
     assert Region.objects.get(pk=company.shanghai.pk).name == company.shanghai.name
     assert done.status_code == 200
+
+
+def test_the_mapping_page_proposes_order_and_line_for_a_line_level_export(client, company):
+    """Issue 12, item 14: the web's guess checks its external id on the first rows too."""
+    lines = ["Order No,Item No,Date,Sales"] + [
+        f"SO{n // 3},{n % 3 + 1},2024-03-01,{n + 1}" for n in range(12)
+    ]
+    client.force_login(company.admin)
+    file = SimpleUploadedFile("lines.csv", ("\r\n".join(lines) + "\r\n").encode())
+    url = client.post(reverse("actuals:import"), {"kind": "order", "file": file, "source": "erp"})["Location"]
+    page = client.get(url)
+    initial = page.context["form"].initial
+    assert (initial["map_external_id"], initial["map_external_id_2"]) == ("Order No", "Item No")
+    assert "Order No+Item No" in page.content.decode()  # and the page says why

@@ -64,7 +64,9 @@ def test_company_recommendation_explains_every_fen(sales):
     assert rec.forecast.period_start == len(rec.forecast_months) - 12
     assert sum(rec.history) == DailyRollup.objects.aggregate(v=Sum("amount"))["v"]
     bu = rec.bottom_up
-    assert {r["name"] for r in bu.reps} == {"陈一", "陈二", "黄深"}
+    # 周杭 is a member without sales: listed, estimated from the team, with a note (issue 12).
+    assert {r["name"] for r in bu.reps} == {"陈一", "陈二", "黄深", "周杭"}
+    assert [r["name"] for r in bu.reps if r["note"]] == ["周杭"]
     assert bu.recommended_total == sum(r["recommended"] for r in bu.reps)
     assert bu.gap == bu.top_down_recommended - bu.recommended_total
     assert bu.top_down_expected == rec.baseline

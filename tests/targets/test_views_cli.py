@@ -74,7 +74,7 @@ def test_cli_text_and_json(sales):
     call_command("recommend", "--unit", "EAST", "--growth", "5", "--target", "100000", stdout=out)
     text = out.getvalue()
     assert "AutoETS" in text or "SeasonalNaive" in text or "AutoTheta" in text or "AutoARIMA" in text
-    assert "自下而上" in text and "目标 10万 的达成概率为" in text
+    assert "自下而上" in text and "目标 10万 的达成概率：" in text
     out = StringIO()
     call_command(
         "recommend", "--person", sales.rep_sz.code, "--quarter", "2", "--p", "0.5", "--json", stdout=out

@@ -44,6 +44,7 @@ from salestarget.actuals.importers import (
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS, MasterImport, master_kind
 from salestarget.actuals.models import DailyReport, Fact, FactSource, ImportBatch, MasterChange
 from salestarget.actuals.parsing import (
+    _LINE_NUMBER,
     SYNONYMS,
     DateParser,
     Problem,
@@ -89,16 +90,26 @@ def parse_map_options(items: Iterable[str]) -> dict[str, str]:
 
 
 def resolve_columns(
-    headers: list[str], mapping: dict, fields: Iterable[str], synonyms=None
+    headers: list[str],
+    mapping: dict,
+    fields: Iterable[str],
+    synonyms=None,
+    *,
+    sample: Iterable[tuple[int, list]] | None = None,
+    notes: list[dict] | None = None,
 ) -> dict[str, list[int]]:
     """Field -> column indexes: guessed from the headers, then the user's mapping on top.
 
     A column is named by its header (exact, else ignoring case, spaces and punctuation);
-    several columns join with “+”, e.g. ``external_id=SalesOrderNumber+SalesOrderLineNumber``."""
+    several columns join with “+”, e.g. ``external_id=SalesOrderNumber+SalesOrderLineNumber``.
+    With ``sample`` (the first rows), a guessed external id must tell those rows apart (see
+    ``unique_external_id``); what the check changed is added to ``notes``."""
     fields = list(fields)
     index = {h: i for i, h in reversed(list(enumerate(headers))) if h}
     loose = {header_key(h): i for i, h in reversed(list(enumerate(headers))) if h}
     columns = {f: [index[h] for h in cols] for f, cols in guess_mapping(headers, fields, synonyms).items()}
+    if sample is not None and "external_id" not in (mapping or {}):
+        unique_external_id(headers, columns, sample, notes if notes is not None else [])
 
     def find(name: str) -> int | None:
         name = name.strip().strip('"').strip("'")
@@ -134,6 +145,90 @@ def resolve_columns(
             found.append(i)
         columns[name] = found
     return columns
+
+
+# Headers of a line number within an order, beyond the ones the header guess pairs with an
+# order number (parsing._LINE_NUMBER).
+_LINE_COLUMNS = _LINE_NUMBER | {
+    "line",
+    "lineitem",
+    "lineitemno",
+    "lineitemnumber",
+    "itemno",
+    "itemnumber",
+    "orderlinenumber",
+    "orderlineno",
+    "项次",
+    "行",
+    "行项目",
+    "行项目号",
+    "明细序号",
+    "分录号",
+}
+
+
+def _repeats(rows: list[list], idx: list[int]) -> bool:
+    """Whether rows tell apart by the columns ``idx`` only as lines do: two or more values each
+    on rows of different content (an order number on its order's lines). A single repeated
+    value, or a row repeated whole, is more likely a mistake, for the import to name (blank ids
+    aside: they are an error of their own row)."""
+    contents: dict[tuple, set[tuple]] = {}
+    for cells in rows:
+        key = tuple(cell_text(cells[i]) if i < len(cells) else "" for i in idx)
+        if any(key):
+            contents.setdefault(key, set()).add(tuple(cell_text(c) for c in cells))
+    return sum(1 for found in contents.values() if len(found) > 1) >= 2
+
+
+def _duplicated(rows: list[list], idx: list[int]) -> bool:
+    """Whether two of ``rows`` have the same non-blank values in the columns ``idx``."""
+    seen = set()
+    for cells in rows:
+        key = tuple(cell_text(cells[i]) if i < len(cells) else "" for i in idx)
+        if any(key) and key in seen:
+            return True
+        seen.add(key)
+    return False
+
+
+def unique_external_id(
+    headers: list[str], columns: dict[str, list[int]], sample: Iterable[tuple[int, list]], notes: list[dict]
+) -> None:
+    """A guessed external id that repeats within the sample as an order number does on a
+    line-level export (one per order, not per line) would reject every further line of an order
+    as a duplicate. Then: the id plus a line-number column, when that pair is unique in the
+    sample; else no external id (rows are told apart by their content) and a note saying so."""
+    idx = columns.get("external_id")
+    rows = [cells for _n, cells in sample]
+    if not idx or not _repeats(rows, idx):
+        return
+    repeating = "+".join(headers[i] for i in idx)
+    for j, header in enumerate(headers):
+        if j in idx or not header or header_key(header) not in _LINE_COLUMNS:
+            continue
+        if not _duplicated(rows, [*idx, j]):
+            columns["external_id"] = [*idx, j]
+            notes.append(
+                {
+                    "message": gettext_noop(
+                        "%(column)s repeats, so it cannot tell the rows apart: the external id is "
+                        "%(columns)s."
+                    ),
+                    "params": {"column": repeating, "columns": f"{repeating}+{header}"},
+                }
+            )
+            return
+    del columns["external_id"]
+    notes.append(
+        {
+            "message": gettext_noop(
+                "%(column)s repeats, so it cannot tell the rows apart, and no line number makes it "
+                "unique: no external id is mapped (rows are told apart by their content; map "
+                "external_id to choose the columns)."
+            ),
+            "params": {"column": repeating},
+        }
+    )
 
 
 def mapping_names(headers: list[str], columns: dict[str, list[int]]) -> dict[str, str]:
@@ -426,7 +521,17 @@ class _FileSource:
 
     def _source(self, table) -> _Source:
         self.options.update(format=table.format, encoding=table.encoding_label, sheet=table.sheet)
-        columns = resolve_columns(table.headers, self.mapping, self.fields, self.synonyms)
+        notes: list[dict] = []
+        columns = resolve_columns(
+            table.headers,
+            self.mapping,
+            self.fields,
+            self.synonyms,
+            sample=table.sample(DATE_SAMPLE),
+            notes=notes,
+        )
+        if notes:
+            self.options["notes"] = notes
         date_cols = [
             i
             for f in ("date", "hire_date", "valid_from", "valid_to", "first_deal_date", "leave_date")

@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_tasks.base import TaskResultStatus
@@ -27,6 +28,7 @@ from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS
 from salestarget.actuals.models import DailyReport, Fact, ImportBatch, Upload
 from salestarget.actuals.parsing import SYNONYMS, Problem, cell_text, open_table
 from salestarget.actuals.services import (
+    DATE_SAMPLE,
     DailyLine,
     DailyReportError,
     can_roll_back,
@@ -206,7 +208,17 @@ def mapping(request, pk):
         with open_table(upload.path, encoding=upload.encoding or None, sheet=upload.sheet or None) as table:
             headers = table.headers
             sample = [[cell_text(c) for c in cells[: len(headers)]] for _n, cells in table.sample(5)]
-            guessed = resolve_columns(headers, {}, fields, SYNONYMS if is_fact else MASTER_SYNONYMS)
+            # The guess checks on the first rows that its external id tells them apart (an
+            # order number on a line-level export does not) and says what it chose instead.
+            notes: list[dict] = []
+            guessed = resolve_columns(
+                headers,
+                {},
+                fields,
+                SYNONYMS if is_fact else MASTER_SYNONYMS,
+                sample=table.sample(DATE_SAMPLE) if is_fact else None,
+                notes=notes,
+            )
     except Problem as problem:
         messages.error(request, str(problem))
         return redirect("actuals:import")
@@ -229,6 +241,8 @@ def mapping(request, pk):
         form.is_valid()
     else:
         form = MappingForm(initial=MappingForm.initial_for(headers, guessed), **form_args)
+        for note in notes:
+            messages.info(request, gettext(note["message"]) % note["params"])
     result = upload.result if state == Upload.Status.CHECKED else None
     if failure:
         messages.error(request, _("The import stopped with an error and was not written; try again."))

@@ -16,6 +16,9 @@ class UnitRow:
     depth: int
     managers: list[Person]
     members: list[Person]
+    # Everyone with a member or manager membership on the day in this unit or any unit below
+    # it, counted once: the company's and regions' people, who are nearly all in teams.
+    headcount: int = 0
 
 
 def org_chart(user, day: dt.date | None = None) -> list[UnitRow]:
@@ -30,9 +33,17 @@ def org_chart(user, day: dt.date | None = None) -> list[UnitRow]:
     )
     managers: dict[int, list[Person]] = {}
     members: dict[int, list[Person]] = {}
+    below: dict[int, set[int]] = {}  # unit -> the people in its subtree
+    paths = {u.pk: u.path for u in units}
     for m in rows:
         (managers if m.role == Membership.Role.MANAGER else members).setdefault(m.unit_id, []).append(
             m.person
         )
+        # The unit's path names it and every unit above it: /1/7/42/.
+        for ancestor in paths[m.unit_id].strip("/").split("/"):
+            below.setdefault(int(ancestor), set()).add(m.person_id)
     top = min((u.depth for u in units), default=0)
-    return [UnitRow(u, u.depth - top, managers.get(u.pk, []), members.get(u.pk, [])) for u in units]
+    return [
+        UnitRow(u, u.depth - top, managers.get(u.pk, []), members.get(u.pk, []), len(below.get(u.pk, ())))
+        for u in units
+    ]

@@ -125,7 +125,50 @@ def active_reps(rows, history_end: dt.date) -> list[int]:
     return sorted(set(active.values_list("person_id", flat=True).distinct()))
 
 
+# How many periods of each kind make a year back, for the "last year" comparison.
+_PER_YEAR = {"year": 1, "half": 2, "quarter": 4, "month": 12, "week": 52, "day": 364}
+
+
+def comparison_period(period: Period, history_end: dt.date) -> Period:
+    """The period "last year" means for ``period``: the same period one year before, or, while
+    that one is not over (a target for next year set before this year has ended), the latest
+    complete one of the same kind a whole number of years back (2025 全年, not 2026 so far)."""
+    shift = _PER_YEAR.get(period.kind, 1)
+    known_until = add_months(history_end, 1)
+    back = period.shift(-shift)
+    while back.end >= known_until:
+        back = back.shift(-shift)
+    return back
+
+
 def last_year_actual(rows, field: str, period: Period) -> int:
-    """The sum over the same months one year before ``period``."""
-    start, end = add_months(period.start, -12), add_months(period.end.replace(day=1), -11)
+    """The sum over ``period`` (see :func:`comparison_period`)."""
+    start, end = period.start, period.end + dt.timedelta(days=1)
     return int(rows.filter(day__gte=start, day__lt=end).aggregate(v=Sum(field))["v"] or 0)
+
+
+def active_members(user, scope: TargetScope, today: dt.date) -> list[int]:
+    """The members (not managers) of the scope's units on ``today`` that ``user`` may see: the
+    team as it is, including hires who have not sold yet.  Empty for a product or region
+    scope, whose reps are those who sold in it."""
+    from salestarget.org.models import Membership
+    from salestarget.org.permissions import Action
+
+    if scope.product is not None or scope.region is not None or scope.person is not None:
+        return []
+    members = (
+        Membership.objects.restrict(user, Action.VIEW)
+        .active_on(today)
+        .filter(role=Membership.Role.MEMBER)
+        .exclude(person__status="left")
+    )
+    if scope.unit is not None:
+        members = members.filter(unit__path__startswith=scope.unit.path)
+    return sorted(set(members.values_list("person_id", flat=True)))
+
+
+def started(people: list[int]) -> dict[int, dt.date]:
+    """Each person's hire date."""
+    from salestarget.org.models import Person
+
+    return dict(Person.objects.filter(pk__in=people).values_list("pk", "hire_date"))

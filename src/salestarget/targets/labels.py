@@ -23,6 +23,7 @@ def model_label(name: str) -> str:
         COMBINATION: _("Average of the models"),
         SHARED_SEASON: _("Own level, shared season"),
         MEAN_MODEL: _("Average month"),
+        "TeamPerRep": _("Team per-rep level"),
         "AutoETS": _("Exponential smoothing"),
         "AutoETS(AZN)": _("Exponential smoothing"),
         "AutoTheta": _("Theta method"),

@@ -88,7 +88,7 @@ def charts(rec: Recommendation) -> dict:
     if rec.existing_target is not None:
         marks.append(_mark(rec.existing_target, _("Current target")))
     if rec.last_year_actual > 0:
-        marks.append(_mark(rec.rule_of_thumb, _("Last year + 10%")))
+        marks.append(_mark(rec.rule_of_thumb, rec.rule_of_thumb_label))
     probability_chart = {
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 8, "right": 24, "top": 24, "bottom": 8, "containLabel": True},

@@ -38,7 +38,13 @@ from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import Person
 from salestarget.targets import history
-from salestarget.targets.adjustments import DEFAULT_P, Adjustments, Line, adjustment_lines
+from salestarget.targets.adjustments import (
+    DEFAULT_P,
+    DEFAULT_RAMP_MONTHS,
+    Adjustments,
+    Line,
+    adjustment_lines,
+)
 from salestarget.targets.labels import lang, model_label, month_label
 from salestarget.targets.scope import TargetScope
 from salestarget.targets.selectors import existing_target
@@ -67,6 +73,11 @@ class Basis:
     active_reps: list[int]
     rep_forecasts: dict[int, SeriesForecast] | None
     last_year_actual: int
+    # The complete period ``last_year_actual`` sums (see history.comparison_period).
+    last_year_period: Period | None = None
+    # Reps whose own history is too short to forecast: {person id: months of own sales},
+    # estimated from the team's per-rep level (see _new_rep_estimates).
+    new_reps: dict[int, int] = field(default_factory=dict)
 
     @property
     def history_months(self) -> list[dt.date]:
@@ -122,11 +133,19 @@ def forecast_basis(
     forecast = forecast_many(inputs, horizon, period_start=period_start, candidates=SINGLE_CANDIDATES)[key]
 
     reps = history.active_reps(rows, history_end)
-    rep_forecasts = None
-    if bottom_up and scope.person is None and reps:
-        rep_forecasts = _rep_forecasts(
-            rows, value_field, reps, history_months, own, wd_hist, wd_future, period_start
-        )
+    rep_forecasts, new_reps = None, {}
+    if bottom_up and scope.person is None:
+        # Every current member of the team counts, not only those who already sold: a hire of
+        # two months has no sales yet and would otherwise vanish from the bottom-up table.
+        reps = sorted(set(reps) | set(history.active_members(user, scope, today)))
+        if reps and history_months:
+            rep_forecasts, own_months = _rep_forecasts(
+                rows, value_field, reps, history_months, own, wd_hist, wd_future, period_start
+            )
+            new_reps = _new_rep_estimates(
+                rep_forecasts, own_months, history.started(reps), period_months, history_end
+            )
+    comparison = history.comparison_period(period, history_end)
     return Basis(
         scope=scope,
         metric=the_metric,
@@ -137,30 +156,82 @@ def forecast_basis(
         forecast=forecast,
         active_reps=reps,
         rep_forecasts=rep_forecasts,
-        last_year_actual=history.last_year_actual(rows, value_field, period),
+        last_year_actual=history.last_year_actual(rows, value_field, comparison),
+        last_year_period=comparison,
+        new_reps=new_reps,
     )
 
 
 def _rep_forecasts(
     rows, value_field, reps, months, reference, wd_hist, wd_future, period_start
-) -> dict[int, SeriesForecast]:
+) -> tuple[dict[int, SeriesForecast], dict[int, int]]:
     """Forecast every active rep of the scope on the same months as the top-down series.
 
     A rep's months before their first sale are unknown (NaN), not zero, so a recent joiner is
     forecast from their own short record instead of looking like years of slump.  The scope's
-    own months are every rep's reference: a rep shares the team's season.
+    own months are every rep's reference: a rep shares the team's season.  Also returns how
+    many months of own history each rep has (0 for a member without a sale yet).
     """
-    sums = history.monthly(
-        rows.filter(person_id__in=reps), value_field, months[0], months[-1], by="person_id"
+    sums = (
+        history.monthly(rows.filter(person_id__in=reps), value_field, months[0], months[-1], by="person_id")
+        if months
+        else {}
     )
-    inputs = []
+    inputs, own_months = [], {}
     for rep in reps:
         y = np.array([sums.get((rep, m), 0) for m in months], dtype=float)
         seen = [i for i, m in enumerate(months) if (rep, m) in sums]
-        y[: seen[0]] = np.nan
-        inputs.append(SeriesInput(str(rep), y, wd_hist, wd_future, reference))
+        y[: seen[0] if seen else len(months)] = np.nan
+        own_months[rep] = len(months) - seen[0] if seen else 0
+        inputs.append(SeriesInput(str(rep), y, wd_hist, wd_future, reference if months else None))
     forecasts = forecast_many(inputs, len(wd_future), period_start=period_start, candidates=BATCH_CANDIDATES)
-    return {rep: forecasts[str(rep)] for rep in reps}
+    return {rep: forecasts[str(rep)] for rep in reps}, own_months
+
+
+# A rep with less of their own history than this is estimated from the team, not forecast.
+NEW_REP_MONTHS = 6
+NEW_REP_MODEL = "TeamPerRep"
+
+
+def _new_rep_estimates(
+    forecasts: dict[int, SeriesForecast],
+    own_months: dict[int, int],
+    started: dict[int, dt.date],
+    period_months: list[dt.date],
+    history_end: dt.date,
+) -> dict[int, int]:
+    """Replace the forecast of every rep with fewer than ``NEW_REP_MONTHS`` months of history by
+    the established reps' average period total, scaled month by month by a linear ramp-up
+    (``DEFAULT_RAMP_MONTHS`` from the day they started), or by their own forecast when that is
+    higher.  Returns {rep: months of own sales} for the reps so estimated."""
+    new = {rep: n for rep, n in own_months.items() if n < NEW_REP_MONTHS}
+    if not new:
+        return {}
+    established = [fc for rep, fc in forecasts.items() if rep not in new]
+    expected = sum(fc.total_mean for fc in established)
+    per_month = expected / len(established) / len(period_months) if established else 0.0
+    cv = sum(fc.total_sigma for fc in established) / expected if expected > 0 else 1.0
+    out = {}
+    for rep, n in new.items():
+        since = started.get(rep) or add_months(history_end, 1 - n)
+        ramp = [
+            min(1.0, (_months_between(since, m) + 1) / DEFAULT_RAMP_MONTHS)
+            if m >= since.replace(day=1)
+            else 0.0
+            for m in period_months
+        ]
+        own = forecasts[rep]
+        total = round(per_month * sum(ramp))
+        if total > own.total_mean:
+            forecasts[rep] = dataclasses.replace(
+                own, model=NEW_REP_MODEL, total_mean=total, total_sigma=round(total * cv)
+            )
+        out[rep] = n
+    return out
+
+
+def _months_between(first: dt.date, month: dt.date) -> int:
+    return (month.year - first.year) * 12 + month.month - first.month
 
 
 # --------------------------------------------------------------------------- the recommendation
@@ -217,6 +288,12 @@ class Recommendation:
     existing_target: int | None
     bottom_up: BottomUp | None
     warnings: list[str] = field(default_factory=list)
+    last_year_period: Period | None = None
+
+    @property
+    def last_year_label(self) -> str:
+        """The complete period "last year" stands for, e.g. 2025年: never a year still running."""
+        return self.last_year_period.label(lang()) if self.last_year_period else _("Last year")
 
     @property
     def period_label(self) -> str:
@@ -242,8 +319,17 @@ class Recommendation:
         return None if self.existing_target is None else self.probability_of(self.existing_target)
 
     @property
+    def rule_of_thumb_label(self) -> str:
+        return _("%(period)s + 10%%") % {"period": self.last_year_label}
+
+    @property
+    def vs_last_year_label(self) -> str:
+        return _("vs. %(period)s") % {"period": self.last_year_label}
+
+    @property
     def rule_of_thumb(self) -> int:
-        """What "last year + 10%" would have said, for comparison."""
+        """What "last year + 10%" would have said, for comparison: ``last_year_period`` is the
+        last complete one, so a year still running is never taken for a whole year."""
         return round_half_up(Fraction(self.last_year_actual) * Fraction(11, 10))
 
     @property
@@ -303,6 +389,13 @@ class Recommendation:
             "recommended": self.recommended,
             "ladder": {f"{q:g}": t for q, t in self.ladder()},
             "last_year_actual": self.last_year_actual,
+            "last_year_period": None
+            if self.last_year_period is None
+            else {
+                "start": self.last_year_period.start.isoformat(),
+                "end": self.last_year_period.end.isoformat(),
+                "label": self.last_year_label,
+            },
             "rule_of_thumb": {"target": self.rule_of_thumb, "probability": self.rule_probability},
             "existing_target": None
             if self.existing_target is None
@@ -344,7 +437,7 @@ def compose(
         Line("expected", _("Expected total"), expected),
         Line(
             "margin",
-            _("Safety margin for a %(p)s chance") % {"p": f"{p:.0%}"},
+            _("Safety margin for the chance of %(p)s") % {"p": f"{p:.0%}"},
             recommended - expected,
         ),
         Line("recommended", _("Recommended target"), recommended),
@@ -368,9 +461,25 @@ def compose(
         recommended=recommended,
         last_year_actual=basis.last_year_actual,
         existing_target=existing_target(user, basis.metric.code, basis.scope, period),
-        bottom_up=None if basis.rep_forecasts is None else _bottom_up(basis.rep_forecasts, p, forecast),
+        bottom_up=None
+        if basis.rep_forecasts is None
+        else _bottom_up(basis.rep_forecasts, p, forecast, basis.new_reps),
         warnings=_warning_texts(forecast, history_months),
+        last_year_period=basis.last_year_period,
     )
+
+
+def _new_rep_note(months: int, model: str) -> str:
+    values = {"n": months, "min": NEW_REP_MONTHS, "ramp": DEFAULT_RAMP_MONTHS}
+    if model == NEW_REP_MODEL:
+        return (
+            _(
+                "%(n)d months of sales (fewer than %(min)d): estimated from the team's per-rep level, "
+                "ramping up over %(ramp)d months from the hire date"
+            )
+            % values
+        )
+    return _("%(n)d months of sales (fewer than %(min)d): estimated from their own recent months") % values
 
 
 def _warning_texts(forecast: SeriesForecast, months: list[dt.date]) -> list[str]:
@@ -385,7 +494,9 @@ def _warning_texts(forecast: SeriesForecast, months: list[dt.date]) -> list[str]
     return texts
 
 
-def _bottom_up(forecasts: dict[int, SeriesForecast], p: float, top_down: SeriesForecast) -> BottomUp:
+def _bottom_up(
+    forecasts: dict[int, SeriesForecast], p: float, top_down: SeriesForecast, new_reps: dict[int, int]
+) -> BottomUp:
     names = dict(Person.objects.filter(pk__in=list(forecasts)).values_list("pk", "name"))
     out = [
         {
@@ -394,6 +505,7 @@ def _bottom_up(forecasts: dict[int, SeriesForecast], p: float, top_down: SeriesF
             "model": fc.model,
             "expected": fc.total_mean,
             "recommended": fc.target_for_probability(p),
+            "note": _new_rep_note(new_reps[rep], fc.model) if rep in new_reps else "",
         }
         for rep, fc in forecasts.items()
     ]

@@ -47,7 +47,7 @@ from salestarget.targets.recommendations import (
 from salestarget.targets.scope import ScopeNotVisible, TargetScope, resolve_scope
 
 # Part of every key: bump it when the stored basis changes shape or meaning.
-FORMAT = 1
+FORMAT = 2
 # A basis nobody asked for in this long is dropped rather than computed again.
 KEEP = dt.timedelta(days=30)
 # used_at is written at most this often, so that reading a basis rarely writes.
@@ -229,6 +229,10 @@ def _dump(b: Basis) -> dict:
         if b.rep_forecasts is None
         else [[rep, _dump_total(fc)] for rep, fc in b.rep_forecasts.items()],
         "last_year_actual": b.last_year_actual,
+        "last_year_period": None
+        if b.last_year_period is None
+        else [b.last_year_period.start.isoformat(), b.last_year_period.end.isoformat()],
+        "new_reps": [[rep, n] for rep, n in b.new_reps.items()],
     }
 
 
@@ -245,7 +249,16 @@ def _load(data: dict, scope: TargetScope, metric, period: Period) -> Basis:
         active_reps=data["active_reps"],
         rep_forecasts=None if data["reps"] is None else {rep: _load_forecast(fc) for rep, fc in data["reps"]},
         last_year_actual=data["last_year_actual"],
+        last_year_period=_load_period(data.get("last_year_period"), period),
+        new_reps={rep: n for rep, n in data.get("new_reps", [])},
     )
+
+
+def _load_period(dates: list[str] | None, like: Period) -> Period | None:
+    if not dates:
+        return None
+    start, end = (dt.date.fromisoformat(d) for d in dates)
+    return Period(like.kind, start, end, like.start_month, like.week_start)
 
 
 def _number(value: float) -> float | None:

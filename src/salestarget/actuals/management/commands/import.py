@@ -120,7 +120,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
         else:
-            self._print(result)
+            self._print(result, dry_run=options["dry_run"])
         if result.status == "rejected":
             raise CommandError(
                 ngettext(
@@ -132,12 +132,20 @@ class Command(BaseCommand):
                 returncode=1,
             )
 
-    def _print(self, result: ImportResult) -> None:
+    def _print(self, result: ImportResult, dry_run: bool = False) -> None:
+        """The summary; a dry run records no batch, so it names none and says what the import
+        would write."""
         w = self.stdout.write
         if result.status == "applied":
             w(self.style.SUCCESS(_("Batch #%(id)s applied: %(kind)s from %(file)s") % _names(result)))
         elif result.status == "dry_run":
             w(self.style.WARNING(_("Dry run, nothing written: %(kind)s from %(file)s") % _names(result)))
+        elif result.batch_id is None:
+            w(
+                self.style.ERROR(
+                    _("Dry run, the file would be rejected: %(kind)s from %(file)s") % _names(result)
+                )
+            )
         else:
             w(self.style.ERROR(_("Batch #%(id)s rejected: %(kind)s from %(file)s") % _names(result)))
         opts = result.options
@@ -147,9 +155,15 @@ class Command(BaseCommand):
         if opts.get("date_format"):
             details.append(_("dates %(format)s") % {"format": opts["date_format"]})
         w("  " + ", ".join(d for d in details if d))
-        lines = [(_("rows read"), result.rows_read), (_("rows written"), result.rows_written)]
+        for note in opts.get("notes", []):
+            w("  " + self.style.WARNING(_("note") + ": " + _(note["message"]) % note["params"]))
+        would = dry_run or result.batch_id is None
+        written = _("rows that would be written") if would else _("rows written")
+        lines = [(_("rows read"), result.rows_read), (written, result.rows_written)]
         if result.rows_updated:
-            lines.append((_("of which updated"), result.rows_updated))
+            lines.append(
+                (_("of which would be updated") if would else _("of which updated"), result.rows_updated)
+            )
         lines.append((_("rows already imported (skipped)"), result.rows_skipped))
         for label, count in lines:
             w("  " + label + ": " + format(count, ","))
@@ -167,7 +181,13 @@ class Command(BaseCommand):
             where = _("row %(row)s") % {"row": e["row"]} if e["row"] is not None else _("file")
             column = f" [{e['column']}]" if e["column"] else ""
             self.stderr.write(f"  {where}{column}: {e['reason']}")
-        if result.error_count > SHOWN_ERRORS:
+        if result.error_count > SHOWN_ERRORS and result.batch_id is None:
+            self.stderr.write(
+                "  "
+                + _("… and %(count)s more errors: a dry run records no batch; see them all with --json.")
+                % {"count": result.error_count - SHOWN_ERRORS}
+            )
+        elif result.error_count > SHOWN_ERRORS:
             self.stderr.write(
                 "  "
                 + _("… and %(count)s more errors: download the error report of batch #%(id)s.")

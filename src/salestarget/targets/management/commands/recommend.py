@@ -141,14 +141,18 @@ class Command(BaseCommand):
             note = f"  ({line.note})" if line.note else ""
             out.write(f"  {line.label:<40} {money(line.amount):>16}{note}")
         out.write(
-            _("Recommended target for a %(p)s chance: %(target)s (%(fen)s fen)")
+            _("Recommended target (chance of reaching it %(p)s): %(target)s (%(fen)s fen)")
             % {"p": format_percent(rec.p, 0), "target": money(rec.recommended), "fen": rec.recommended}
         )
         for q, t in rec.ladder():
             out.write("  " + _("%(p)s chance: %(target)s") % {"p": format_percent(q, 0), "target": money(t)})
         out.write(
-            _("Last year + 10%%: %(target)s, chance %(p)s")
-            % {"target": money(rec.rule_of_thumb), "p": format_percent(rec.rule_probability)}
+            _("%(rule)s: %(target)s, chance %(p)s")
+            % {
+                "rule": rec.rule_of_thumb_label,
+                "target": money(rec.rule_of_thumb),
+                "p": format_percent(rec.rule_probability),
+            }
         )
         if rec.existing_target is not None:
             out.write(
@@ -157,7 +161,7 @@ class Command(BaseCommand):
             )
         if target is not None:
             out.write(
-                _("A target of %(target)s has a %(p)s chance")
+                _("The chance of reaching a target of %(target)s: %(p)s")
                 % {"target": money(target), "p": format_percent(rec.probability_of(target))}
             )
         if rec.bottom_up is not None:
