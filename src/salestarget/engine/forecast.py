@@ -51,6 +51,20 @@ SPIKE_MADS = 2.5
 SEASON_SHARE = 0.5
 # Below this many series a process pool costs more than it saves (break-even ~150 measured).
 PARALLEL_FROM_SERIES = 200
+# A young series (fewer than MIN_MODEL_MONTHS months since its first sale, see docs/forecast.md):
+# its level is the mean of its last YOUNG_RECENT_MONTHS months (deseasonalised when a reference
+# lends a season), and it needs sales in YOUNG_MIN_SALES_MONTHS of them.  Its monthly noise is
+# at least YOUNG_MIN_CV of the level: a handful of months cannot show how much a month varies.
+YOUNG_RECENT_MONTHS = 6
+YOUNG_MIN_SALES_MONTHS = 3
+YOUNG_MIN_CV = 0.15
+# Without a reference season a young series is forecast at its recent level only when it ramped
+# up: its months a year before its recent ones averaged below this share of the recent level.
+# Otherwise last year's months carry its own season (a short record of an established business).
+YOUNG_RAMP_SHARE = 0.7
+# A young series' total is normal but cannot fall below 0: its spread is capped so that at
+# most 10% of the probability lies below zero.
+_Z90 = NormalDist().inv_cdf(0.9)
 
 BASELINE = "SeasonalNaive"
 COMBINATION = "Combination"
@@ -194,6 +208,9 @@ class _Prepared:
     # None when there is no usable reference.
     ref: np.ndarray | None = None
     season: np.ndarray | None = None
+    # Fewer than MIN_MODEL_MONTHS months since the first sale, with recent sales: forecast by
+    # _young_forecast, never by model selection.
+    young: bool = False
 
 
 def forecast_series(
@@ -248,7 +265,7 @@ def forecast_many(
     if n_jobs is None:
         n_jobs = -1 if len(prepared) >= PARALLEL_FROM_SERIES else 1
 
-    modelled = [i for i, p in enumerate(prepared) if p.z.size >= MIN_MODEL_MONTHS]
+    modelled = [i for i, p in enumerate(prepared) if p.z.size >= MIN_MODEL_MONTHS and not p.young]
     backtests = _run_backtests([prepared[i] for i in modelled], candidates, horizon, n_jobs)
     choices = {i: _choose(bt, prepared[i]) for i, bt in zip(modelled, backtests, strict=True)}
     final = _run_final(prepared, choices, horizon, n_jobs)
@@ -259,6 +276,10 @@ def forecast_many(
             model, scores = choice.model, choice.scores
             mean_z, sigma_z = final[i]
             scale = _interval_scale(choice, sigma_z)
+        elif p.young:
+            model, mean_z, sigma_z = _young_forecast(p.z, p.season, horizon)
+            scores, scale = {}, 1.0
+            p.warnings.append(Note("short_history", {"months": _own_months(p.y), "model": model}))
         else:
             model, mean_z, sigma_z = _short_history_forecast(p.z, horizon)
             scores, scale = {}, 1.0
@@ -311,7 +332,10 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
         notes.append(Note("negative_months"))
     if not np.any(y):
         notes.append(Note("history_all_zero"))
-    z, spikes = _cap_spikes(y / wd)
+    young = _is_young(y)
+    # A young series' first months cannot repeat in an earlier year: capping would take its
+    # ramp-up or its new level for one-offs.
+    z, spikes = (y / wd, []) if young else _cap_spikes(y / wd)
     if spikes:
         positions = [first + t for t in spikes]
         notes.append(
@@ -325,7 +349,43 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
         season = _season_indices(ref) if np.all(np.isfinite(ref)) else None
         if season is None:
             ref = None
-    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes, ref, season)
+        if young and season is None:
+            # A young series' own months are too few for a season, but the reference may
+            # reach further back than the series: take the season from all of it.
+            season = _full_reference_season(np.asarray(inp.reference, dtype=float), inp.working_days, first)
+    return _Prepared(inp.key, y, z, wd, wd_future, nonnegative, filled, per_day, notes, ref, season, young)
+
+
+def _own_months(y: np.ndarray) -> int:
+    """Months since the first month with sales (or returns)."""
+    active = np.flatnonzero(y)
+    return int(y.size - active[0]) if active.size else 0
+
+
+def _is_young(y: np.ndarray) -> bool:
+    """Fewer than two seasons since the first sale, at least a season of it, and recent sales."""
+    own = _own_months(y)
+    recent = y[-YOUNG_RECENT_MONTHS:]
+    return SEASON <= own < MIN_MODEL_MONTHS and np.count_nonzero(recent > 0) >= YOUNG_MIN_SALES_MONTHS
+
+
+def _ramped_up(z: np.ndarray) -> bool:
+    """Whether the months a year before the recent ones were well below the recent level."""
+    k = min(YOUNG_RECENT_MONTHS, z.size - SEASON)
+    if k <= 0:
+        return True
+    recent = float(np.mean(z[-k:]))
+    year_before = float(np.mean(z[z.size - SEASON - k : z.size - SEASON]))
+    return recent > 0 and year_before < YOUNG_RAMP_SHARE * recent
+
+
+def _full_reference_season(reference: np.ndarray, working_days, first: int) -> np.ndarray | None:
+    """Seasonal indices of the whole reference, aligned to the series' positions from ``first`` on."""
+    if reference.size < MIN_MODEL_MONTHS or not np.all(np.isfinite(reference)):
+        return None
+    wd = np.ones_like(reference) if working_days is None else np.asarray(working_days, dtype=float)
+    indices = _season_indices(_cap_spikes(reference / wd)[0])
+    return None if indices is None else np.roll(indices, -first)
 
 
 def _cap_spikes(z: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -654,6 +714,42 @@ def _short_history_forecast(z: np.ndarray, horizon: int) -> tuple[str, np.ndarra
     return MEAN_MODEL, np.full(horizon, level), np.full(horizon, spread)
 
 
+def _young_forecast(
+    z: np.ndarray, season: np.ndarray | None, horizon: int
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """A young series' recent level, times the reference's season when there is one.
+
+    Without a reference season, only a series that ramped up is forecast so; otherwise it
+    gets the short-history fallback (SeasonalNaive).  Either way _assemble keeps its total
+    from a zero target by capping the total's spread.
+
+    Last year's months of a young series are its ramp-up, not its season, and their
+    differences from this year's are its growth, not its noise.  The level is the mean of the
+    last six months (twelve once the ramp-up is over), deseasonalised; its spread is the
+    level's standard error plus independent monthly noise, both estimated from those months.
+    """
+    if season is None and not _ramped_up(z):
+        # No ramp-up and no borrowed season: a short record of an established business, whose
+        # last year's months are the best guess of its season.
+        return _short_history_forecast(z[z.size - _own_months(z) :], horizon)
+    n = z.size
+    own = _own_months(z)
+    flat = z[n - own :] / (np.ones(own) if season is None else _seasonal(season, n - own, n))
+    # The last YOUNG_RECENT_MONTHS months, or twice as many once the ramp-up is over (the
+    # months before them reached the ramp share of their level): fewer months, more luck.
+    k = min(YOUNG_RECENT_MONTHS, own)
+    earlier = flat[-2 * k : -k]
+    if own >= 2 * k and float(np.mean(earlier)) >= YOUNG_RAMP_SHARE * float(np.mean(flat[-k:])):
+        k *= 2
+    recent = flat[-k:]
+    future_season = np.ones(horizon) if season is None else _seasonal(season, n, n + horizon)
+    level = float(np.mean(recent))
+    noise = max(float(np.std(recent, ddof=1)), YOUNG_MIN_CV * abs(level))
+    spread = noise * math.sqrt(1 + 1 / k)
+    model = MEAN_MODEL if season is None else SHARED_SEASON
+    return model, level * future_season, spread * future_season
+
+
 def _assemble(
     p: _Prepared,
     model: str,
@@ -677,6 +773,9 @@ def _assemble(
     period = slice(period_start, None)
     s = sigma[period]
     total_var = (1 - rho) * float(np.sum(s**2)) + rho * float(np.sum(s)) ** 2
+    total_mean = float(np.sum(mean[period]))
+    if p.young and p.nonnegative and total_mean > 0:
+        total_var = min(total_var, (total_mean / _Z90) ** 2)
     return SeriesForecast(
         key=p.key,
         model=model,
@@ -685,7 +784,7 @@ def _assemble(
         lo=lo,
         hi=hi,
         period_start=period_start,
-        total_mean=round(float(np.sum(mean[period]))),
+        total_mean=round(total_mean),
         total_sigma=round(math.sqrt(total_var)),
         history_months=int(p.y.size),
         filled_months=p.filled,

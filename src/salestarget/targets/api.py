@@ -85,8 +85,10 @@ class RecommendationIn(RecommendationQuery):
 
 class BacktestQuery(QueryIn):
     year: Year | None = Field(None, description="a fiscal year that has ended; the last one by default")
-    level: Annotated[str, StringConstraints(pattern=r"^(rep|[0-9]{1,2})$")] = Field(
-        "rep", description='"rep", or a unit depth: 0 the company, 1 its regions…'
+    level: Annotated[str, StringConstraints(pattern=r"^(rep|unit|company|region|[0-9]{1,2})$")] = Field(
+        "rep",
+        description='"rep"; "unit" (the lowest units you may see); "company" or "region" (depth 0 or 1); '
+        "or a unit depth: 0 the company, 1 its regions…",
     )
     metric: MetricCode = "sales"
 
@@ -134,7 +136,11 @@ def post_recommendation(request, body: RecommendationIn):
 @router.get("/recommendations/backtest", response=responses(dict[str, Any], 400, 422))
 def get_backtest(request, q: Query[BacktestQuery]):
     """Replay a past fiscal year (the last complete one by default) per rep or per unit level:
-    MAE/WAPE against "last year + 10%" and SeasonalNaive, and calibration of the targets."""
+    MAE/WAPE against "last year + 10%" and SeasonalNaive, and calibration of the targets.
+
+    Where the data end before the year does, only the months with actuals are compared:
+    ``months_compared`` < 12, ``complete`` false and a ``note``; with fewer than 3 such months
+    the request is refused (400)."""
     year = q.year if q.year is not None else last_complete_year()
     from salestarget.targets.backtest import backtest
 

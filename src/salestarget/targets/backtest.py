@@ -7,20 +7,26 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
+from salestarget.actuals.models import DailyRollup
 from salestarget.core.errors import DomainError
 from salestarget.engine.backtest import BacktestReport, backtest_year
-from salestarget.engine.calendar import Period
+from salestarget.engine.calendar import Period, add_months
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit
 from salestarget.targets import history
 from salestarget.targets.labels import lang
-from salestarget.targets.scope import TargetScope, selectable_people, selectable_units
+from salestarget.targets.scope import TargetScope, backtest_depth, selectable_people, selectable_units
 
 PROBABILITIES = (0.5, 0.8)
+YEAR_MONTHS = 12
+# A year whose actuals stop earlier is compared over its first months only; with fewer than
+# this many months, the comparison says too little and the request is refused.
+MIN_MONTHS = 3
 
 
 @dataclass
@@ -33,6 +39,24 @@ class BacktestResult:
     metric: Metric
     report: BacktestReport
     names: dict[str, str]
+    depth: int | None = None
+    months_compared: int = YEAR_MONTHS
+    last_month: dt.date | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the whole year was compared (False: the actuals stop before its end)."""
+        return self.months_compared >= YEAR_MONTHS
+
+    @property
+    def note(self) -> str | None:
+        """What a partial comparison covers, in the active language (None for a whole year)."""
+        if self.complete or self.last_month is None:
+            return None
+        return gettext(
+            "The data end in %(last)s, so only the first %(months)d months of fiscal year %(year)d "
+            "are compared: forecasts, targets and the rule of thumb cover those months only."
+        ) % {"last": _month_label(self.last_month), "months": self.months_compared, "year": self.year}
 
     @property
     def period_label(self) -> str:
@@ -54,6 +78,11 @@ class BacktestResult:
             {
                 "year": self.year,
                 "level": self.level,
+                "depth": self.depth,
+                "months_compared": self.months_compared,
+                "complete": self.complete,
+                "last_month": None if self.last_month is None else self.last_month.isoformat(),
+                "note": self.note,
                 "period": {"start": self.period.start.isoformat(), "end": self.period.end.isoformat()},
                 "metric": self.metric.code,
             }
@@ -66,24 +95,46 @@ def backtest(
 ) -> BacktestResult:
     """Replay fiscal ``year``: what would have been recommended for each node, and how it went.
 
-    ``level`` is "rep" or a unit depth ("0" the company, "1" its regions, ...); a unit's
-    history is its whole subtree.  Only nodes the user may see are replayed.
+    ``level`` is "rep", "unit" (the lowest units the user may see), "company", "region" or a
+    unit depth ("0" the company, "1" its regions, ...); a unit's history is its whole subtree.
+    Only nodes the user may see are replayed.
+
+    Where the actuals stop before the year's end (the data's last month), the forecast is
+    compared over the months that have actuals only (``months_compared``, ``complete``); with
+    fewer than ``MIN_MONTHS`` of them the request is refused.
     """
     today = today or timezone.localdate()
     cal = fiscal_calendar()
     the_metric = history.metric_for(metric)
     value_field = history.value_field(the_metric)
+    depth = backtest_depth(user, level)
     period = cal.year(year)
     if period.end >= today.replace(day=1):
         raise DomainError(gettext_lazy("Choose a fiscal year that has ended."))
     rows = history.rollups(user, the_metric, TargetScope())
-    end_month = period.end.replace(day=1)
+    year_end = period.end.replace(day=1)
+    end_month = year_end
+    last_month = _last_month_with_data(the_metric)
+    months_compared = YEAR_MONTHS
+    if last_month is not None and last_month < year_end:
+        months_compared = len(history.months(period.start.replace(day=1), last_month))
+        if months_compared < MIN_MONTHS:
+            raise DomainError(
+                gettext_lazy(
+                    "Fiscal year %(year)d cannot be replayed: the data end in %(last)s, fewer than "
+                    "%(min)d months into it."
+                ),
+                year=year,
+                last=_month_label(last_month),
+                min=MIN_MONTHS,
+            )
+        end_month = last_month
     # No sales before the year's end gives an empty report rather than an error: "nothing to
     # replay" is a valid answer for a new team.
     start = history.first_month(rows, end_month, history.HISTORY_MONTHS) or end_month
     months = history.months(start, end_month)
 
-    if level == "rep":
+    if depth is None:
         people = selectable_people(user)
         names = {str(pk): name for pk, name in people.values_list("pk", "name")}
         sums = history.monthly(
@@ -91,9 +142,6 @@ def backtest(
         )
         keyed = {(str(k), m): v for (k, m), v in sums.items()}
     else:
-        if not level.isdigit():
-            raise DomainError(gettext_lazy("The level is 'rep' or a unit depth such as 1."))
-        depth = int(level)
         units = list(selectable_units(user).filter(depth=depth).values_list("pk", "name", "path"))
         if not units:
             raise DomainError(gettext_lazy("You manage no units at that level."))
@@ -116,11 +164,34 @@ def backtest(
     reference = np.array([everything.get((None, m), 0) for m in months], dtype=float)
     report = backtest_year(
         histories,
-        holdout=12,
+        holdout=months_compared,
         working_days=dict.fromkeys(histories, wd),
         references=dict.fromkeys(histories, reference),
         probabilities=PROBABILITIES,
     )
     return BacktestResult(
-        year=year, level=level, period=period, metric=the_metric, report=report, names=names
+        year=year,
+        level=level,
+        period=period,
+        metric=the_metric,
+        report=report,
+        names=names,
+        depth=depth,
+        months_compared=months_compared,
+        last_month=last_month if months_compared < YEAR_MONTHS else None,
     )
+
+
+def _last_month_with_data(metric: Metric) -> dt.date | None:
+    """The month of the latest fact of ``metric`` in the whole data set: how far the imported
+    actuals reach. Not the user's own rows: a rep without sales since June still has actuals
+    (zeros) for the rest of the year."""
+    facts = DailyRollup.objects.filter(kind=metric.fact_kind)
+    if metric.stage:
+        facts = facts.filter(stage=metric.stage)
+    latest = facts.aggregate(d=Max("day"))["d"]
+    return None if latest is None else history.month_start(latest)
+
+
+def _month_label(month: dt.date) -> str:
+    return Period("month", month, add_months(month, 1) - dt.timedelta(days=1)).label(lang())

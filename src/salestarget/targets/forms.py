@@ -17,7 +17,9 @@ from salestarget.core.errors import DomainError
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.targets.adjustments import COUNT, DEFAULT_P, PERCENT, SPECS, Adjustments, Spec
 from salestarget.targets.scope import (
+    LEVEL_WORDS,
     TargetScope,
+    backtest_depth,
     backtest_levels,
     resolve_period,
     resolve_scope,
@@ -203,4 +205,14 @@ class BacktestForm(forms.Form):
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["level"].choices = backtest_levels(user)
+        # The API's words ("unit", "company", "region") work in a shared link too: as the depth.
+        level = self.data.get("level") if self.is_bound else None
+        if level in LEVEL_WORDS and level != "rep":
+            try:
+                depth = backtest_depth(user, level)
+            except DomainError:
+                pass  # left as it is: the choice field refuses it
+            else:
+                self.data = self.data.copy()
+                self.data["level"] = str(depth)
         _style(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -157,6 +158,36 @@ def backtest_levels(user) -> list[tuple[str, str]]:
     depths = sorted(set(selectable_units(user).values_list("depth", flat=True)))
     levels += [(str(d), _("Units at level %(d)d") % {"d": d + 1}) for d in depths]
     return levels
+
+
+# Words for unit depths: "company" and "region" are fixed depths, "unit" the deepest level
+# of units the user may see (the teams).
+LEVEL_DEPTHS = {"company": 0, "region": 1}
+LEVEL_WORDS = ("rep", "unit", *LEVEL_DEPTHS)
+
+
+def backtest_depth(user, level: str) -> int | None:
+    """The unit depth a backtest ``level`` means (None for "rep"): "rep", "unit" (the deepest
+    units the user may see), "company" (0), "region" (1) or a depth as digits."""
+    level = (level or "").strip().lower()
+    if level == "rep":
+        return None
+    if level == "unit":
+        deepest = selectable_units(user).aggregate(d=Max("depth"))["d"]
+        if deepest is None:
+            raise DomainError(gettext_lazy("You manage no units at that level."))
+        return deepest
+    if level in LEVEL_DEPTHS:
+        return LEVEL_DEPTHS[level]
+    if level.isascii() and level.isdigit() and len(level) <= 2:
+        return int(level)
+    raise DomainError(
+        gettext_lazy(
+            'Unknown level "%(level)s". Use "rep", "unit" (the lowest units), "company", "region" '
+            "or a unit depth (0 the company, 1 its regions, and so on)."
+        ),
+        level=level[:32],
+    )
 
 
 def last_complete_year(today: dt.date | None = None) -> int:
