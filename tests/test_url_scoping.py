@@ -26,6 +26,18 @@ WEB = {
     "org:person": (lambda c: {"pk": c.rep_sh1.pk}, OWN_ROW),
     "targets:recommend": (lambda c: {}, EVERYONE),
     "targets:backtest": (lambda c: {}, EVERYONE),
+    # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
+    "actuals:summary": (lambda c: {}, EVERYONE),
+    "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
+    # Administrators and sales operations (tests/test_company_settings.py, test_metric_settings.py).
+    "settings:company": (lambda c: {}, ADMIN_ONLY),
+    "settings:metrics": (lambda c: {}, ADMIN_ONLY),
+    "settings:metric": (lambda c: {"code": "sales"}, ADMIN_ONLY),
+    # POST only, for those who may change targets: a GET is refused either way.
+    "targets:adopt": (
+        lambda c: {},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 405, "lead_sh": 405, "admin": 405},
+    ),
 }
 
 # Django and third-party URLs that carry their own access control.
@@ -77,7 +89,7 @@ def openapi_paths():
 # API GET path -> (path params from the fixture, model whose restrict() bounds the answer)
 def _api():
     from salestarget.actuals.models import Fact, ImportBatch
-    from salestarget.catalog.models import Customer, Product, Region
+    from salestarget.catalog.models import Customer, Product, Region, Segment
     from salestarget.metrics.models import Metric
     from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
 
@@ -91,12 +103,15 @@ def _api():
         "/api/v1/org/territories": (None, TerritoryAssignment),
         "/api/v1/catalog/products": (None, Product),
         "/api/v1/catalog/regions": (None, Region),
+        "/api/v1/catalog/segments": (None, Segment),
         "/api/v1/catalog/customers": (None, Customer),
         "/api/v1/catalog/customers/{customer_id}": (lambda c: {"customer_id": c.customer.pk}, Customer),
         "/api/v1/metrics/": (None, Metric),
         "/api/v1/metrics/fiscal-calendar": (None, None),
+        "/api/v1/settings/company": (None, None),
         "/api/v1/actuals/facts": (None, Fact),
         "/api/v1/actuals/batches": (None, ImportBatch),
+        "/api/v1/actuals/summary": (None, None),
         "/api/v1/targets/recommendations": (None, None),
         "/api/v1/targets/recommendations/backtest": (None, None),
     }

@@ -23,6 +23,7 @@ from salestarget.catalog.api import router as catalog_router
 from salestarget.core.api_contract import ErrorOut
 from salestarget.core.errors import DomainError
 from salestarget.metrics.api import router as metrics_router
+from salestarget.metrics.api import settings_router
 from salestarget.org.api import router as org_router
 from salestarget.targets.api import router as targets_router
 
@@ -54,6 +55,7 @@ api.add_router("/accounts", accounts_router)
 api.add_router("/org", org_router)
 api.add_router("/catalog", catalog_router)
 api.add_router("/metrics", metrics_router)
+api.add_router("/settings", settings_router)
 api.add_router("/actuals", actuals_router)
 api.add_router("/targets", targets_router)
 

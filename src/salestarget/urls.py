@@ -10,6 +10,7 @@ urlpatterns = [
     path("actuals/", include("salestarget.actuals.urls")),
     path("targets/", include("salestarget.targets.urls")),
     path("accounts/", include("salestarget.accounts.urls")),
+    path("settings/", include("salestarget.metrics.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

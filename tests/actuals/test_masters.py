@@ -116,7 +116,12 @@ def test_customers_and_deactivation(company, tmp_path):
     )
     assert do_import_master(company.admin, path, "customers").ok
     k1 = Customer.objects.get(code="K1")
-    assert (k1.segment, k1.region, k1.owner, k1.active) == ("key", company.shanghai, company.rep_sh1, True)
+    assert (k1.segment.code, k1.region, k1.owner, k1.active) == (
+        "key",
+        company.shanghai,
+        company.rep_sh1,
+        True,
+    )
     off = write_csv(tmp_path / "off.csv", [["code", "active"], ["K1", "停用"]])
     assert do_import_master(company.admin, off, "customers").ok
     k1.refresh_from_db()

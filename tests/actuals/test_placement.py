@@ -40,7 +40,7 @@ def sales(company):
 def test_a_people_file_moving_someone_back_dated_rebooks_and_its_rollback_restores(sales, tmp_path):
     c = sales
     before = snapshot()
-    lead_before = selectors.total(c.lead_sh.user, "order", *YEAR)
+    lead_before = selectors.total(c.lead_sh.user, selectors.metric("sales"), *YEAR)
     assert unit_totals() == {"SH": 150000}
     path = write_csv(
         tmp_path / "people.csv",
@@ -55,14 +55,14 @@ def test_a_people_file_moving_someone_back_dated_rebooks_and_its_rollback_restor
     assert booked() == {"MAR": "SH", "JUN": "SZ", "SH2-MAR": "SH", "SH2-JUN": None}
     assert rollups.verify() == []
     assert unit_totals() == {"SH": 50000, "SZ": 20000, None: 80000}
-    assert selectors.total(c.lead_sh.user, "order", *YEAR) == lead_before - 20000 - 80000
-    assert selectors.total(c.lead_sz.user, "order", *YEAR) == 20000
+    assert selectors.total(c.lead_sh.user, selectors.metric("sales"), *YEAR) == lead_before - 20000 - 80000
+    assert selectors.total(c.lead_sz.user, selectors.metric("sales"), *YEAR) == 20000
 
     do_rollback_batch(c.admin, ImportBatch.objects.get(pk=result.batch_id))
     assert snapshot() == before
     assert set(booked().values()) == {"SH"} and unit_totals() == {"SH": 150000}
     assert rollups.verify() == []
-    assert selectors.total(c.lead_sh.user, "order", *YEAR) == lead_before
+    assert selectors.total(c.lead_sh.user, selectors.metric("sales"), *YEAR) == lead_before
 
 
 def test_a_same_day_correction_in_a_people_file_is_rolled_back_too(sales, tmp_path):

@@ -83,6 +83,11 @@ PAGES = {
         lambda c: {"pk": c.upload_sh.pk},
         {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 204, "admin": 204},
     ),
+    # Master-data templates are for those who import master data (fact templates: managers too).
+    "actuals:template": (
+        lambda c: {"kind": "people"},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 403, "lead_sh": 403, "admin": 200},
+    ),
     "actuals:daily": (
         lambda c: {},
         {"rep_sh1": 200, "rep_sz": 200, "lead_sz": 200, "lead_sh": 200, "admin": 403},

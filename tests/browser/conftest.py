@@ -97,3 +97,14 @@ def job_worker(live_server):
     thread.join(timeout=30)
     if shared is not None:
         shared.dec_thread_sharing()
+
+
+@pytest.fixture(autouse=True)
+def standard_metrics(transactional_db):
+    """The metrics a data migration seeds: a transactional test's flush removes them, and the
+    pages read actuals through them (credit rules)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)

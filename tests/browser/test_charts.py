@@ -66,7 +66,8 @@ def test_the_region_ring_and_the_axes(page_for, three_regions, live_server, phon
     )
     assert sum(Decimal(label.rsplit(" ", 1)[1].rstrip("%")) for label in labels) == Decimal("100.0")
     fen = 3_500_000_000
-    expected = "3500万" if language == "zh" else "35M"
+    # Renminbi: no symbol in Chinese (as always), ¥ in English (issue 12, item 16).
+    expected = "3500万" if language == "zh" else "¥35M"
     assert page.evaluate(f"window.stFormat.cny({fen})") == expected
     # The axis of the monthly chart uses the same words as the cards above it.
     axis = page.evaluate(

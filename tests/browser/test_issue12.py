@@ -59,7 +59,8 @@ def test_the_batch_and_org_pages(page_for, live_server, company, lead_batch, siz
     in_language(page, live_server, language)
     page.goto(f"{live_server.url}/actuals/batches/{lead_batch.pk}/")
     total = page.locator("[data-testid=batch-total-order]").inner_text().strip()
-    assert total == ("123.46万" if language == "zh" else "1.23M")
+    # Renminbi: no symbol in Chinese, ¥ in English (issue 12, item 16).
+    assert total == ("123.46万" if language == "zh" else "¥1.23M")
     assert fits(page, SIZES[size]["width"])
     screenshot(page, f"issue12-batch-{size}-{language}")
     page.goto(f"{live_server.url}/org/")

@@ -3,8 +3,6 @@ screen, on the recommendation page, the facts list and the actuals tabs."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from tests.browser.conftest import screenshot
@@ -20,14 +18,6 @@ RIGHTS = """(sel) => [...document.querySelectorAll(sel)].map((el) => {
   return {right: r.right, left: r.left, width: r.width, height: r.height,
           text: el.innerText.trim()};
 })"""
-
-
-@pytest.fixture
-def metrics():
-    """A data migration seeds the metrics; an earlier transactional test's flush removed them."""
-    from django.apps import apps
-
-    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
 
 
 @pytest.fixture
@@ -73,7 +63,7 @@ def assert_on_screen(page, selector, width, count=None):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_bottom_up_amounts_on_the_recommendation(page_for, live_server, company, metrics, size):
+def test_the_bottom_up_amounts_on_the_recommendation(page_for, live_server, company, size):
     write_history(company)
     page = open_at(page_for, company, "lead_sh", size)
     page.goto(f"{live_server.url}/targets/recommend/")
@@ -105,6 +95,6 @@ def test_the_team_reports_tab_of_a_lead(page_for, live_server, company, size):
     page.goto(f"{live_server.url}/actuals/")
     tab = page.get_by_role("link", name="团队日报", exact=True)
     assert tab.count() == 1
-    assert_on_screen(page, ".nav-tabs .nav-link", SIZES[size]["width"], count=5)
+    assert_on_screen(page, ".nav-tabs .nav-link", SIZES[size]["width"], count=6)
     assert tab.is_visible()
     screenshot(page, f"phones-tabs-lead-{size}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib
 
 import pytest
 
@@ -66,15 +65,7 @@ def test_a_rep_files_the_daily_report_on_a_phone(page_for, company, live_server)
     assert facts.get(kind="order").amount == 120050
 
 
-@pytest.fixture
-def metrics():
-    """A data migration seeds the metrics; an earlier transactional test's flush removed them."""
-    from django.apps import apps
-
-    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
-
-
-def test_a_team_lead_gets_a_recommended_target_with_charts(page_for, company, metrics, live_server):
+def test_a_team_lead_gets_a_recommended_target_with_charts(page_for, company, live_server):
     history = write_history(company)
     deal_month = add_one_off_deal(history.rep_sh1, history.sh, 60_000_000)
     page = page_for("lead_sh", history.password)
@@ -107,7 +98,7 @@ def test_an_admin_sees_and_undoes_a_people_import(page_for, company, live_server
     assert company.rep_sh1.unit_on(dt.date(2024, 8, 1)) == company.sh
 
 
-def test_a_director_replays_last_year(page_for, company, metrics, live_server):
+def test_a_director_replays_last_year(page_for, company, live_server):
     write_history(company)
     page = page_for("admin", company.password)
     page.goto(f"{live_server.url}/targets/recommend/backtest/")

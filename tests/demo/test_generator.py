@@ -51,7 +51,7 @@ def fingerprint() -> dict[str, str]:
             "person__code", "unit__code", "role", "valid_from", "valid_to"
         ),
         "customers": Customer.objects.order_by("code").values_list(
-            "code", "name", "segment", "region__code", "owner__code", "first_deal_date"
+            "code", "name", "segment__code", "region__code", "owner__code", "first_deal_date"
         ),
         "targets": TargetCell.objects.order_by(
             "unit__code", "person__code", "period_kind", "period_start"

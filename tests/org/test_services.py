@@ -73,8 +73,8 @@ def sales(company):
 
 def test_a_back_dated_move_rebooks_facts_and_rollups(sales):
     c = sales
-    lead_before = selectors.total(c.lead_sh.user, "order", *YEAR)
-    east_before = selectors.total(c.director_east.user, "order", *YEAR)
+    lead_before = selectors.total(c.lead_sh.user, selectors.metric("sales"), *YEAR)
+    east_before = selectors.total(c.director_east.user, selectors.metric("sales"), *YEAR)
     assert lead_before == 150000 and unit_totals() == {"SH": 150000}
     row, changed = do_move_person(c.admin, c.rep_sh1, c.hz, valid_from=D(2024, 5, 1), reason="late paperwork")
     assert changed and (row.unit, row.valid_from, row.valid_to) == (c.hz, D(2024, 5, 1), None)
@@ -86,8 +86,8 @@ def test_a_back_dated_move_rebooks_facts_and_rollups(sales):
     assert rollups.verify() == []
     assert unit_totals() == {"SH": 90000, "HZ": 60000}
     # The lead keeps what the rep sold in the team; the director, above both teams, keeps it all.
-    assert selectors.total(c.lead_sh.user, "order", *YEAR) == lead_before - 60000
-    assert selectors.total(c.director_east.user, "order", *YEAR) == east_before
+    assert selectors.total(c.lead_sh.user, selectors.metric("sales"), *YEAR) == lead_before - 60000
+    assert selectors.total(c.director_east.user, selectors.metric("sales"), *YEAR) == east_before
     assert row.history.first().history_change_reason == "late paperwork"
 
 

@@ -3,13 +3,16 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from ninja import Field, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import field_validator
 from pydantic_core import PydanticCustomError
 
-from salestarget.actuals.importers import localised
+from salestarget.actuals import summary
+from salestarget.actuals.importers import localised, warning_texts
 from salestarget.actuals.models import Fact, ImportBatch
 from salestarget.actuals.parsing import Problem
 from salestarget.actuals.services import do_import_fact_rows, source_of
@@ -23,7 +26,7 @@ from salestarget.core.api_contract import (
     Whole,
     responses,
 )
-from salestarget.metrics.models import FactKind
+from salestarget.metrics.models import FactKind, Metric
 
 router = Router(tags=["actuals"])
 
@@ -73,6 +76,56 @@ def list_facts(
     return facts
 
 
+class SummaryRowOut(Schema):
+    id: int = Field(description="person or unit id (0 for the total)")
+    code: str
+    name: str
+    depth: int = Field(description="for units: depth below the first unit shown")
+    values: list[int | None] = Field(description="one per month, in the metric's minor units")
+    total: int | None
+
+
+class SummaryOut(Schema):
+    metric: str
+    unit: str
+    decimals: int = Field(description="values are the metric's value × 10^decimals (fen for money)")
+    credit_rule: str
+    by: Literal["person", "unit"]
+    start: dt.date
+    end: dt.date
+    months: list[str] = Field(description="YYYY-MM, one per value")
+    rows: list[SummaryRowOut]
+    total: SummaryRowOut = Field(description="the scope's total, each credited row counted once")
+
+
+@router.get("/summary", response=responses(SummaryOut, 400, 404, 422))
+def actuals_summary(
+    request,
+    start: IsoDate | None = None,
+    end: IsoDate | None = None,
+    metric: Annotated[str, Field(max_length=32)] = "sales",
+    by: Literal["person", "unit"] = "person",
+):
+    """Actuals by person (or unit, its whole subtree) and month, credited by the metric's rule;
+    only what you may see. Without dates: this fiscal year up to yesterday."""
+    default_start, default_end = summary.default_range(timezone.localdate())
+    start, end = start or default_start, end or default_end
+    the_metric = get_object_or_404(Metric.objects.filter(active=True), code=metric)
+    result = summary.actuals_summary(request.user, the_metric, start, end, by)
+    return {
+        "metric": the_metric.code,
+        "unit": the_metric.unit,
+        "decimals": the_metric.decimals,
+        "credit_rule": the_metric.credit_rule,
+        "by": by,
+        "start": start,
+        "end": end,
+        "months": [f"{m.year}-{m.month:02d}" for m in result.months],
+        "rows": [vars(r) for r in result.rows],
+        "total": vars(result.total),
+    }
+
+
 @router.get("/batches", response=responses(list[BatchOut], 422))
 @paginate
 def list_batches(request):
@@ -104,7 +157,7 @@ class FactRowIn(BodyIn):
     external_id: Text(128) = Field(description="unique within the source; re-sending it is a no-op")
     date: Text(40) = Field(description="ISO 2024-11-25 (other formats as in file imports)")
     amount: Text(40) | WholeNumber | Number | None = Field(
-        None, description="in yuan (or the request's unit); a string keeps every decimal"
+        None, description="in the company's currency (or the request's unit); a string keeps every decimal"
     )
     quantity: WholeNumber | Text(40) | None = None
     profit: Text(40) | WholeNumber | Number | None = None
@@ -128,7 +181,10 @@ class BulkFactsIn(BodyIn):
         description="the sending system; idempotency key = source + external_id. Empty: the source "
         "bound to the request's API token (salestarget token --source), else “api”",
     )
-    unit: Literal["yuan", "thousand", "wan"] = "yuan"
+    unit: Literal["yuan", "thousand", "wan", "million"] = Field(
+        "yuan",
+        description="of the amounts, in the company's currency: units, thousands, 万 (10,000), millions",
+    )
     create_missing: bool = Field(
         False, description="admins only: create unknown people, products, customers, regions"
     )
@@ -168,6 +224,9 @@ class BulkResultOut(Schema):
     amount_total: int = Field(description="fen")
     error_count: int
     errors: list[RowErrorOut]
+    warnings: list[str] = Field(
+        default_factory=list, description="rows written but counted for no team or no territory"
+    )
 
 
 class BulkErrorOut(ErrorOut):
@@ -191,7 +250,7 @@ def bulk_facts(request, payload: BulkFactsIn):
     source are skipped (so retries are safe), rollups are updated in the same transaction.
 
     Who may send what: an admin anything; a manager facts of the people in the teams they
-    manage; a rep only their own (leave ``person`` empty). Amounts come in yuan (or ``unit``);
+    manage; a rep only their own (leave ``person`` empty). Amounts come in the company's currency (or ``unit``);
     the answer and ``GET /facts`` give fen."""
     rows = []
     for row in payload.rows:
@@ -226,6 +285,7 @@ def bulk_facts(request, payload: BulkFactsIn):
         "errors": [_row_error(localised(e)) for e in result.errors],
     }
     if result.ok:
+        body["warnings"] = warning_texts(result.warnings)
         return Status(200, body)
     detail = ngettext(
         "%(count)s error in the rows; nothing was written.",

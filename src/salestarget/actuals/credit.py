@@ -1,21 +1,28 @@
 """Who is credited with what: a metric's credit rule applied to the rollups.
 
-How the rules are represented (the tracking pages build on this):
+Every read of actuals by person or unit (the home page, recommendations, backtests, the actuals
+summary) goes through :func:`credit_rows` (grouped by person) or :func:`total_rows` (summed for
+a scope), so that it follows the metric's rule:
 
-- The rollups record each fact once, for the person on the row (its owner) and the unit that
-  person belonged to on the fact's date. Team and company totals are therefore plain sums of
-  rollups and never double count, whatever the credit rule.
-- ``owner``: a person's credit is the rollups' sum for that person.
-- ``territory``: everyone assigned (on the row's date) to the row's region or to any region
-  above it is credited with the row, once per row even when assigned at several levels; a
-  manager of several territories gets all of them. Read from the rollups by day and region,
-  joined with the effective-dated assignments.
-- ``split``: a fact with :class:`~salestarget.actuals.models.FactCredit` rows is divided
-  between those people by their basis points (largest remainder, so the parts add up to the
-  fact exactly); other facts stay with their owner. Only the split facts are read from the
-  fact table (through the credit rows); everything else comes from the rollups.
+- ``owner``: the person on the row. The rollups themselves.
+- ``territory``: everyone assigned, on the row's day, to the row's region or any region above
+  it, once per row even when assigned at several levels; a manager of several territories gets
+  all of them. The view ``actuals_territorycredit`` (:class:`TerritoryCredit`) holds one row per
+  rollup row and credited person. Two people of one team may hold the same territory, so a
+  team's total counts each rollup row once (:func:`total_rows`), not once per holder.
+- ``split``: a fact with :class:`~salestarget.actuals.models.FactCredit` rows is moved from its
+  owner to the people sharing it, each with the part divided when the credit was written
+  (:func:`split_parts`: largest remainder, so the parts add up to the fact exactly). The view
+  ``actuals_splitcredit`` (:class:`SplitCredit`) holds the rollups plus those moves, so person
+  and team totals are plain sums.
 
-Values are returned in the metric's minor units (``metric.decimals``), by person id.
+A credited row counts for the unit its credited person belonged to on the row's day (the rule
+of :class:`~salestarget.org.models.UnitAtDate`), which is also how a manager's view of it is
+scoped. The company's own total is every sale, credited or not: sales in a territory nobody
+holds belong to the company but to no person or team.
+
+The views are created by migration 0011 from the SQL below; changing it needs a migration that
+recreates them.
 """
 
 from __future__ import annotations
@@ -25,13 +32,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import connection
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 
-from salestarget.actuals.models import DailyRollup, Fact, FactCredit
+from salestarget.actuals.models import DailyRollup, SplitCredit, TerritoryCredit, placed_people
 from salestarget.catalog.models import Customer, Region
 from salestarget.engine.rounding import largest_remainder, round_half_up
 from salestarget.metrics.models import Metric
-from salestarget.org.models import TerritoryAssignment
+from salestarget.org.models import OrgUnit, TerritoryAssignment, UnitAtDate
+from salestarget.org.permissions import Action, scope_of
 
 # Rollup column per aggregation, and whether it is money (stored in fen).
 COLUMNS = {
@@ -41,139 +50,274 @@ COLUMNS = {
     Metric.Aggregation.COUNT: ("rows", False),
 }
 
+_VALUES = "r.day, r.kind, r.stage, r.product_id, r.region_id, r.amount, r.quantity, r.profit, r.rows"
+_COLUMNS = "c.day, c.kind, c.stage, c.product_id, c.region_id, c.amount, c.quantity, c.profit, c.rows"
+
+# The rollup's columns stay inside the DISTINCT so that the databases push a query's day, kind
+# and person filters down into it instead of crediting every row ever sold first.
+TERRITORY_VIEW_SQL = (
+    "CREATE VIEW actuals_territorycredit AS "
+    "SELECT c.id AS id, c.person_id AS person_id, "
+    f"COALESCE({UnitAtDate.sql('c', person='person_id', date='day')}, 0) AS unit_id, {_COLUMNS} "
+    f"FROM (SELECT DISTINCT r.id AS id, t.person_id AS person_id, {_VALUES} "
+    "      FROM actuals_dailyrollup r "
+    "      JOIN catalog_region rr ON rr.id = r.region_id "
+    "      JOIN org_territoryassignment t ON t.valid_from <= r.day "
+    "           AND (t.valid_to IS NULL OR t.valid_to >= r.day) "
+    "      JOIN catalog_region g ON g.id = t.region_id AND rr.path LIKE g.path || '%') c"
+)
+
+_FACT_KEYS = "f.date, f.kind, f.stage, COALESCE(f.product_id, 0), COALESCE(f.region_id, 0)"
+_SHARES = (
+    "SELECT c.id AS id, c.person_id AS person_id, f.date AS day, f.kind AS kind, f.stage AS stage, "
+    "COALESCE(f.product_id, 0) AS product_id, COALESCE(f.region_id, 0) AS region_id, "
+    "c.amount AS amount, c.quantity AS quantity, c.profit AS profit, c.rows AS rows "
+    "FROM actuals_factcredit c JOIN actuals_fact f ON f.id = c.fact_id"
+)
+SPLIT_VIEW_SQL = (
+    "CREATE VIEW actuals_splitcredit AS "
+    f"SELECT r.id AS id, r.person_id, r.unit_id, {_VALUES} FROM actuals_dailyrollup r "
+    # The owner gives the whole fact away (their own share comes back in the next part).
+    "UNION ALL "
+    f"SELECT -c.id, COALESCE(f.person_id, 0), COALESCE(f.unit_id, 0), {_FACT_KEYS}, "
+    "-c.amount, -c.quantity, -c.profit, -c.rows "
+    "FROM actuals_factcredit c JOIN actuals_fact f ON f.id = c.fact_id "
+    "UNION ALL "
+    f"SELECT -s.id, s.person_id, COALESCE({UnitAtDate.sql('s', person='person_id', date='day')}, 0), "
+    f"s.day, s.kind, s.stage, s.product_id, s.region_id, s.amount, s.quantity, s.profit, s.rows "
+    f"FROM ({_SHARES}) s"
+)
+
+_MODELS = {
+    Metric.Credit.OWNER: DailyRollup,
+    Metric.Credit.TERRITORY: TerritoryCredit,
+    Metric.Credit.SPLIT: SplitCredit,
+}
+
+
+def split_parts(amount: int, quantity: int, profit: int, shares_bp: list[int]) -> list[tuple[int, ...]]:
+    """Each share's (amount, quantity, profit, rows) of one fact, in the order of ``shares_bp``.
+
+    A refund is split as its sale was, mirrored, so that the two cancel person by person; the
+    row itself (a count of 1) goes whole to the largest share."""
+
+    def divide(value: int) -> list[int]:
+        sign = -1 if value < 0 else 1
+        return [sign * part for part in largest_remainder(abs(value), shares_bp)]
+
+    columns = [divide(amount), divide(quantity), divide(profit), largest_remainder(1, shares_bp)]
+    return list(zip(*columns, strict=True))
+
+
+# --- reading credited rows -------------------------------------------------------------------
+
+
+def credit_rows(user, metric: Metric):
+    """The metric's rows as its rule credits them, one per credited person, that ``user`` may
+    see (``user`` None: all). Group these by person; sum a scope with :func:`total_rows`."""
+    manager = _MODELS[Metric.Credit(metric.credit_rule)].objects
+    rows = manager.all() if user is None else manager.restrict(user, Action.VIEW)
+    rows = rows.filter(kind=metric.fact_kind)
+    return rows.filter(stage=metric.stage) if metric.stage else rows
+
+
+def total_rows(
+    user,
+    metric: Metric,
+    *,
+    unit: OrgUnit | None = None,
+    person_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+):
+    """Rollup-shaped rows whose sums are the credited totals of a unit's subtree, a person, or
+    (neither) everything ``user`` may see — each row counted once, however many of the scope's
+    people it is credited to. ``since``/``until`` (inclusive) bound the days read: pass them,
+    the de-duplication of territory credit cannot see a filter added afterwards."""
+    everything = user is None or scope_of(user).reach(Action.VIEW).everything
+    if everything and unit is None and person_id is None:
+        rows = _days(DailyRollup.objects.filter(kind=metric.fact_kind), since, until)
+        return rows.filter(stage=metric.stage) if metric.stage else rows
+    rows = _days(credit_rows(user, metric), since, until)
+    if unit is not None:
+        subtree = OrgUnit.objects.filter(path__startswith=unit.path).values("pk")
+        if metric.credit_rule == Metric.Credit.OWNER:
+            rows = rows.filter(unit_id__in=subtree)
+        else:
+            rows = rows.filter(person_id__in=placed_people(subtree), unit_id__in=subtree)
+    if person_id is not None:
+        rows = rows.filter(person_id=person_id)
+    if metric.credit_rule == Metric.Credit.TERRITORY and person_id is None:
+        return _days(DailyRollup.objects.filter(pk__in=rows.values("id")), since, until)
+    return rows
+
+
+def _days(rows, since: dt.date | None, until: dt.date | None):
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    return rows.filter(day__lte=until) if until is not None else rows
+
+
+# --- credited values -------------------------------------------------------------------------
+
 
 def credited_by_person(
-    metric: Metric, start: dt.date, end: dt.date, people: Iterable[int] | None = None
+    metric: Metric, start: dt.date, end: dt.date, people: Iterable[int] | None = None, user=None
 ) -> dict[int, int]:
     """Credit per person for ``metric`` over [start, end] (inclusive), in minor units.
 
     ``people`` restricts the answer (callers pass the ids the user may see)."""
     wanted = None if people is None else set(people)
     if metric.aggregation == Metric.Aggregation.RATIO:
-        return _ratio(metric, start, end, wanted)
+        return _ratio_total(metric, start, end, wanted, user)
+    out: dict[int, int] = defaultdict(int)
+    for (pid, _month), value in by_person_month(metric, start, end, user=user).items():
+        if pid and (wanted is None or pid in wanted):
+            out[pid] += value
+    return dict(out)
+
+
+def by_person_month(
+    metric: Metric, start: dt.date, end: dt.date, user=None
+) -> dict[tuple[int, dt.date], int]:
+    """{(person id, first day of month): credited value in the metric's minor units}."""
+    if metric.aggregation == Metric.Aggregation.RATIO:
+        num = by_person_month(metric.numerator, start, end, user)
+        den = by_person_month(metric.denominator, start, end, user)
+        return ratios(metric, num, den)
     if metric.aggregation == Metric.Aggregation.NEW_CUSTOMERS:
-        raw = _new_customers(metric, start, end)
-        factor = Decimal(10) ** metric.decimals
-        values = {pid: int(v * factor) for pid, v in raw.items()}
+        counts: dict[tuple[int, dt.date], int] = defaultdict(int)
+        for (pid, month), customers in new_customers(metric, start, end, user).items():
+            counts[(pid, month)] += len(customers) * 10**metric.decimals
+        return dict(counts)
+    column, money = COLUMNS[metric.aggregation]
+    rows = _days(credit_rows(user, metric), start, end).exclude(person_id=0)
+    sums = rows.annotate(m=TruncMonth("day")).values("person_id", "m").annotate(v=Sum(column))
+    return {
+        (r["person_id"], month_of(r["m"])): to_units(int(r["v"] or 0), money, metric.decimals) for r in sums
+    }
+
+
+def by_unit_month(
+    metric: Metric, start: dt.date, end: dt.date, units: Iterable[OrgUnit], user=None
+) -> dict[tuple[int, dt.date], int]:
+    """{(unit id, first day of month): credited value of the unit's whole subtree}.
+
+    One read of the credited rows, rolled up to the units in Python: a sale credited to two
+    people of one subtree counts once there (territory credit), and a query per unit would
+    credit the whole range again for each."""
+    units = list(units)
+    if metric.aggregation == Metric.Aggregation.RATIO:
+        num = by_unit_month(metric.numerator, start, end, units, user)
+        den = by_unit_month(metric.denominator, start, end, units, user)
+        return ratios(metric, num, den)
+    paths = dict(OrgUnit.objects.values_list("pk", "path"))
+    wanted = {u.path: u.pk for u in units}
+
+    def owners(unit_id) -> list[int]:
+        """The requested units whose subtree holds ``unit_id``."""
+        path = paths.get(unit_id, "")
+        return [pk for p, pk in wanted.items() if path.startswith(p)]
+
+    if metric.aggregation == Metric.Aggregation.NEW_CUSTOMERS:
+        people = new_customers(metric, start, end, user)
+        at = UnitAtDate(pid for pid, _m in people)
+        seen: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
+        for (pid, month), customers in people.items():
+            for customer_id, first in customers.items():
+                for pk in owners(at(pid, first.isoformat())):
+                    seen[(pk, month)].add(customer_id)
+        return {key: len(ids) * 10**metric.decimals for key, ids in seen.items()}
+    column, money = COLUMNS[metric.aggregation]
+    rows = _days(credit_rows(user, metric), start, end).annotate(m=TruncMonth("day"))
+    sums: dict[tuple[int, dt.date], int] = defaultdict(int)
+    if metric.credit_rule == Metric.Credit.TERRITORY:
+        counted: set[tuple[int, int]] = set()
+        for rollup_id, unit_id, month, value in rows.values_list("id", "unit_id", "m", column).iterator():
+            for pk in owners(unit_id):
+                if (pk, rollup_id) not in counted:
+                    counted.add((pk, rollup_id))
+                    sums[(pk, month_of(month))] += value
     else:
-        column, money = COLUMNS[metric.aggregation]
-        if metric.credit_rule == Metric.Credit.TERRITORY:
-            raw = _territory(metric, column, start, end)
-        elif metric.credit_rule == Metric.Credit.SPLIT:
-            raw = _split(metric, column, start, end)
-        else:
-            raw = _owner(metric, column, start, end)
-        values = {pid: _to_units(v, money, metric.decimals) for pid, v in raw.items()}
-    return {pid: v for pid, v in values.items() if pid and (wanted is None or pid in wanted)}
+        for r in rows.values("unit_id", "m").annotate(v=Sum(column)):
+            for pk in owners(r["unit_id"]):
+                sums[(pk, month_of(r["m"]))] += int(r["v"] or 0)
+    return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 
 
-def _to_units(value: int, money: bool, decimals: int) -> int:
+def month_of(value) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return day.replace(day=1)
+
+
+def to_units(value: int, money: bool, decimals: int) -> int:
     if money:
         return round_half_up(Decimal(value) * Decimal(10) ** decimals / 100)
     return value * 10**decimals
 
 
-def _filters(
-    metric: Metric, start: dt.date, end: dt.date, day: str = "day", prefix: str = ""
-) -> tuple[str, list]:
-    """The metric's kind, stage and date range as SQL (rollups say ``day``, facts ``date``)."""
-    sql = f"{prefix}kind = %s AND {prefix}{day} BETWEEN %s AND %s"
-    params: list = [metric.fact_kind, start, end]
-    if metric.stage:
-        sql += f" AND {prefix}stage = %s"
-        params.append(metric.stage)
-    return sql, params
-
-
-def _owner(metric: Metric, column: str, start: dt.date, end: dt.date) -> dict[int, int]:
-    where, params = _filters(metric, start, end)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT person_id, SUM({column}) FROM {DailyRollup._meta.db_table} WHERE {where} GROUP BY person_id",
-            params,
-        )
-        return {pid: int(v or 0) for pid, v in cursor.fetchall()}
-
-
-def _territory(metric: Metric, column: str, start: dt.date, end: dt.date) -> dict[int, int]:
-    where, params = _filters(metric, start, end)
-    rollup, region = DailyRollup._meta.db_table, Region._meta.db_table
-    territory = TerritoryAssignment._meta.db_table
-    sql = (
-        f"SELECT person_id, SUM(v) FROM ("
-        f" SELECT DISTINCT t.person_id, r.day, r.region_id, r.v FROM"
-        f" (SELECT day, region_id, SUM({column}) AS v FROM {rollup} WHERE {where} AND region_id <> 0"
-        f"  GROUP BY day, region_id) r"
-        f" JOIN {region} rr ON rr.id = r.region_id"
-        f" JOIN {territory} t ON t.valid_from <= r.day AND (t.valid_to IS NULL OR t.valid_to >= r.day)"
-        f" JOIN {region} g ON g.id = t.region_id AND rr.path LIKE g.path || '%%'"
-        f") credited GROUP BY person_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {pid: int(v or 0) for pid, v in cursor.fetchall()}
-
-
-def _split(metric: Metric, column: str, start: dt.date, end: dt.date) -> dict[int, int]:
-    totals: dict[int, int] = defaultdict(int, _owner(metric, column, start, end))
-    fact_column = "1" if column == "rows" else f"f.{column}"
-    where, params = _filters(metric, start, end, day="date", prefix="f.")
-    sql = (
-        f"SELECT f.id, COALESCE(f.person_id, 0), {fact_column}, c.person_id, c.share_bp "
-        f"FROM {FactCredit._meta.db_table} c JOIN {Fact._meta.db_table} f ON f.id = c.fact_id "
-        f"WHERE {where} ORDER BY f.id, c.id"
-    )
-    shares: dict[int, tuple[int, int, list]] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for fact_id, owner, value, person, bp in cursor.fetchall():
-            shares.setdefault(fact_id, (owner, int(value), []))[2].append((person, bp))
-    for owner, value, parts in shares.values():
-        totals[owner] -= value
-        # A refund is split as its sale was, mirrored, so that the two cancel person by person.
-        sign = -1 if value < 0 else 1
-        split = largest_remainder(abs(value), [bp for _, bp in parts])
-        for (person, _bp), part in zip(parts, split, strict=True):
-            totals[person] += sign * part
-    return dict(totals)
-
-
-def _new_customers(metric: Metric, start: dt.date, end: dt.date) -> dict[int, int]:
-    """Customers whose first deal falls in the range, credited to their account owner — or,
-    for a territory metric, to whoever held the customer's region on the first-deal date."""
-    counts: dict[int, int] = defaultdict(int)
-    customers = Customer.objects.filter(first_deal_date__range=(start, end))
-    if metric.credit_rule != Metric.Credit.TERRITORY:
-        for owner_id in customers.values_list("owner_id", flat=True):
-            counts[owner_id or 0] += 1
-        return dict(counts)
-    paths = dict(Region.objects.values_list("pk", "path"))
-    assignments = list(
-        TerritoryAssignment.objects.values_list("person_id", "region_id", "valid_from", "valid_to")
-    )
-    for region_id, first in customers.exclude(region=None).values_list("region_id", "first_deal_date"):
-        path = paths.get(region_id, "")
-        holders = {
-            person
-            for person, rid, start_day, end_day in assignments
-            if path.startswith(paths.get(rid, "\0"))
-            and start_day <= first
-            and (end_day is None or end_day >= first)
-        }
-        for person in holders:
-            counts[person] += 1
-    return dict(counts)
-
-
-def _ratio(metric: Metric, start: dt.date, end: dt.date, wanted) -> dict[int, int]:
-    """Numerator over denominator per person, in the ratio metric's units (% metrics × 100)."""
-    num = credited_by_person(metric.numerator, start, end, wanted)
-    den = credited_by_person(metric.denominator, start, end, wanted)
+def ratios(metric: Metric, num: dict, den: dict) -> dict:
+    """Numerator over denominator per key, in the ratio metric's units (% metrics × 100)."""
     factor = Decimal(10) ** metric.decimals * (100 if metric.unit.strip() == "%" else 1)
     num_scale = Decimal(10) ** metric.numerator.decimals
     den_scale = Decimal(10) ** metric.denominator.decimals
+    return {
+        key: round_half_up(Decimal(num.get(key, 0)) / num_scale / (Decimal(d) / den_scale) * factor)
+        for key, d in den.items()
+        if d
+    }
+
+
+def _ratio_total(metric: Metric, start, end, wanted, user) -> dict[int, int]:
+    num = credited_by_person(metric.numerator, start, end, wanted, user)
+    den = credited_by_person(metric.denominator, start, end, wanted, user)
+    return ratios(metric, num, den)
+
+
+def new_customers(metric: Metric, start: dt.date, end: dt.date, user) -> dict[tuple[int, dt.date], dict]:
+    """{(person, month of first deal): {customer id: first-deal date}}: customers whose first
+    deal falls in the range, credited to their account owner — or, for a territory metric, to
+    whoever held the customer's region on the first-deal date. Limited to what ``user`` may see:
+    people of the user's subtrees at the first-deal date, or the user's own."""
+    found: dict[tuple[int, dt.date], dict] = defaultdict(dict)
+    customers = Customer.objects.filter(first_deal_date__range=(start, end))
+    if metric.credit_rule != Metric.Credit.TERRITORY:
+        for cid, owner_id, first in customers.values_list("pk", "owner_id", "first_deal_date"):
+            found[(owner_id or 0, first.replace(day=1))][cid] = first
+    else:
+        paths = dict(Region.objects.values_list("pk", "path"))
+        assignments = list(
+            TerritoryAssignment.objects.values_list("person_id", "region_id", "valid_from", "valid_to")
+        )
+        rows = customers.exclude(region=None).values_list("pk", "region_id", "first_deal_date")
+        for cid, region_id, first in rows:
+            path = paths.get(region_id, "")
+            for person, rid, start_day, end_day in assignments:
+                if (
+                    path.startswith(paths.get(rid, "\0"))
+                    and start_day <= first
+                    and (end_day is None or end_day >= first)
+                ):
+                    found[(person, first.replace(day=1))][cid] = first
+    return _visible(found, user)
+
+
+def _visible(found: dict, user) -> dict:
+    if user is None:
+        return dict(found)
+    reach = scope_of(user).reach(Action.VIEW)
+    if reach.everything:
+        return dict(found)
+    at = UnitAtDate(pid for pid, _m in found)
+    paths = dict(OrgUnit.objects.values_list("pk", "path"))
     out = {}
-    for pid, d in den.items():
-        if d:
-            out[pid] = round_half_up(Decimal(num.get(pid, 0)) / num_scale / (Decimal(d) / den_scale) * factor)
+    for (pid, month), customers in found.items():
+        kept = {
+            cid: first
+            for cid, first in customers.items()
+            if pid == reach.person_id
+            or any(paths.get(at(pid, first.isoformat()) or 0, "\0").startswith(p) for p in reach.paths)
+        }
+        if kept:
+            out[(pid, month)] = kept
     return out

@@ -11,9 +11,12 @@ from django.utils.translation import gettext_noop
 
 from salestarget.actuals.importers import FIELD_LABELS
 from salestarget.actuals.masters import MASTER_FIELDS
-from salestarget.actuals.parsing import Problem, check_workbook
+from salestarget.actuals.parsing import UNIT_NAMES, Problem, check_workbook
+from salestarget.actuals.summary import check_range
 from salestarget.catalog.models import Product
-from salestarget.metrics.models import FactKind
+from salestarget.core.errors import DomainError
+from salestarget.metrics.models import FactKind, Metric
+from salestarget.metrics.selectors import with_currency
 
 ENCODINGS = [
     ("", _("Detect automatically")),
@@ -27,7 +30,20 @@ DATE_FORMATS = [
     ("dd/mm/yy", _("day/month/year (dd/mm/yy)")),
     ("mm/dd/yy", _("month/day/year (mm/dd/yy)")),
 ]
-UNITS = [("yuan", _("yuan")), ("thousand", _("thousand yuan")), ("wan", _("ten thousand yuan (万元)"))]
+# The units a file's amounts may be in (parsing.UNIT_NAMES), named after the company's
+# currency: 元 / 千元 / 万元 / 百万元 (美元 / 千美元 …) in Chinese, units / thousands / 10k / millions.
+UNIT_LABELS = {
+    "yuan": gettext_noop("units (%(currency)s)"),
+    "thousand": gettext_noop("thousands (%(currency)s)"),
+    "wan": gettext_noop("10k, 万 (%(currency)s)"),
+    "million": gettext_noop("millions (%(currency)s)"),
+}
+
+
+def unit_choices() -> list[tuple[str, str]]:
+    return [(name, with_currency(UNIT_LABELS[name])) for name in UNIT_NAMES]
+
+
 MASTER_LABELS = {
     "units": _("Org units"),
     "people": _("People"),
@@ -35,6 +51,7 @@ MASTER_LABELS = {
     "products": _("Products"),
     "regions": _("Regions"),
     "customers": _("Customers"),
+    "segments": _("Customer segments"),
 }
 MASTER_FIELD_LABELS = {
     "code": gettext_noop("Code"),
@@ -49,6 +66,8 @@ MASTER_FIELD_LABELS = {
     "leave_date": gettext_noop("Leave date"),
     "status": gettext_noop("Status"),
     "email": gettext_noop("Email"),
+    "employee_no": gettext_noop("Employee number"),
+    "national_id": gettext_noop("National id"),
     "valid_from": gettext_noop("Valid from"),
     "valid_to": gettext_noop("Valid to"),
     "person": gettext_noop("Person"),
@@ -132,10 +151,22 @@ class MappingForm(Styled, forms.Form):
                     label=_("and column"), choices=columns, required=False
                 )
         if is_fact:
-            self.fields["unit"] = forms.ChoiceField(label=_("Amounts are in"), choices=UNITS, initial="yuan")
+            self.fields["unit"] = forms.ChoiceField(
+                label=_("Amounts are in"), choices=unit_choices(), initial="yuan"
+            )
         if is_admin:
             self.fields["create_missing"] = forms.BooleanField(
                 label=_("Create unknown people, products, customers and regions"), required=False
+            )
+        if "valid_from" in self.field_names:
+            self.fields["effective_from"] = forms.DateField(
+                label=_("Effective from"),
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+                help_text=_(
+                    "The day placements start for rows without a date of their own "
+                    "(default: a new person's hire date, else today)."
+                ),
             )
         self.style()
 
@@ -223,7 +254,11 @@ class DealLine(_Line):
         label=_("Product"), queryset=Product.objects.filter(active=True), required=False, to_field_name="code"
     )
     amount = forms.DecimalField(
-        label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=0, required=False
+        label=with_currency(gettext_noop("Amount (%(currency)s)")),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
     )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=0, required=False)
 
@@ -238,7 +273,11 @@ class DealLine(_Line):
 
 class CollectionLine(_Line):
     amount = forms.DecimalField(
-        label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=0, required=False
+        label=with_currency(gettext_noop("Amount (%(currency)s)")),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
     )
 
     def clean(self):
@@ -250,7 +289,11 @@ class CollectionLine(_Line):
 
 class OpportunityLine(_Line):
     amount = forms.DecimalField(
-        label=_("Expected amount (yuan)"), max_digits=14, decimal_places=2, min_value=0, required=False
+        label=with_currency(gettext_noop("Expected amount (%(currency)s)")),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        required=False,
     )
     stage = forms.ChoiceField(label=_("Stage"), choices=[("", "—"), *STAGES], required=False)
 
@@ -278,3 +321,23 @@ def line_formsets(data=None) -> dict[str, forms.BaseFormSet]:
         kind: forms.formset_factory(form, extra=3, max_num=30)(data, prefix=kind)
         for kind, (form, _label) in LINES.items()
     }
+
+
+class SummaryForm(forms.Form):
+    """The actuals summary's question: which metric, by person or unit, over which days."""
+
+    metric = forms.ModelChoiceField(
+        label=_("Metric"), queryset=Metric.objects.filter(active=True), to_field_name="code", empty_label=None
+    )
+    by = forms.ChoiceField(label=_("By"), choices=[("person", _("Person")), ("unit", _("Unit"))])
+    start = forms.DateField(label=_("From"))
+    end = forms.DateField(label=_("To"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end"):
+            try:
+                check_range(data["start"], data["end"])
+            except DomainError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return data

@@ -31,7 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from salestarget.actuals import journal, rollups
-from salestarget.actuals.models import DailyRollup, Fact, FactCredit
+from salestarget.actuals.credit import split_parts
+from salestarget.actuals.models import Fact, FactCredit
 from salestarget.actuals.parsing import (
     DateParser,
     Problem,
@@ -48,8 +49,8 @@ from salestarget.actuals.parsing import (
     spreadsheet_safe,
 )
 from salestarget.catalog.models import Customer, Product, Region
-from salestarget.metrics.models import FactKind
-from salestarget.org.models import Person, UnitAtDate
+from salestarget.metrics.models import FactKind, Metric
+from salestarget.org.models import Membership, Person, TerritoryAssignment, UnitAtDate
 
 FACT_FIELDS = (
     "external_id",
@@ -203,6 +204,7 @@ class ImportResult:
     created: dict[str, int] = field(default_factory=dict)
     options: dict = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)
+    warnings: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -239,6 +241,7 @@ class ImportResult:
             "options": self.options,
             "error_count": self.error_count,
             "errors": [localised(e) for e in self.errors],
+            "warnings": warning_texts(self.warnings),
         }
 
 
@@ -261,6 +264,11 @@ def localised(entry: dict) -> dict:
         "value": entry.get("value", ""),
         "reason": render(entry["message"], entry.get("params")),
     }
+
+
+def warning_texts(warnings: Iterable[dict]) -> list[str]:
+    """Warnings as stored (msgid + params), in the reader's language."""
+    return [render(w["message"], w.get("params")) for w in warnings]
 
 
 def yuan(fen: int) -> str:
@@ -320,6 +328,62 @@ class Lookup:
     def add(self, pk: int, code: str, name: str) -> None:
         for key in (code, code.casefold(), name, name.casefold()):
             self.ids.setdefault(key, pk)
+
+
+class PersonLookup(Lookup):
+    """A person by code, employee number, e-mail or national id (tried in that order), else by
+    name: the one place every import resolves the people a file names.
+
+    A value that is one person's key and another's (by different keys, or a key and a name of
+    no-one else's: keys win over names) is ambiguous when it names two people by keys; the row
+    is then refused with :meth:`ambiguity`, naming both."""
+
+    KEYS = ("code", "employee_no", "email", "national_id")
+
+    def __init__(self, rows: Iterable[tuple]):
+        rows = list(rows)
+        super().__init__([(pk, code, name) for pk, code, name, *_ in rows])
+        self.clashes: dict[str, tuple[int, int]] = {}
+        self.labels = {pk: f"{name} ({code})" for pk, code, name, *_ in rows}
+        # (pk, key) in the order of KEYS: code, employee number, e-mail, national id.
+        keys = [(row[0], row[1 if n == 0 else n + 2]) for n in range(len(self.KEYS)) for row in rows]
+        keys = [(pk, key) for pk, key in keys if key]
+        exact = self._keyed(keys)
+        # A key's other case finds it too, unless that spelling is someone's key as it is.
+        folded = self._keyed([(pk, key.casefold()) for pk, key in keys if key.casefold() not in exact])
+        for form, pk in (folded | exact).items():
+            self.ids[form] = AMBIGUOUS if form in self.clashes else pk
+
+    def _keyed(self, keys: list[tuple[int, str]]) -> dict[str, int]:
+        keyed: dict[str, int] = {}
+        for pk, key in keys:
+            other = keyed.setdefault(key, pk)
+            if other != pk and key not in self.clashes:
+                self.clashes[key] = (other, pk)
+        return keyed
+
+    @classmethod
+    def of(cls, queryset) -> PersonLookup:
+        return cls(list(queryset.values_list("pk", "code", "name", "employee_no", "email", "national_id")))
+
+    def add(self, pk: int, code: str, name: str) -> None:
+        super().add(pk, code, name)
+        self.labels[pk] = f"{name} ({code})"
+
+    def ambiguity(self, text: str) -> Problem:
+        """Why ``text`` (for which :meth:`find` gave AMBIGUOUS) names no single person."""
+        pair = self.clashes.get(text) or self.clashes.get(text.casefold())
+        if pair is None:
+            return Problem(REFERENCE_PROBLEMS["person"][0], value=text)
+        return Problem(
+            gettext_noop(
+                "“%(value)s” names two different people: %(first)s and %(second)s (by code, employee "
+                "number, e-mail or national id). Use the person's code."
+            ),
+            value=text,
+            first=self.labels[pair[0]],
+            second=self.labels[pair[1]],
+        )
 
 
 _SPLIT_SEPARATORS = re.compile(r"[;；,，、]")
@@ -413,7 +477,7 @@ class FactImport:
             people = people.filter(pk__in=access.people)
         if access.customers is not None:
             customers = customers.filter(pk__in=access.customers)
-        self.people = Lookup.of(people)
+        self.people = PersonLookup.of(people)
         self.products = Lookup.of(Product.objects.all())
         self.customers = Lookup.of(customers)
         self.regions = Lookup.of(Region.objects.all())
@@ -542,7 +606,9 @@ class FactImport:
         pk = lookup.find(text)
         ambiguous, unknown = REFERENCE_PROBLEMS[kind]
         if pk == AMBIGUOUS:
-            raise Problem(ambiguous, value=text)
+            raise (
+                lookup.ambiguity(text) if isinstance(lookup, PersonLookup) else Problem(ambiguous, value=text)
+            )
         if pk is None and not may_create:
             raise Problem(unknown, value=text)
         return pk
@@ -951,27 +1017,98 @@ class FactImport:
         self.result.profit_total = totals["profit"] or 0
         self.result.amount_exact = self.exact_total / 100
         if self.credits:
-            ids = dict(
-                Fact.objects.filter(source=self.source, external_id__in=list(self.credits)).values_list(
-                    "external_id", "pk"
+            facts = Fact.objects.filter(source=self.source, external_id__in=list(self.credits))
+            values = {
+                ext: (pk, amount, quantity, profit)
+                for ext, pk, amount, quantity, profit in facts.values_list(
+                    "external_id", "pk", "amount", "quantity", "profit"
                 )
-            )
-            FactCredit.objects.bulk_create(
-                [
-                    FactCredit(fact_id=ids[ext], person_id=pid, share_bp=bp)
-                    for ext, shares in self.credits.items()
-                    for pid, bp in shares
-                ],
-                batch_size=2000,
-            )
+            }
+            credits = []
+            for ext, shares in self.credits.items():
+                pk, *fact_values = values[ext]
+                parts = split_parts(*fact_values, [bp for _pid, bp in shares])
+                for (pid, bp), (amount, quantity, profit, rows) in zip(shares, parts, strict=True):
+                    credits.append(
+                        FactCredit(
+                            fact_id=pk,
+                            person_id=pid,
+                            share_bp=bp,
+                            amount=amount,
+                            quantity=quantity,
+                            profit=profit,
+                            rows=rows,
+                        )
+                    )
+            FactCredit.objects.bulk_create(credits, batch_size=2000)
         if self.first_deals:
             note_first_deals(self.first_deals)
         rollups.add_batch(batch_id)
-        if connection.vendor == "postgresql" and self.result.rows_written >= ANALYZE_AFTER:
-            # A big batch leaves PostgreSQL's statistics behind; with stale ones the next
-            # import's key checks scan the whole source instead of probing the key index.
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {Fact._meta.db_table}, {DailyRollup._meta.db_table}")
+        if self.result.rows_written >= ANALYZE_AFTER:
+            rollups.refresh_statistics()
+
+
+NO_TEAM = gettext_noop(
+    "%(rows)s rows are dated before their salesperson joined a team (%(people)s people; the "
+    "earliest row is dated %(earliest)s): they count for no team. Enter an effective-from date "
+    "in the people import and import the people again."
+)
+NO_TERRITORY = gettext_noop(
+    "%(rows)s rows fall on days when nobody was assigned to their region (%(regions)s regions; "
+    "the earliest row is dated %(earliest)s): sales are credited by territory, so they count "
+    "for nobody. Enter an effective-from date in the territory import and import the "
+    "territories again."
+)
+
+
+def coverage_warnings(batch_id: int, kind: str) -> list[dict]:
+    """What a batch wrote but will count nowhere: rows dated before their person's first
+    membership (the fact has no team), and, when the sales metric credits by territory and
+    counts this kind, rows in regions nobody covered on their date. Stored untranslated
+    (msgid + params), like the errors. Counted in SQL over the batch's (person, day) and
+    (region, day) groups, so a batch of a million rows costs two grouped scans."""
+    fact = Fact._meta.db_table
+    warnings = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT SUM(d.n), COUNT(DISTINCT d.person_id), MIN(d.date) FROM ("
+            f"SELECT person_id, date, COUNT(*) AS n FROM {fact} WHERE batch_id = %s "
+            f"AND person_id IS NOT NULL GROUP BY person_id, date) d "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {Membership._meta.db_table} m "
+            f"WHERE m.person_id = d.person_id AND m.valid_from <= d.date)",
+            [batch_id],
+        )
+        rows, people, earliest = cursor.fetchone()
+        if rows:
+            warnings.append(
+                _warning(NO_TEAM, rows=format(int(rows), ","), people=format(people, ","), earliest=earliest)
+            )
+        sales = Metric.objects.filter(code="sales").values("credit_rule", "fact_kind").first()
+        if not sales or sales["credit_rule"] != Metric.Credit.TERRITORY or sales["fact_kind"] != kind:
+            return warnings
+        region = Region._meta.db_table
+        cursor.execute(
+            f"SELECT SUM(d.n), COUNT(DISTINCT d.region_id), MIN(d.date) FROM ("
+            f"SELECT region_id, date, COUNT(*) AS n FROM {fact} WHERE batch_id = %s "
+            f"AND region_id IS NOT NULL GROUP BY region_id, date) d "
+            f"JOIN {region} rr ON rr.id = d.region_id "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {TerritoryAssignment._meta.db_table} t "
+            f"JOIN {region} g ON g.id = t.region_id WHERE t.valid_from <= d.date "
+            f"AND (t.valid_to IS NULL OR t.valid_to >= d.date) AND rr.path LIKE g.path || '%%')",
+            [batch_id],
+        )
+        rows, regions, earliest = cursor.fetchone()
+        if rows:
+            warnings.append(
+                _warning(
+                    NO_TERRITORY, rows=format(int(rows), ","), regions=format(regions, ","), earliest=earliest
+                )
+            )
+    return warnings
+
+
+def _warning(message: str, **params) -> dict:
+    return {"message": message, "params": {k: str(v) for k, v in params.items()}}
 
 
 class NewRecords:

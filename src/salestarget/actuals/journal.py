@@ -33,12 +33,20 @@ from django.utils.translation import gettext_noop
 from salestarget.actuals import rollups
 from salestarget.actuals.models import ImportBatch, MasterChange
 from salestarget.actuals.parsing import Problem
-from salestarget.catalog.models import Customer, Product, Region
+from salestarget.catalog.models import Customer, Product, Region, Segment
 from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
 
-JOURNALED = (OrgUnit, Region, Product, Person, Membership, TerritoryAssignment, Customer)
+JOURNALED = (OrgUnit, Region, Product, Person, Membership, TerritoryAssignment, Segment, Customer)
 # Tree paths follow from the parent; restoring the parent recomputes them.
 DERIVED = frozenset({"path", "depth"})
+# Fields accepted as keys but never shown (the national id): pages and error reports mask them.
+SECRET = frozenset({"national_id"})
+
+
+def masked(value) -> str:
+    """A secret value as a page or an error report may show it: its last four characters."""
+    text = "" if value is None else str(value).strip()
+    return "*" * max(len(text) - 4, 0) + text[-4:]
 
 
 class _Journal:
@@ -238,6 +246,9 @@ def describe(batch: ImportBatch, limit: int = 200) -> list[dict]:
             if change.created or old != new:
                 if change.created and new in (None, ""):
                     continue
+                if field.name in SECRET:
+                    # A key for imports only, never shown: the page says it changed.
+                    old, new = masked(old or ""), masked(new or "")
                 fields.append((str(field.verbose_name), _shown(field, old), _shown(field, new)))
         out.append(
             {

@@ -19,7 +19,8 @@ from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from salestarget.actuals.importers import Lookup, category_levels, category_node
+from salestarget.actuals.importers import AMBIGUOUS, Lookup, PersonLookup, category_levels, category_node
+from salestarget.actuals.journal import SECRET, masked
 from salestarget.actuals.models import Fact
 from salestarget.actuals.parsing import (
     DateParser,
@@ -28,12 +29,13 @@ from salestarget.actuals.parsing import (
     cell_text,
     check_mapped_headers,
     duplicate_key,
+    header_key,
     looks_like_formula,
     parse_bool,
     parse_choice,
     parse_decimal,
 )
-from salestarget.catalog.models import Customer, Product, Region
+from salestarget.catalog.models import Customer, Product, Region, Segment
 from salestarget.engine.rounding import round_half_up
 from salestarget.org.models import Membership, OrgUnit, Person
 from salestarget.org.services import do_assign_territory, do_end_placement, do_move_person
@@ -50,6 +52,8 @@ MASTER_FIELDS = {
         "leave_date",
         "status",
         "email",
+        "employee_no",
+        "national_id",
         "valid_from",
     ),
     "territories": ("person", "region", "valid_from", "valid_to"),
@@ -152,6 +156,9 @@ MASTER_SYNONYMS = {
     "leave_date": ["leavedate", "离职日期", "离职时间"],
     "status": ["status", "状态", "在职状态"],
     "email": ["email", "mail", "邮箱", "电子邮件"],
+    # 工号 is the code of a file that has no other code column (code is guessed first).
+    "employee_no": ["employeeno", "employeenumber", "staffno", "工号", "员工编号", "员工号", "职工号"],
+    "national_id": ["nationalid", "idnumber", "idcard", "身份证号", "身份证号码", "身份证"],
     "valid_from": ["validfrom", "startdate", "from", "生效日期", "开始日期", "起始日期"],
     "valid_to": ["validto", "enddate", "to", "失效日期", "结束日期", "截止日期"],
     "person": [
@@ -194,11 +201,13 @@ STATUSES = {
     **dict.fromkeys(["onleave", "leave", "休假", "停职"], Person.Status.ON_LEAVE),
     **dict.fromkeys(["left", "离职", "已离职"], Person.Status.LEFT),
 }
-SEGMENTS = {
-    **dict.fromkeys(["key", "keyaccount", "大客户", "重点客户", "kа"], Customer.Segment.KEY),
-    **dict.fromkeys(["smb", "中小企业", "中小客户", "企业", "corporate"], Customer.Segment.SMB),
-    **dict.fromkeys(["consumer", "个人", "消费者", "零售", "homeoffice"], Customer.Segment.CONSUMER),
-    **dict.fromkeys(["public", "政府", "公共", "事业单位", "publicsector"], Customer.Segment.PUBLIC),
+# Other spellings of the segments migration catalog 0003 seeds, by code; a segment's own code or
+# name is always accepted, and the company's segments are its own list (catalog.Segment).
+SEGMENT_ALIASES = {
+    **dict.fromkeys(["keyaccount", "大客户", "重点客户", "ka"], "key"),
+    **dict.fromkeys(["中小企业", "中小客户", "企业", "corporate", "smallandmediumbusiness"], "smb"),
+    **dict.fromkeys(["个人", "消费者", "个人消费者", "零售", "homeoffice"], "consumer"),
+    **dict.fromkeys(["政府", "公共", "事业单位", "publicsector", "政企单位", "政府公共事业"], "public"),
 }
 TIERS = {t: t for t in "ABCD"} | {t.lower(): t for t in "ABCD"}
 UNKNOWN = {
@@ -207,6 +216,17 @@ UNKNOWN = {
     ),
     "region": gettext_noop(
         "“%(value)s” is not a known region (code or name). Add it first or create missing records."
+    ),
+}
+
+
+PERSON_KEYS = ("employee_no", "national_id")
+KEY_TAKEN = {
+    "employee_no": gettext_noop(
+        "The employee number %(value)s is also that of %(other)s: an employee number names one person."
+    ),
+    "national_id": gettext_noop(
+        "This national id is also that of %(other)s: a national id names one person."
     ),
 }
 
@@ -224,7 +244,17 @@ class Row:
 class MasterImport:
     """Validate every row of a master file, then apply it; counts go to ``result``."""
 
-    def __init__(self, kind: str, *, columns, headers, dates: DateParser, create_missing: bool, result):
+    def __init__(
+        self,
+        kind: str,
+        *,
+        columns,
+        headers,
+        dates: DateParser,
+        create_missing: bool,
+        result,
+        effective_from: dt.date | None = None,
+    ):
         self.kind = kind
         self.columns = columns
         self.headers = headers
@@ -232,6 +262,9 @@ class MasterImport:
         self.create_missing = create_missing
         self.result = result
         self.today = timezone.localdate()
+        # The file's own date for rows without one (else today for a change, the hire date for
+        # someone's first placement).
+        self.effective_from = effective_from
 
     def _column(self, name: str) -> str:
         return "+".join(self.headers[i] for i in self.columns.get(name, [])) or name
@@ -254,7 +287,10 @@ class MasterImport:
         return out
 
     def fail(self, row: Row, name: str, problem: Problem) -> None:
-        self.result.add_error(row.number, self._column(name), row.values.get(name, ""), problem)
+        value = row.values.get(name, "")
+        if name in SECRET:
+            value = masked(value)
+        self.result.add_error(row.number, self._column(name), value, problem)
 
     # cell helpers
 
@@ -497,6 +533,9 @@ class MasterImport:
                 )
             if "email" in self.columns:
                 values["email"] = self.text(row, "email", 254) or None
+            for name in PERSON_KEYS:
+                if name in self.columns:
+                    values[name] = self.text(row, name, 32) or None
             for name in ("hire_date", "leave_date", "valid_from"):
                 if name in self.columns:
                     values[name] = self.date(row, name)
@@ -528,10 +567,11 @@ class MasterImport:
                         new_units[unit] = None
                     values["unit"] = unit
             if values["code"] not in existing and not values.get("hire_date"):
-                values["hire_date"] = values.get("valid_from") or self.today
+                values["hire_date"] = values.get("valid_from") or self.effective_from or self.today
             return values
 
         checked = self._validated(rows, convert)
+        self._check_person_keys(checked, existing)
 
         def apply():
             for code in new_units:
@@ -542,18 +582,25 @@ class MasterImport:
             unit_of = OrgUnit.objects.in_bulk()
             for row, values in checked:
                 person, created, changed = _merged(
-                    existing, Person, values, ("name", "tier", "status", "email", "hire_date", "leave_date")
+                    existing,
+                    Person,
+                    values,
+                    ("name", "tier", "status", "email", "hire_date", "leave_date", *PERSON_KEYS),
                 )
                 if person.status == Person.Status.LEFT and not person.leave_date:
                     person.leave_date = self.today
+                unit = unit_of[units.find(values["unit"])] if values.get("unit") else None
+                role = values.get("role") or Membership.Role.MEMBER
+                start = self._start(person, created, values, unit, role) if unit else None
+                if start is not None and start < person.hire_date and not values.get("hire_date"):
+                    # Placed before the hire date on record: one an import without dates set.
+                    person.hire_date = start
+                    changed = True
                 if created or changed:
                     person.save()
                 # The org services keep the history and re-book the facts of the days concerned.
                 try:
-                    if values.get("unit"):
-                        start = values.get("valid_from") or (person.hire_date if created else self.today)
-                        unit = unit_of[units.find(values["unit"])]
-                        role = values.get("role") or Membership.Role.MEMBER
+                    if unit is not None:
                         _row, moved = do_move_person(None, person, unit, role=role, valid_from=start)
                         changed |= moved
                     if person.leave_date:
@@ -564,10 +611,51 @@ class MasterImport:
 
         return [apply]
 
+    def _start(self, person: Person, created: bool, values: dict, unit: OrgUnit, role: str) -> dt.date:
+        """The day a people row's placement starts when the row gives no valid_from: a new
+        person's hire date; for someone not placed yet, the row's hire date or the file's
+        effective date; for someone never moved, an earlier such date extends their first
+        placement back (people first imported without dates); else (a move) the file's
+        effective date, or today."""
+        if values.get("valid_from"):
+            return values["valid_from"]
+        if created:
+            return person.hire_date
+        own = values.get("hire_date") or self.effective_from
+        first = Membership.objects.filter(person=person, role=role).order_by("valid_from").first()
+        if first is None:
+            return own or person.hire_date
+        never_moved = first.unit_id == unit.pk and (first.valid_to is None or first.valid_to >= self.today)
+        if own and own < first.valid_from and never_moved:
+            return own
+        return self.effective_from or self.today
+
+    def _check_person_keys(self, checked: list[tuple[Row, dict]], existing: dict) -> None:
+        """An employee number or a national id names one person: refused when the file gives
+        one that another person holds (as recorded, or as this file leaves them)."""
+        for name, message in KEY_TAKEN.items():
+            final = {code: getattr(person, name) for code, person in existing.items()}
+            for _row, values in checked:
+                if values.get(name):
+                    final[values["code"]] = values[name]
+            holders: dict[str, list[str]] = {}
+            for code, value in final.items():
+                if value:
+                    holders.setdefault(value.casefold(), []).append(code)
+            for row, values in checked:
+                value = values.get(name)
+                others = (
+                    [c for c in holders.get(value.casefold(), []) if c != values["code"]] if value else []
+                )
+                if others:
+                    other = existing.get(others[0])
+                    shown = masked(value) if name in SECRET else value
+                    self.fail(row, name, Problem(message, value=shown, other=str(other or others[0])))
+
     # territories
 
     def _plan_territories(self, rows):
-        people = Lookup.of(Person.objects.all())
+        people = PersonLookup.of(Person.objects.all())
         regions = Lookup.of(Region.objects.all())
         new_people: dict[str, dt.date | None] = {}
         new_regions: dict[str, None] = {}
@@ -575,13 +663,8 @@ class MasterImport:
         def resolve(row, name, lookup, pending):
             text = self.text(row, name, 64, required=True)
             pk = lookup.find(text)
-            if pk == -1:
-                raise _Cell(
-                    name,
-                    Problem(
-                        gettext_noop("Several records are called “%(value)s”: use their codes."), value=text
-                    ),
-                )
+            if pk == AMBIGUOUS:
+                raise _Cell(name, _ambiguous(lookup, text))
             if pk is None:
                 if not self.create_missing:
                     raise _Cell(name, Problem(UNKNOWN[name], value=text))
@@ -606,7 +689,7 @@ class MasterImport:
             for text in new_people:
                 starts = [v["valid_from"] for _, v in checked if v["person"] == text and v["valid_from"]]
                 # Someone named only in a territory sheet has been there over the history loaded.
-                hired = min(starts) if starts else (first_fact or self.today)
+                hired = min(starts) if starts else (self.effective_from or first_fact or self.today)
                 person = Person.objects.create(code=text[:32], name=text[:100], hire_date=hired)
                 people.add(person.pk, person.code, person.name)
                 self.result.created["people"] = self.result.created.get("people", 0) + 1
@@ -619,10 +702,15 @@ class MasterImport:
             for row, values in checked:
                 person = Person.objects.get(pk=people.find(values["person"]))
                 region = region_of[regions.find(values["region"])]
-                start = values["valid_from"] or person.hire_date
+                start = values["valid_from"] or self.effective_from or person.hire_date
                 try:
                     _assignment, created, changed = do_assign_territory(
-                        None, person, region, valid_from=start, valid_to=values["valid_to"]
+                        None,
+                        person,
+                        region,
+                        valid_from=start,
+                        valid_to=values["valid_to"],
+                        extend_later=values["valid_from"] is None,
                     )
                 except ValidationError as error:
                     self.fail(row, "region", _refused(error))
@@ -635,21 +723,48 @@ class MasterImport:
 
     def _plan_customers(self, rows):
         regions = Lookup.of(Region.objects.all())
-        people = Lookup.of(Person.objects.all())
+        people = PersonLookup.of(Person.objects.all())
+        segments = Lookup.of(Segment.objects.all())
+        known_segments = ", ".join(
+            f"{code} ({name})" for code, name in Segment.objects.values_list("code", "name")
+        )
+        new_segments: dict[str, None] = {}
         existing = {c.code: c for c in Customer.objects.all()}
+
+        def segment(row):
+            """The segment's code or name (or a spelling of a seeded one); an unknown one is
+            made with create-missing, else the row's error lists the company's segments."""
+            text = self.text(row, "segment", 64)
+            if not text:
+                return None
+            pk = segments.find(text)
+            if pk is None and header_key(text) in SEGMENT_ALIASES:
+                pk = segments.find(SEGMENT_ALIASES[header_key(text)])
+            if pk == AMBIGUOUS:
+                raise _Cell("segment", _ambiguous(segments, text))
+            if pk is None:
+                if not self.create_missing:
+                    raise _Cell(
+                        "segment",
+                        Problem(
+                            gettext_noop(
+                                "“%(value)s” is not a known customer segment; the segments are: %(known)s. "
+                                "Add it first or create missing records."
+                            ),
+                            value=text,
+                            known=known_segments or "—",
+                        ),
+                    )
+                new_segments.setdefault(text, None)
+            return text
 
         def ref(row, name, lookup, unknown):
             text = self.text(row, name, 64)
             if not text:
                 return None
             pk = lookup.find(text)
-            if pk == -1:
-                raise _Cell(
-                    name,
-                    Problem(
-                        gettext_noop("Several records are called “%(value)s”: use their codes."), value=text
-                    ),
-                )
+            if pk == AMBIGUOUS:
+                raise _Cell(name, _ambiguous(lookup, text))
             if pk is None:
                 raise _Cell(name, Problem(UNKNOWN[unknown], value=text))
             return pk
@@ -659,13 +774,7 @@ class MasterImport:
             if "name" in self.columns:
                 values["name"] = self.text(row, "name", 200) or None
             if "segment" in self.columns:
-                values["segment"] = self.parsed(
-                    row,
-                    "segment",
-                    parse_choice,
-                    SEGMENTS,
-                    "key, smb, consumer, public / 大客户, 中小企业, 个人, 政府",
-                )
+                values["_segment"] = segment(row)
             if "region" in self.columns:
                 values["region_id"] = ref(row, "region", regions, "region")
             if "owner" in self.columns:
@@ -679,18 +788,39 @@ class MasterImport:
         checked = self._validated(rows, convert)
 
         def apply():
+            last = Segment.objects.order_by("-sort_order").values_list("sort_order", flat=True).first() or 0
+            for text in new_segments:
+                if segments.find(text) is not None:  # the same name in another case
+                    continue
+                last += 10
+                made = Segment(code=text, name=text[:100], sort_order=last)
+                made.save()
+                segments.add(made.pk, made.code, made.name)
+                self.result.created["segments"] = self.result.created.get("segments", 0) + 1
             for _row, values in checked:
+                if values.get("_segment"):
+                    pk = segments.find(values["_segment"])
+                    if pk is None:
+                        pk = segments.find(SEGMENT_ALIASES[header_key(values["_segment"])])
+                    values["segment_id"] = pk
                 customer, created, changed = _merged(
                     existing,
                     Customer,
                     values,
-                    ("name", "segment", "region_id", "owner_id", "first_deal_date", "active"),
+                    ("name", "segment_id", "region_id", "owner_id", "first_deal_date", "active"),
                 )
                 if created or changed:
                     customer.save()
                 self._count(created, changed)
 
         return [apply]
+
+
+def _ambiguous(lookup: Lookup, text: str) -> Problem:
+    """A value naming several records: for people, the two it names."""
+    if isinstance(lookup, PersonLookup):
+        return lookup.ambiguity(text)
+    return Problem(gettext_noop("Several records are called “%(value)s”: use their codes."), value=text)
 
 
 def _merged(existing: dict, model, values: dict, fields) -> tuple:

@@ -61,6 +61,9 @@ class ImportBatch(models.Model):
     magnitude = models.BigIntegerField(default=0, editable=False)
     error_count = models.PositiveIntegerField(_("errors found"), default=0)
     errors = models.JSONField(_("errors"), default=list, blank=True)
+    # What an applied import wrote but will count nowhere (facts dated before their person's
+    # team, regions nobody covered): stored untranslated like the errors.
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
     options = models.JSONField(_("import options"), default=dict, blank=True)
     rolled_back_at = models.DateTimeField(_("rolled back at"), null=True, blank=True)
     rolled_back_by = models.ForeignKey(
@@ -227,12 +230,18 @@ class FactCredit(models.Model):
 
     The fact's own person is the largest share (the owner) and the rollups count the fact
     for the owner only, so that team and company totals never double count;
-    ``credit.credited_by_person`` re-divides split facts when a metric credits by split.
+    :class:`SplitCredit` moves the parts to their people when a metric credits by split.
     """
 
     fact = models.ForeignKey(Fact, on_delete=models.CASCADE, related_name="credits")
     person = models.ForeignKey("org.Person", on_delete=models.PROTECT, related_name="fact_credits")
     share_bp = models.PositiveIntegerField(_("share (basis points)"))
+    # The person's part of the fact's values, divided once when the credit is written (largest
+    # remainder, so the parts add up to the fact exactly): reads then sum plain columns.
+    amount = models.BigIntegerField(default=0)
+    quantity = models.BigIntegerField(default=0)
+    profit = models.BigIntegerField(default=0)
+    rows = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["fact", "person"], name="fact_credit_once")]
@@ -279,6 +288,73 @@ class DailyRollup(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.kind} {self.amount}"
+
+
+class CreditQuerySet(RollupQuerySet):
+    def scope_filter(self, reach):
+        # The people ever placed in the subtrees first: the databases push that filter into the
+        # views' DISTINCT, so that the unit at each row's day is looked up for their rows only.
+        mine = Q(person_id=reach.person_id or -1)
+        if not reach.paths:
+            return mine
+        return Q(person_id__in=placed_people(reach.unit_ids()), unit_id__in=reach.unit_ids()) | mine
+
+
+def placed_people(unit_ids):
+    """A subquery of the people with a membership, at any time, in ``unit_ids``."""
+    from salestarget.org.models import Membership
+
+    return Membership.objects.filter(unit_id__in=unit_ids).values("person_id")
+
+
+class CreditRow(models.Model):
+    """A rollup row as a credit rule credits it: the same columns as :class:`DailyRollup`, with
+    ``person_id`` the credited person and ``unit_id`` the unit that person belonged to on the
+    day. Read-only views (migration 0011), restricted like the rollups: a rep sees what they
+    are credited with, a manager the credits of the people in their subtree at the day.
+
+    ``id`` is not unique (Django needs a primary key; the views have none): never fetch rows
+    as objects, only aggregate them (see :mod:`salestarget.actuals.credit`)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=FactKind.choices)
+    stage = models.CharField(max_length=32)
+    person_id = models.BigIntegerField()
+    unit_id = models.BigIntegerField()
+    product_id = models.BigIntegerField()
+    region_id = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    quantity = models.BigIntegerField()
+    profit = models.BigIntegerField()
+    rows = models.BigIntegerField()
+
+    objects = CreditQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.day} {self.kind} {self.person_id} {self.amount}"
+
+
+class TerritoryCredit(CreditRow):
+    """Each rollup row once for everyone assigned, on its day, to its region or a region above
+    it (``id`` is the rollup's id: a unit's total counts each rollup once, however many of its
+    people hold the territory)."""
+
+    class Meta:
+        managed = False
+        db_table = "actuals_territorycredit"
+
+
+class SplitCredit(CreditRow):
+    """The rollups with every split fact moved from its owner to the people sharing it (their
+    stored parts), so that person and unit totals both add up without double counting."""
+
+    class Meta:
+        managed = False
+        db_table = "actuals_splitcredit"
 
 
 class DailyReportQuerySet(RestrictedQuerySet):

@@ -1210,22 +1210,34 @@ def bounded(number, value, field: str | None = None, scale: int = 0):
     )
 
 
+# The unit of a file's amounts, in the company's currency whatever it is: the names (yuan,
+# thousand, wan, million: the CLI's --unit, the API's and the upload form's values) first,
+# then the words people write in headers and options.
+UNIT_NAMES = ("yuan", "thousand", "wan", "million")
 UNITS = {
     "yuan": 1,
     "元": 1,
+    "units": 1,
     "thousand": 1000,
     "千": 1000,
     "千元": 1000,
+    "k": 1000,
     "wan": 10000,
     "万": 10000,
     "万元": 10000,
+    "million": 1_000_000,
+    "百万": 1_000_000,
+    "百万元": 1_000_000,
+    "m": 1_000_000,
 }
 
 
 def unit_multiplier(unit: str | None) -> int:
     key = (unit or "yuan").strip().lower()
     if key not in UNITS:
-        raise Problem(gettext_noop("Unknown unit %(unit)s: use yuan, thousand or wan."), unit=unit)
+        raise Problem(
+            gettext_noop("Unknown unit %(unit)s: use %(units)s."), unit=unit, units=", ".join(UNIT_NAMES)
+        )
     return UNITS[key]
 
 

@@ -162,7 +162,23 @@ def rebuild() -> int:
         batches = ImportBatch._meta.db_table
         magnitude = _magnitude_sql(f"{batches}.id")
         cursor.execute(f"UPDATE {batches} SET magnitude = COALESCE(({magnitude}), 0)")
+    refresh_statistics()
     return DailyRollup.objects.count()
+
+
+def refresh_statistics() -> None:
+    """Let the database's planner see the facts and rollups as they now are, after a big change.
+
+    With stale statistics PostgreSQL's key checks scan a whole source instead of probing the key
+    index, and SQLite joins the credit views (actuals.credit) from the territories outwards,
+    building a temporary index on every read, instead of reading the rollups' day range (seen:
+    0.5 s instead of 0.19 s for a manager's year on the demo)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {Fact._meta.db_table}, {DailyRollup._meta.db_table}")
+        else:
+            for table in (Fact._meta.db_table, DailyRollup._meta.db_table):
+                cursor.execute(f"ANALYZE {table}")
 
 
 def verify(limit: int = 50) -> list[str]:

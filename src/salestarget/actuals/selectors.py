@@ -1,4 +1,5 @@
-"""Reads of actual results for dashboards: always from DailyRollup, always scoped."""
+"""Reads of actual results for dashboards: always from the rollups, always scoped, always
+credited by the metric's rule (:mod:`salestarget.actuals.credit`)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,46 @@ import datetime as dt
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
-from salestarget.actuals.models import DailyRollup
+from salestarget.actuals.credit import COLUMNS, total_rows
 from salestarget.catalog.models import Region
+from salestarget.metrics.models import Metric
 
 
-def _rollups(user, kind: str, start: dt.date, end: dt.date, stage: str | None = None):
-    rows = DailyRollup.objects.restrict(user).filter(kind=kind, day__gte=start, day__lte=end)
-    return rows.filter(stage=stage) if stage is not None else rows
+def metric(code: str) -> Metric | None:
+    """The metric ``code`` (None when an install removed it)."""
+    return Metric.objects.filter(code=code).first()
 
 
-def total(user, kind: str, start: dt.date, end: dt.date, field: str = "amount") -> int:
-    return _rollups(user, kind, start, end).aggregate(v=Sum(field))["v"] or 0
+def _rollups(user, the_metric: Metric, start: dt.date, end: dt.date):
+    return total_rows(user, the_metric, since=start, until=end)
 
 
-def by_month(user, kind: str, start: dt.date, end: dt.date, field: str = "amount") -> dict[dt.date, int]:
+def _column(the_metric: Metric) -> str:
+    return COLUMNS[the_metric.aggregation][0]
+
+
+def total(user, the_metric: Metric | None, start: dt.date, end: dt.date) -> int:
+    """The metric's credited sum in rollup units (fen for money)."""
+    if the_metric is None:
+        return 0
+    return _rollups(user, the_metric, start, end).aggregate(v=Sum(_column(the_metric)))["v"] or 0
+
+
+def by_month(user, the_metric: Metric | None, start: dt.date, end: dt.date) -> dict[dt.date, int]:
     """{first day of month: sum} for the months between start and end that have rows."""
-    rows = _rollups(user, kind, start, end).annotate(m=TruncMonth("day")).values("m").annotate(v=Sum(field))
-    return {_as_date(r["m"]): r["v"] or 0 for r in rows}
+    if the_metric is None:
+        return {}
+    rows = _rollups(user, the_metric, start, end).annotate(m=TruncMonth("day")).values("m")
+    return {_as_date(r["m"]): r["v"] or 0 for r in rows.annotate(v=Sum(_column(the_metric)))}
 
 
-def by_top_region(
-    user, kind: str, start: dt.date, end: dt.date, field: str = "amount"
-) -> list[tuple[str, int]]:
+def by_top_region(user, the_metric: Metric | None, start: dt.date, end: dt.date) -> list[tuple[str, int]]:
     """Sums per top-level sales region (the children of the root, e.g. 华东/华南), largest first."""
+    if the_metric is None:
+        return []
     groups = top_region_names()
     sums: dict[str, int] = {}
-    rows = _rollups(user, kind, start, end).values("region_id").annotate(v=Sum(field))
+    rows = _rollups(user, the_metric, start, end).values("region_id").annotate(v=Sum(_column(the_metric)))
     for row in rows:
         name = groups.get(row["region_id"], "")
         sums[name] = sums.get(name, 0) + (row["v"] or 0)

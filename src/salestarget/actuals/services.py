@@ -39,6 +39,7 @@ from salestarget.actuals.importers import (
     FactImport,
     ImportResult,
     Rejected,
+    coverage_warnings,
     fact_kind,
 )
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS, MasterImport, master_kind
@@ -271,6 +272,21 @@ def check_options(fields, mapping: dict | None, date_format: str | None, unit: s
     unit_multiplier(unit)
 
 
+def parse_effective_from(value: dt.date | str | None) -> dt.date | None:
+    """The effective-from option: a date, or its ISO text (the command line, a stored upload)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise Problem(
+            gettext_noop("The effective-from date %(value)s is not a date such as 2017-01-01."), value=text
+        ) from None
+
+
 def access_for(user, create_missing: bool = False) -> Access:
     """What ``user`` may import as facts: everything, or (a manager) the people in their reach —
     anyone ever in the subtree, checked row by row against the row's date — and the customers
@@ -420,11 +436,16 @@ def _run_fact_import(
                 importer.finish(batch.pk)
             # What the batch created on the way, so that its rollback removes that too.
             MasterChange.objects.bulk_create(created.changes(batch))
+            # Written all the same, but counted for no team or no territory: said, not refused.
+            result.warnings = coverage_warnings(batch.pk, kind)
             batch.rows_read = result.rows_read
             batch.rows_written = result.rows_written
             batch.rows_skipped = result.rows_skipped
             batch.amount_total = result.amount_total
-            batch.save(update_fields=["rows_read", "rows_written", "rows_skipped", "amount_total"])
+            batch.warnings = result.warnings
+            batch.save(
+                update_fields=["rows_read", "rows_written", "rows_skipped", "amount_total", "warnings"]
+            )
             result.batch_id = batch.pk
             if dry_run:
                 raise DryRun
@@ -483,6 +504,7 @@ def _reject(user, result: ImportResult, dry_run: bool, upload=None) -> None:
     result.amount_exact = Decimal(0)
     result.created = {}
     result.preview = []
+    result.warnings = []
     if dry_run:
         return
     batch = ImportBatch.objects.create(
@@ -684,8 +706,12 @@ def do_import_master(
     sheet: str | None = None,
     filename: str | None = None,
     upload=None,
+    effective_from: dt.date | str | None = None,
 ) -> ImportResult:
-    """Upsert master data by code (admins only); validated completely before anything is saved."""
+    """Upsert master data by code (admins only); validated completely before anything is saved.
+
+    ``effective_from``: the day the file's memberships and territories start when a row gives
+    none of its own (instead of today, or a new person's hire date)."""
     master = master_kind(kind)
     if master is None:
         raise Problem(
@@ -694,7 +720,10 @@ def do_import_master(
     if not _company_wide(user):
         raise PermissionDenied(gettext("Only administrators and sales operations may import master data."))
     check_options(MASTER_FIELDS[master], mapping, date_format)
+    effective_from = parse_effective_from(effective_from)
     options = {"create_missing": create_missing}
+    if effective_from:
+        options["effective_from"] = effective_from.isoformat()
     filename = filename or Path(path).name
     result = ImportResult(kind=master, source="master", filename=filename, options=options)
     fields = MASTER_FIELDS[master]
@@ -719,6 +748,7 @@ def do_import_master(
                         dates=src.dates,
                         create_missing=create_missing,
                         result=result,
+                        effective_from=effective_from,
                     ).run(_counted(src.rows, result))
                 if result.error_count:
                     raise Rejected

@@ -144,7 +144,13 @@ def run(upload_id: int, job_id) -> dict:
     )
     try:
         if upload.kind in MASTER_FIELDS:
-            result = do_import_master(upload.created_by, path, upload.kind, **common)
+            result = do_import_master(
+                upload.created_by,
+                path,
+                upload.kind,
+                effective_from=options.get("effective_from") or None,
+                **common,
+            )
         else:
             result = do_import_facts(
                 upload.created_by,
@@ -185,6 +191,7 @@ def outcome(result: ImportResult) -> dict:
         "preview": result.preview,
         "error_count": result.error_count,
         "errors": result.errors[:SHOWN_ERRORS],
+        "warnings": result.warnings,
     }
 
 

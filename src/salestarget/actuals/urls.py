@@ -5,6 +5,8 @@ from salestarget.actuals import views
 app_name = "actuals"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("summary/", views.actuals_summary, name="summary"),
+    path("summary.xlsx", views.actuals_summary_xlsx, name="summary_xlsx"),
     path("batches/", views.batches, name="batches"),
     path("batches/<int:pk>/", views.batch, name="batch"),
     path("batches/<int:pk>/errors.csv", views.error_report, name="error_report"),
@@ -12,6 +14,7 @@ urlpatterns = [
     path("import/", views.upload, name="import"),
     path("import/<int:pk>/", views.mapping, name="import_map"),
     path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("templates/<str:kind>.xlsx", views.template, name="template"),
     path("daily/", views.daily, name="daily"),
     path("daily/team/", views.unreported, name="unreported"),
 ]

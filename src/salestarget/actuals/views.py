@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,9 +21,16 @@ from django.views.decorators.http import require_POST
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from salestarget.actuals import journal
-from salestarget.actuals.forms import LINES, DailyReportForm, MappingForm, UploadForm, line_formsets
-from salestarget.actuals.importers import FACT_FIELDS, error_report_csv, localised
+from salestarget.actuals import import_templates, journal, summary
+from salestarget.actuals.forms import (
+    LINES,
+    DailyReportForm,
+    MappingForm,
+    SummaryForm,
+    UploadForm,
+    line_formsets,
+)
+from salestarget.actuals.importers import FACT_FIELDS, error_report_csv, localised, warning_texts
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS
 from salestarget.actuals.models import DailyReport, Fact, ImportBatch, Upload
 from salestarget.actuals.parsing import SYNONYMS, Problem, cell_text, open_table
@@ -37,7 +44,7 @@ from salestarget.actuals.services import (
     resolve_columns,
 )
 from salestarget.actuals.uploads import do_queue_import, do_store_upload
-from salestarget.catalog.models import Customer
+from salestarget.catalog.models import Customer, Segment
 from salestarget.jobs import progress
 from salestarget.jobs.models import Worker
 from salestarget.metrics.models import FactKind
@@ -104,7 +111,12 @@ def _batch(request, pk) -> ImportBatch:
 def batch(request, pk):
     b = _batch(request, pk)
     errors = [localised(e) for e in b.errors[:SHOWN_ERRORS]]
-    context = {"batch": b, "errors": errors, "can_roll_back": can_roll_back(request.user, b)}
+    context = {
+        "batch": b,
+        "errors": errors,
+        "warnings": warning_texts(b.warnings),
+        "can_roll_back": can_roll_back(request.user, b),
+    }
     if b.source == "master":
         context["changes"] = journal.describe(b, SHOWN_CHANGES)
     return render(request, "actuals/batch.html", context)
@@ -171,7 +183,30 @@ def upload(request):
         )
         return redirect("actuals:import_map", pk=stored.pk)
     recent = Upload.objects.restrict(request.user, Action.IMPORT).select_related("batch")[:10]
-    return render(request, "actuals/upload.html", {"form": form, "recent": recent})
+    templates = [
+        (kind, import_templates.kind_label(kind))
+        for kind in import_templates.KINDS
+        if is_admin or not import_templates.is_master(kind)
+    ]
+    return render(request, "actuals/upload.html", {"form": form, "recent": recent, "templates": templates})
+
+
+@login_required
+def template(request, kind):
+    """The xlsx template of a kind of import file, for those who may import that kind: fact
+    files for managers and up, master data for administrators and sales operations."""
+    is_admin = _importer_role(request)
+    if kind not in import_templates.KINDS:
+        raise Http404
+    if import_templates.is_master(kind) and not is_admin:
+        raise PermissionDenied(_("Only administrators and sales operations may import master data."))
+    segments = list(Segment.objects.values_list("code", "name")) if kind == "customers" else None
+    response = HttpResponse(
+        import_templates.build_template(kind, segments),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{import_templates.template_filename(kind)}"'
+    return response
 
 
 def _upload(request, pk) -> Upload:
@@ -232,6 +267,11 @@ def mapping(request, pk):
                 "date_format": form.cleaned_data.get("date_format") or "",
                 "unit": form.cleaned_data.get("unit") or "yuan",
                 "create_missing": bool(form.cleaned_data.get("create_missing")),
+                "effective_from": (
+                    form.cleaned_data["effective_from"].isoformat()
+                    if form.cleaned_data.get("effective_from")
+                    else ""
+                ),
                 "form": {k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "action")},
             }
             do_queue_import(request.user, upload, options, dry_run=not confirm)
@@ -253,6 +293,7 @@ def mapping(request, pk):
         "sample": sample,
         "result": result,
         "errors": [localised(e) for e in result["errors"][:SHOWN_ERRORS]] if result else [],
+        "warnings": warning_texts(result.get("warnings", [])) if result else [],
         "is_fact": is_fact,
     }
     return render(request, "actuals/mapping.html", context)
@@ -390,3 +431,59 @@ def unreported(request):
         )
     context = {"day": day, "missing": missing, "done": done}
     return render(request, "actuals/unreported.html", context)
+
+
+def _summary(request):
+    """The summary asked for in the query string (defaults: sales by person, this year so far),
+    with the form to change it; (None, form) when the question is not valid."""
+    start, end = summary.default_range(timezone.localdate())
+    initial = {"metric": "sales", "by": "person", "start": start, "end": end}
+    form = SummaryForm({**initial, **request.GET.dict()})
+    if not form.is_valid():
+        return None, form
+    data = form.cleaned_data
+    result = summary.actuals_summary(request.user, data["metric"], data["start"], data["end"], data["by"])
+    return result, form
+
+
+@login_required
+def actuals_summary(request):
+    """Per-person (or per-unit) monthly actuals credited by the metric's rule."""
+    result, form = _summary(request)
+    lang = "en" if (request.LANGUAGE_CODE or "zh").startswith("en") else "zh"
+    rows = []
+    if result is not None:
+        for row in [*result.rows, result.total]:
+            rows.append(
+                {
+                    "row": row,
+                    "cells": [summary.shown(v, result.metric, lang) for v in row.values],
+                    "total": summary.shown(row.total, result.metric, lang),
+                }
+            )
+    context = {
+        "form": form,
+        "summary": result,
+        "months": result.month_labels(lang) if result else [],
+        "rows": rows[:-1],
+        "total": rows[-1] if rows else None,
+        "query": request.GET.urlencode(),
+        "unit": summary.unit_label(result.metric, lang) if result else "",
+    }
+    return render(request, "actuals/summary.html", context)
+
+
+@login_required
+def actuals_summary_xlsx(request):
+    """The same summary as a workbook, exact to the fen."""
+    result, form = _summary(request)
+    if result is None:
+        return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain; charset=utf-8")
+    lang = "en" if (request.LANGUAGE_CODE or "zh").startswith("en") else "zh"
+    response = HttpResponse(
+        summary.xlsx(result, lang),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"actuals-{result.metric.code}-{result.by}-{result.start:%Y%m%d}-{result.end:%Y%m%d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -55,16 +55,37 @@ class CustomerQuerySet(RestrictedQuerySet):
         return reach.people_q("owner_id")
 
 
-class Customer(models.Model):
-    class Segment(models.TextChoices):
-        KEY = "key", _("Key account")
-        SMB = "smb", _("Small and medium business")
-        CONSUMER = "consumer", _("Consumer")
-        PUBLIC = "public", _("Public sector")
+class Segment(models.Model):
+    """A customer segment of the company's own list (migration 0003 seeds the four the app
+    started with: key accounts, SMB, consumers, the public sector); imports may add more."""
 
     code = models.CharField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    sort_order = models.PositiveIntegerField(_("sort order"), default=0)
+    active = models.BooleanField(_("active"), default=True)
+
+    objects = SharedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("customer segment")
+        verbose_name_plural = _("customer segments")
+
+    def __str__(self):
+        return self.name
+
+
+class Customer(models.Model):
+    code = models.CharField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    segment = models.CharField(_("segment"), max_length=16, choices=Segment.choices, default=Segment.SMB)
+    segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+        verbose_name=_("segment"),
+    )
     region = models.ForeignKey(
         Region,
         null=True,

@@ -38,7 +38,7 @@ from simple_history.utils import bulk_create_with_history
 from salestarget.actuals import rollups
 from salestarget.actuals.importers import INSERT_COLUMNS, ChunkWriter
 from salestarget.actuals.models import ImportBatch
-from salestarget.catalog.models import Customer, Product, Region
+from salestarget.catalog.models import Customer, Product, Region, Segment
 from salestarget.demo import names
 from salestarget.engine.allocate import apportion, level_totals, seasonal_profile
 from salestarget.engine.calendar import Period, day_weights
@@ -647,11 +647,16 @@ class _Demo:
         self.visit_weight = np.array([s[6] for s in SEGMENTS])[segment]
 
         current_owner = self.owner_at(np.arange(C), n)
+        # The four segments migration catalog 0003 seeds (made again if someone removed them).
+        segment_pks = [
+            Segment.objects.get_or_create(code=code, defaults={"name": code})[0].pk
+            for code, *_rest in SEGMENTS
+        ]
         customers = [
             Customer(
                 code=f"C{c + 1:06d}",
                 name=name,
-                segment=SEGMENTS[segment[c]][0],
+                segment_id=segment_pks[segment[c]],
                 region_id=int(self.province_pks[province[c]]),
                 owner_id=int(self.rep_pks[current_owner[c]]),
                 first_deal_date=None if prospect[c] else self._date(first[c]),

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from salestarget.core.money import DEFAULT_CURRENCY, get_currency
+
 LANGS = ("zh", "en")
 
 # Parameters with these names are amounts in fen and are shown as money.
@@ -217,26 +219,34 @@ _HEADINGS = {
 }
 
 
-def format_amount(fen: int, lang: str = "zh") -> str:
-    """Render fen the way planners read it: whole 万元 in zh when exact, otherwise yuan with cents."""
+def format_amount(fen: int, lang: str = "zh", currency: str = DEFAULT_CURRENCY) -> str:
+    """Render minor units (hundredths in every currency) the way planners read them in a
+    sentence: whole 万 and the currency's word in zh when exact ("12万元", "12万美元"), otherwise
+    the full amount ("1,234.50元"); in en the symbol first ("¥1,234.50", "$1,234.50"). A currency
+    without minor units (yen) shows none."""
+    cur = get_currency(currency)
     fen = int(fen)
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
+    whole, cents = divmod(fen, 100)
+    if cur.digits == 0:
+        whole, cents = (fen + 50) // 100, None
+    shown = f"{whole:,}" if cents is None else f"{whole:,}.{cents:02d}"
     if lang == "zh":
         if fen and fen % 1_000_000 == 0:
-            return f"{sign}{fen // 1_000_000:,}万元"
-        return f"{sign}{fen // 100:,}.{fen % 100:02d}元"
-    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+            return f"{sign}{fen // 1_000_000:,}万{cur.unit_zh}"
+        return f"{sign}{shown}{cur.unit_zh}"
+    return f"{sign}{cur.symbol_en}{shown}"
 
 
 class _Money:
     """Defers money formatting to str.format so templates stay plain format strings."""
 
-    def __init__(self, fen: int, lang: str) -> None:
-        self.fen, self.lang = fen, lang
+    def __init__(self, fen: int, lang: str, currency: str = DEFAULT_CURRENCY) -> None:
+        self.fen, self.lang, self.currency = fen, lang, currency
 
     def __format__(self, spec: str) -> str:
-        return format_amount(self.fen, self.lang)
+        return format_amount(self.fen, self.lang, self.currency)
 
 
 def _check_lang(lang: str) -> None:
@@ -270,13 +280,13 @@ class Note:
     code: str
     params: dict[str, Any] = field(default_factory=dict)
 
-    def text(self, lang: str = "zh") -> str:
+    def text(self, lang: str = "zh", currency: str = DEFAULT_CURRENCY) -> str:
         _check_lang(lang)
         sep = _HEADINGS[lang]["list_sep"]
         shown: dict[str, Any] = {}
         for key, value in self.params.items():
             if key in _AMOUNT_KEYS:
-                shown[key] = _Money(value, lang)
+                shown[key] = _Money(value, lang, currency)
             elif key == "labels":
                 shown[key] = sep.join(str(v) for v in value)
             elif key == "level":
@@ -325,16 +335,16 @@ class Explanation:
             "warnings": [n.to_dict() for n in self.warnings],
         }
 
-    def text(self, lang: str = "zh", label: str | None = None) -> str:
+    def text(self, lang: str = "zh", label: str | None = None, currency: str = DEFAULT_CURRENCY) -> str:
         """Human explanation; with `label`, only that child's line and the notes that concern it."""
         _check_lang(lang)
         h = _HEADINGS[lang]
         sep = h["sep"]
         detail = METHOD_DETAILS[self.method][lang].format(**self.inputs)
         lines = [f"{h['method']}{sep}{METHODS[self.method][lang]}{h['stop']}{detail}"]
-        lines.append(f"{h['total']}{sep}{format_amount(self.total, lang)}")
+        lines.append(f"{h['total']}{sep}{format_amount(self.total, lang, currency)}")
         if self.unit != 1:
-            lines.append(f"{h['unit']}{sep}{format_amount(self.unit, lang)}")
+            lines.append(f"{h['unit']}{sep}{format_amount(self.unit, lang, currency)}")
         if label is not None and label not in self.labels:
             raise KeyError(f"{label!r} is not one of the explained children")
         rows = [i for i, name in enumerate(self.labels) if label is None or name == label]
@@ -342,7 +352,7 @@ class Explanation:
             lines.append(f"{h['items']}{sep.strip()}")
             for i in rows:
                 share = f"{h['share']} {self.shares[i]:.2%}" if self.shares else ""
-                value = format_amount(self.values[i], lang) if self.values else ""
+                value = format_amount(self.values[i], lang, currency) if self.values else ""
                 lines.append(
                     f"  {self.labels[i]}{sep}{value}{h['open']}{share}{h['close']}"
                     if share
@@ -352,7 +362,7 @@ class Explanation:
             shown = [n for n in notes if label is None or n.concerns(label)]
             if shown:
                 lines.append(f"{h[heading]}{sep.strip()}")
-                lines.extend(f"  · {n.text(lang)}" for n in shown)
+                lines.extend(f"  · {n.text(lang, currency)}" for n in shown)
         return "\n".join(lines)
 
 

@@ -472,6 +472,15 @@ def _origins(n: int, horizon: int) -> list[int]:
     return [n - k * step for k in range(BACKTEST_ORIGINS, 0, -1) if n - k * step >= MIN_MODEL_MONTHS]
 
 
+def backtest_months(history_months: int, horizon: int) -> int:
+    """How many of the latest months of history ``SeriesForecast.backtest`` scored (0 when none):
+    from the earliest origin to the last known month. Not stored with the scores because it
+    follows from the history's length and the horizon, which the forecast keeps; a page needs
+    it to say "over the last n months" truthfully."""
+    origins = _origins(history_months, horizon)
+    return history_months - origins[0] if origins else 0
+
+
 @dataclass
 class _Backtest:
     origins: list[int]

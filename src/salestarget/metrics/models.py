@@ -7,7 +7,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
+from salestarget.core.money import CURRENCIES, DEFAULT_CURRENCY
 from salestarget.org.permissions import SharedQuerySet
 
 
@@ -22,7 +24,24 @@ class MetricQuerySet(SharedQuerySet):
     pass
 
 
-class Metric(models.Model):
+class Versioned(models.Model):
+    """A row edited in the app's settings pages: ``version`` goes up with every save, so a form
+    opened before someone else saved can tell (metrics/services.py refuses the stale edit)."""
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)
+
+
+class Metric(Versioned):
     class Direction(models.TextChoices):
         HIGHER = "higher", _("Higher is better")
         LOWER = "lower", _("Lower is better")
@@ -76,6 +95,7 @@ class Metric(models.Model):
     active = models.BooleanField(_("active"), default=True)
 
     objects = MetricQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["sort_order", "code"]
@@ -102,8 +122,9 @@ class Metric(models.Model):
             raise ValidationError({"fact_kind": _("Choose the kind of fact this metric counts.")})
 
 
-class FiscalSettings(models.Model):
-    """The company's calendar; a single row (pk=1) read through ``FiscalSettings.current()``."""
+class FiscalSettings(Versioned):
+    """The company's calendar and currency; a single row (pk=1) read through
+    ``FiscalSettings.current()``, changed through ``metrics.services.do_update_company_settings``."""
 
     class Basis(models.TextChoices):
         WORKING = "working", _("Working days")
@@ -119,7 +140,15 @@ class FiscalSettings(models.Model):
     progress_basis = models.CharField(
         _("time progress counts"), max_length=8, choices=Basis.choices, default=Basis.WORKING
     )
-    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        default=DEFAULT_CURRENCY,
+        choices=[(code, code) for code in CURRENCIES],
+        help_text=_("Amounts are stored with two decimals in every currency; only the display changes."),
+    )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("fiscal calendar")

@@ -33,9 +33,11 @@ class OrgUnitAdmin(SimpleHistoryAdmin):
 class PersonAdmin(SimpleHistoryAdmin):
     list_display = ["code", "name", "tier", "hire_date", "status", "user"]
     list_filter = ["tier", "status"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "employee_no"]
     autocomplete_fields = ["user"]
     inlines = [MembershipInline, TerritoryInline]
+    # The national id is a key for imports only: never shown.
+    exclude = ["national_id"]
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membership:

@@ -83,6 +83,10 @@ class Person(models.Model):
     leave_date = models.DateField(_("leave date"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     email = models.EmailField(_("email"), blank=True)
+    # Other keys files name people by; unique when given. The national id is sensitive: it is
+    # accepted as a key on import, never shown (nor kept in the record's history).
+    employee_no = models.CharField(_("employee number"), max_length=32, blank=True)
+    national_id = models.CharField(_("national id"), max_length=32, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -93,12 +97,20 @@ class Person(models.Model):
     )
 
     objects = PersonQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["national_id"])
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee_no"], condition=~Q(employee_no=""), name="person_employee_no_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["national_id"], condition=~Q(national_id=""), name="person_national_id_unique"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"

@@ -218,11 +218,21 @@ def do_delete_membership(user, membership: Membership, *, reason: str = "") -> N
 
 @transaction.atomic
 def do_assign_territory(
-    user, person: Person, region, *, valid_from: dt.date, valid_to: dt.date | None = None, reason: str = ""
+    user,
+    person: Person,
+    region,
+    *,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    reason: str = "",
+    extend_later: bool = False,
 ) -> tuple[TerritoryAssignment, bool, bool]:
     """``person`` covers ``region`` from ``valid_from`` (to ``valid_to``). An assignment of the
     region already running that day is kept, taking the given end if there is one, so that a
-    territory file can be imported again. Returns the assignment, whether it is new, and whether
+    territory file can be imported again. With ``extend_later`` (a start the row did not state:
+    a file imported again with an earlier effective date), an assignment of the region that
+    starts later, and that the new one would run into, starts earlier instead; otherwise such
+    a row contradicts it and is refused. Returns the assignment, whether it is new, and whether
     anything changed."""
     _check(_reach(user), people=[person.pk])
     same = TerritoryAssignment.objects.select_for_update().filter(person=person, region=region)
@@ -233,6 +243,11 @@ def do_assign_territory(
         current.valid_to = valid_to
         _save(current, user, reason)
         return current, False, True
+    later = same.filter(valid_from__gt=valid_from).order_by("valid_from").first()
+    if extend_later and later is not None and (valid_to is None or valid_to >= later.valid_from - ONE_DAY):
+        later.valid_from = valid_from
+        _save(later, user, reason)
+        return later, False, True
     row = TerritoryAssignment(person=person, region=region, valid_from=valid_from, valid_to=valid_to)
     _save(row, user, reason)
     return row, True, True

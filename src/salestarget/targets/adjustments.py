@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from salestarget.core.api_contract import MAX_AMOUNT, MAX_COUNT
 from salestarget.core.errors import DomainError
 from salestarget.engine.rounding import round_half_up
+from salestarget.metrics.selectors import with_currency
 
-# Kinds of value; money is fen in the service and the API, yuan on the page and the command line.
+# Kinds of value; money is minor units (fen) in the service and the API, whole units of the
+# company's currency (yuan) on the page and the command line.
 PERCENT = "percent"
 AMOUNT = "amount"
 PER_MONTH = "per_month"
@@ -104,13 +106,26 @@ class Adjustments:
         0.0, Spec(PERCENT, _("Price change (%)"), gt=-100, le=1000, flag="price", group="market")
     )
     new_business: int = _adjustment(
-        0, Spec(AMOUNT, _("New products or regions (yuan)"), ge=0, le=MAX_AMOUNT, group="market")
+        0,
+        Spec(
+            AMOUNT,
+            with_currency(gettext_noop("New products or regions (%(currency)s)")),
+            ge=0,
+            le=MAX_AMOUNT,
+            group="market",
+        ),
     )
     hires: int = _adjustment(0, Spec(COUNT, _("New hires"), ge=0, le=MAX_COUNT, group="hires"))
     hire_month: dt.date | None = _adjustment(None, Spec(MONTH, _("First month of the hires"), group="hires"))
     hire_productivity: int = _adjustment(
         0,
-        Spec(PER_MONTH, _("Monthly sales of a fully ramped hire (yuan)"), ge=0, le=MAX_AMOUNT, group="hires"),
+        Spec(
+            PER_MONTH,
+            with_currency(gettext_noop("Monthly sales of a fully ramped hire (%(currency)s)")),
+            ge=0,
+            le=MAX_AMOUNT,
+            group="hires",
+        ),
     )
     ramp_months: int = _adjustment(
         DEFAULT_RAMP_MONTHS, Spec(COUNT, _("Ramp-up (months)"), ge=1, le=120, group="hires")
@@ -123,7 +138,7 @@ class Adjustments:
         None,
         Spec(
             PER_MONTH,
-            _("Monthly sales of a leaver (yuan)"),
+            with_currency(gettext_noop("Monthly sales of a leaver (%(currency)s)")),
             ge=0,
             le=MAX_AMOUNT,
             help_text=_("Empty: an average rep of the scope."),

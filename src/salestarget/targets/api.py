@@ -107,11 +107,14 @@ def _recommendation(request, q: RecommendationQuery) -> dict:
     period = resolve_period(fiscal_calendar(), q.year, q.quarter, q.month, half=q.half)
     adjustments = Adjustments.from_values({spec.name: getattr(q, spec.name) for spec in SPECS})
     from salestarget.targets import stored  # the forecast engine, loaded when first asked
+    from salestarget.targets.plain import summary
 
     rec = stored.recommend(
         request.user, scope, period, q.p, adjustments, metric=q.metric, bottom_up=q.bottom_up
     )
     data = rec.to_dict()
+    # The technical fields stay for analysts and scripts; ``summary`` is what a person reads.
+    data["summary"] = str(summary(rec))
     if q.target is not None:
         data["target"] = {"target": q.target, "probability": rec.probability_of(q.target)}
     return data
@@ -120,6 +123,9 @@ def _recommendation(request, q: RecommendationQuery) -> dict:
 @router.get("/recommendations", response=responses(dict[str, Any], 400, 404, 422))
 def get_recommendation(request, q: Query[RecommendationQuery]):
     """Recommended target for a scope and period reached with probability ``p``; amounts in fen.
+
+    ``summary`` says in plain words, in the request's language, how far off the method was over
+    its backtest months and how often the recommended target is reached.
 
     With ``target`` given, also its chance of being reached. A unit or person you may not see
     is a 404.

@@ -17,7 +17,6 @@ from salestarget.engine.backtest import BacktestReport, backtest_year
 from salestarget.engine.calendar import Period, add_months
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.org.models import OrgUnit
 from salestarget.targets import history
 from salestarget.targets.labels import lang
 from salestarget.targets.scope import TargetScope, backtest_depth, selectable_people, selectable_units
@@ -111,7 +110,6 @@ def backtest(
     period = cal.year(year)
     if period.end >= today.replace(day=1):
         raise DomainError(gettext_lazy("Choose a fiscal year that has ended."))
-    rows = history.rollups(user, the_metric, TargetScope())
     year_end = period.end.replace(day=1)
     end_month = year_end
     last_month = _last_month_with_data(the_metric)
@@ -131,28 +129,28 @@ def backtest(
         end_month = last_month
     # No sales before the year's end gives an empty report rather than an error: "nothing to
     # replay" is a valid answer for a new team.
+    rows = history.rollups(user, the_metric, TargetScope(), *history.window(end_month))
     start = history.first_month(rows, end_month, history.HISTORY_MONTHS) or end_month
     months = history.months(start, end_month)
 
     if depth is None:
         people = selectable_people(user)
         names = {str(pk): name for pk, name in people.values_list("pk", "name")}
-        sums = history.monthly(
-            rows.filter(person_id__in=people.values("pk")), value_field, start, end_month, "person_id"
-        )
+        credited = history.credited(user, the_metric, TargetScope()).filter(person_id__in=people.values("pk"))
+        sums = history.monthly(credited, value_field, start, end_month, "person_id")
         keyed = {(str(k), m): v for (k, m), v in sums.items()}
     else:
-        units = list(selectable_units(user).filter(depth=depth).values_list("pk", "name", "path"))
+        units = list(selectable_units(user).filter(depth=depth))
         if not units:
             raise DomainError(gettext_lazy("You manage no units at that level."))
-        names = {str(pk): name for pk, name, _path in units}
-        sums = history.monthly(rows, value_field, start, end_month, "unit_id")
-        paths = dict(OrgUnit.objects.filter(pk__in={k for k, _m in sums}).values_list("pk", "path"))
+        names = {str(u.pk): u.name for u in units}
         keyed = {}
-        for (unit_id, m), v in sums.items():
-            parts = paths.get(unit_id, "").strip("/").split("/")
-            if len(parts) > depth and parts[depth] in names:
-                keyed[(parts[depth], m)] = keyed.get((parts[depth], m), 0) + v
+        # Unit by unit: under territory credit two people of one unit may hold the same sale,
+        # which the unit counts once.
+        for u in units:
+            scoped = history.rollups(user, the_metric, TargetScope(unit=u), start, end_month)
+            for (_none, m), v in history.monthly(scoped, value_field, start, end_month).items():
+                keyed[(str(u.pk), m)] = v
     histories = {}
     for key in sorted({k for k, _m in keyed}, key=lambda k: names.get(k, k)):
         y = np.array([keyed.get((key, m), 0) for m in months], dtype=float)

@@ -11,10 +11,12 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from salestarget.catalog.models import Product, Region
+from salestarget.core.api_contract import MAX_AMOUNT
 from salestarget.core.errors import DomainError
-from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.metrics.selectors import fiscal_calendar, with_currency
 from salestarget.targets.adjustments import COUNT, DEFAULT_P, PERCENT, SPECS, Adjustments, Spec
 from salestarget.targets.scope import (
     LEVEL_WORDS,
@@ -123,12 +125,16 @@ class RecommendForm(forms.Form):
         max_value=99,
         help_text=_("50% is a stretch target, 80% a commitment."),
     )
-    check_target = _money(_("Check a target (yuan)"))
+    check_target = _money(with_currency(gettext_noop("Check a target (%(currency)s)")))
+
+    # The adopt form asks for a figure, not for what-ifs that would produce one.
+    with_adjustments = True
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for spec in SPECS:
-            self.fields[spec.name] = _adjustment_field(spec)
+        if self.with_adjustments:
+            for spec in SPECS:
+                self.fields[spec.name] = _adjustment_field(spec)
         self.fields["unit"].queryset = selectable_units(user)
         self.fields["person"].queryset = selectable_people(user)
         self.fields["product"].queryset = Product.objects.restrict(user)
@@ -196,6 +202,28 @@ class RecommendForm(forms.Form):
     @property
     def target(self) -> int | None:
         return _fen(self.cleaned_data["check_target"])
+
+
+class AdoptForm(RecommendForm):
+    """The "use as target" post: the page's scope, period and chance, and the figure shown.
+
+    The figure is the user's choice, taken as posted rather than computed again: the page
+    showed it, and the planning work will let the user change it before it becomes a target.
+    """
+
+    with_adjustments = False
+    check_target = None
+    metric = forms.SlugField(max_length=32)
+    amount = forms.IntegerField(min_value=0, max_value=MAX_AMOUNT)
+    next = forms.CharField(required=False, max_length=2000)
+
+    def clean_metric(self):
+        from salestarget.targets.history import metric_for  # numpy: loaded when first asked
+
+        try:
+            return metric_for(self.cleaned_data["metric"])
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc), code="metric") from exc
 
 
 class BacktestForm(forms.Form):

@@ -1,5 +1,6 @@
-"""Sales history of a scope, read from ``DailyRollup.objects.restrict(user)``: monthly sums,
-the first sale, the active reps, last year's actual.
+"""Sales history of a scope, read from the rollups the user may see as the metric's credit rule
+credits them (salestarget.actuals.credit): monthly sums, the first sale, the active reps, last
+year's actual.
 
 Only metrics that are sums of rollup columns have a history that adds up over months; ratios
 and distinct counts cannot be forecast this way.
@@ -14,7 +15,7 @@ from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext_lazy as _
 
-from salestarget.actuals.models import DailyRollup
+from salestarget.actuals.credit import credit_rows, total_rows
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
 from salestarget.engine.calendar import FiscalCalendar, Period, add_months, working_day_counts
@@ -66,15 +67,34 @@ def working_days(cal: FiscalCalendar, starts: list[dt.date]) -> np.ndarray:
     return working_day_counts(periods, cal.country, "working").astype(float)
 
 
-def rollups(user, metric: Metric, scope: TargetScope):
-    """The rollup rows of ``metric`` in ``scope`` that ``user`` may see."""
-    rows = DailyRollup.objects.restrict(user).filter(kind=metric.fact_kind)
-    if metric.stage:
-        rows = rows.filter(stage=metric.stage)
+def rollups(user, metric: Metric, scope: TargetScope, first: dt.date, last: dt.date):
+    """The rows of ``metric`` in ``scope`` that ``user`` may see in the months first..last,
+    credited by the metric's rule (:func:`salestarget.actuals.credit.total_rows`): sum them for
+    the scope's totals."""
+    person_id = None if scope.person is None else scope.person.pk
+    until = add_months(last, 1) - dt.timedelta(days=1)
+    return _narrow(
+        total_rows(user, metric, unit=scope.unit, person_id=person_id, since=first, until=until), scope
+    )
+
+
+def window(history_end: dt.date) -> tuple[dt.date, dt.date]:
+    """The months a history is read from: ``HISTORY_MONTHS`` up to ``history_end``."""
+    return add_months(history_end, 1 - HISTORY_MONTHS), history_end
+
+
+def credited(user, metric: Metric, scope: TargetScope):
+    """The scope's rows once per credited person (:func:`salestarget.actuals.credit.credit_rows`):
+    group them by person for the reps of a team."""
+    rows = credit_rows(user, metric)
     if scope.unit is not None:
         rows = rows.filter(unit_id__in=OrgUnit.objects.filter(path__startswith=scope.unit.path).values("pk"))
     if scope.person is not None:
         rows = rows.filter(person_id=scope.person.pk)
+    return _narrow(rows, scope)
+
+
+def _narrow(rows, scope: TargetScope):
     if scope.product is not None:
         rows = rows.filter(
             product_id__in=Product.objects.filter(path__startswith=scope.product.path).values("pk")
@@ -113,12 +133,12 @@ def reference(user, metric: Metric, scope: TargetScope, field: str, starts: list
     """
     if scope == TargetScope() or not starts:
         return own
-    sums = monthly(rollups(user, metric, TargetScope()), field, starts[0], starts[-1])
+    sums = monthly(rollups(user, metric, TargetScope(), starts[0], starts[-1]), field, starts[0], starts[-1])
     return np.array([sums.get((None, m), 0) for m in starts], dtype=float)
 
 
 def active_reps(rows, history_end: dt.date) -> list[int]:
-    """Reps who sold in the scope in the last ``ACTIVE_MONTHS`` months up to ``history_end``."""
+    """Reps (``rows`` from :func:`credited`) credited with sales in the scope in the last ``ACTIVE_MONTHS`` months up to ``history_end``."""
     since = add_months(history_end, 1 - ACTIVE_MONTHS)
     until = add_months(history_end, 1)
     active = rows.filter(day__gte=since, day__lt=until).exclude(person_id=0)

@@ -13,8 +13,9 @@ def lang() -> str:
     return "en" if (get_language() or "zh").startswith("en") else "zh"
 
 
-def model_label(name: str) -> str:
-    """Words a director reads, then the engine's name for an analyst: 去年同月 (SeasonalNaive)."""
+def model_words(name: str) -> str:
+    """What a director reads for a forecast model (季节趋势模型), never the engine's name: the
+    name means something to an analyst only, and the pages keep it in their technical details."""
     # Imported here: the template tags load at start-up, the forecast engine (numpy) need not.
     from salestarget.engine.forecast import BASELINE, COMBINATION, MEAN_MODEL, SHARED_SEASON
 
@@ -24,12 +25,18 @@ def model_label(name: str) -> str:
         SHARED_SEASON: _("Own level, shared season"),
         MEAN_MODEL: _("Average month"),
         "TeamPerRep": _("Team per-rep level"),
-        "AutoETS": _("Exponential smoothing"),
-        "AutoETS(AZN)": _("Exponential smoothing"),
-        "AutoTheta": _("Theta method"),
-        "DynamicOptimizedTheta": _("Theta method"),
+        "AutoETS": _("Trend and season model"),
+        "AutoETS(AZN)": _("Trend and season model"),
+        "AutoTheta": _("Smoothed trend model"),
+        "DynamicOptimizedTheta": _("Smoothed trend model"),
+        "AutoARIMA": _("Recent-pattern model"),
     }.get(name)
-    return f"{words} ({name})" if words else name
+    return words or _("Statistical model")
+
+
+def model_label(name: str) -> str:
+    """Words a director reads, then the engine's name for an analyst: 去年同月 (SeasonalNaive)."""
+    return f"{model_words(name)} ({name})"
 
 
 def month_label(month: dt.date, language: str) -> str:

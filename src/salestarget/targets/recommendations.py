@@ -35,7 +35,7 @@ from salestarget.engine.forecast import (
 )
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
-from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.metrics.selectors import company_currency, fiscal_calendar
 from salestarget.org.models import Person
 from salestarget.targets import history
 from salestarget.targets.adjustments import (
@@ -45,7 +45,7 @@ from salestarget.targets.adjustments import (
     Line,
     adjustment_lines,
 )
-from salestarget.targets.labels import lang, model_label, month_label
+from salestarget.targets.labels import lang, model_words, month_label
 from salestarget.targets.scope import TargetScope
 from salestarget.targets.selectors import existing_target
 
@@ -110,9 +110,8 @@ def forecast_basis(
     cal = fiscal_calendar()
     the_metric = history.metric_for(metric)
     value_field = history.value_field(the_metric)
-    rows = history.rollups(user, the_metric, scope)
-
     history_end = history_end_for(period, today)
+    rows = history.rollups(user, the_metric, scope, *history.window(history_end))
     period_months = [m.start for m in period.children("month")]
     forecast_months = history.months(add_months(history_end, 1), period_months[-1])
     if len(forecast_months) > MAX_HORIZON:
@@ -132,7 +131,8 @@ def forecast_basis(
     inputs = [SeriesInput(key, own, wd_hist, wd_future, reference)]
     forecast = forecast_many(inputs, horizon, period_start=period_start, candidates=SINGLE_CANDIDATES)[key]
 
-    reps = history.active_reps(rows, history_end)
+    credited = history.credited(user, the_metric, scope)
+    reps = history.active_reps(credited, history_end)
     rep_forecasts, new_reps = None, {}
     if bottom_up and scope.person is None:
         # Every current member of the team counts, not only those who already sold: a hire of
@@ -140,7 +140,7 @@ def forecast_basis(
         reps = sorted(set(reps) | set(history.active_members(user, scope, today)))
         if reps and history_months:
             rep_forecasts, own_months = _rep_forecasts(
-                rows, value_field, reps, history_months, own, wd_hist, wd_future, period_start
+                credited, value_field, reps, history_months, own, wd_hist, wd_future, period_start
             )
             new_reps = _new_rep_estimates(
                 rep_forecasts, own_months, history.started(reps), period_months, history_end
@@ -423,7 +423,7 @@ def compose(
     )
     baseline_line = Line(
         "baseline",
-        _("Forecast from history (%(model)s)") % {"model": model_label(forecast.model)},
+        _("Forecast from history (%(model)s)") % {"model": model_words(forecast.model)},
         forecast.total_mean,
     )
     expected = forecast.total_mean + sum(line.amount for line in lines_adj)
@@ -484,13 +484,13 @@ def _new_rep_note(months: int, model: str) -> str:
 
 def _warning_texts(forecast: SeriesForecast, months: list[dt.date]) -> list[str]:
     """The engine's notes in the user's language, with month positions shown as months."""
-    language = lang()
+    language, currency = lang(), company_currency().code
     texts = []
     for note in forecast.warnings:
         if "positions" in note.params:
             labels = [month_label(months[i], language) for i in note.params["positions"]]
             note = dataclasses.replace(note, params={**note.params, "labels": labels})
-        texts.append(note.text(language))
+        texts.append(note.text(language, currency))
     return texts
 
 

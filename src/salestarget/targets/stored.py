@@ -205,7 +205,7 @@ def _key(user, inputs: dict, metric: Metric, cal: FiscalCalendar) -> str:
             "format": FORMAT,
             "visible": _visible_rows(user),
             "calendar": [cal.start_month, cal.week_start, cal.country],
-            "metric_rule": [metric.fact_kind, metric.stage, metric.aggregation],
+            "metric_rule": [metric.fact_kind, metric.stage, metric.aggregation, metric.credit_rule],
             **inputs,
         },
         sort_keys=True,

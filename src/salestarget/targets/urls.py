@@ -6,4 +6,5 @@ app_name = "targets"
 urlpatterns = [
     path("recommend/", views.recommend, name="recommend"),
     path("recommend/backtest/", views.backtest, name="backtest"),
+    path("recommend/adopt/", views.adopt, name="adopt"),
 ]

@@ -1,4 +1,5 @@
-"""The home page's numbers: this year so far against last year and the target, from rollups."""
+"""The home page's numbers: this year so far against last year and the target, from rollups
+credited by each metric's rule (sales, collections)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from salestarget.actuals import selectors as actuals
 from salestarget.engine.rounding import largest_remainder
-from salestarget.metrics.models import FactKind
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
 from salestarget.org.permissions import Action, scope_of
@@ -68,8 +68,9 @@ def home_summary(user, today: dt.date | None = None) -> HomeSummary:
     last_as_of = _same_day_last_year(as_of)
     lang = "en" if (get_language() or "zh").startswith("en") else "zh"
 
-    this_months = actuals.by_month(user, FactKind.ORDER, year.start, as_of)
-    last_months = actuals.by_month(user, FactKind.ORDER, last_year.start, last_year.end)
+    sales, collections = actuals.metric("sales"), actuals.metric("collections")
+    this_months = actuals.by_month(user, sales, year.start, as_of)
+    last_months = actuals.by_month(user, sales, last_year.start, last_year.end)
     months = cal.periods("month", year)
     return HomeSummary(
         scope_label=scope_label(user),
@@ -77,16 +78,15 @@ def home_summary(user, today: dt.date | None = None) -> HomeSummary:
         year_label=year.label(lang),
         as_of=as_of,
         sales_ytd=sum(this_months.values()),
-        sales_last_ytd=actuals.total(user, FactKind.ORDER, last_year.start, last_as_of),
-        collections_ytd=actuals.total(user, FactKind.COLLECTION, year.start, as_of),
+        sales_last_ytd=actuals.total(user, sales, last_year.start, last_as_of),
+        collections_ytd=actuals.total(user, collections, year.start, as_of),
         year_target=year_target_for(user, "sales", year.start.year),
         time_progress=cal.time_progress(year, as_of),
         months=[m.label(lang) for m in months],
         sales_by_month=[this_months.get(m.start, 0) if m.start <= as_of else None for m in months],
         last_year_by_month=[last_months.get(m.shift(-12).start, 0) for m in months],
         by_region=[
-            (name or _("Unassigned"), v)
-            for name, v in actuals.by_top_region(user, FactKind.ORDER, year.start, as_of)
+            (name or _("Unassigned"), v) for name, v in actuals.by_top_region(user, sales, year.start, as_of)
         ],
     )
 

@@ -17,6 +17,9 @@ NAV = [
     ("reviews", "reviews:index", _("Reviews"), "bi-journal-check", None),
     ("org", "org:index", _("Organisation"), "bi-diagram-3", None),
     ("users", "accounts:users", _("Users and roles"), "bi-people", Action.CONFIGURE),
+    # Administrators and sales operations (a company-wide change reach); only administrators
+    # change the company settings, both change metrics (metrics/services.py).
+    ("settings", "settings:company", _("Settings"), "bi-gear", Action.CHANGE),
 ]
 
 

@@ -9,9 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from salestarget.actuals.forms import MASTER_FIELD_LABELS, MASTER_LABELS, STAGES
 from salestarget.actuals.importers import FIELD_LABELS
-from salestarget.actuals.importers import yuan as _yuan
 from salestarget.actuals.models import Fact
+from salestarget.core.money import format_exact
 from salestarget.metrics.models import FactKind
+from salestarget.metrics.selectors import company_currency
 from salestarget.org.permissions import Action, scope_of
 
 register = template.Library()
@@ -19,11 +20,9 @@ register = template.Library()
 
 @register.filter
 def yuan(fen) -> str:
-    if fen is None or fen == "":
-        return "—"
-    whole, _dot, cents = _yuan(int(fen)).partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    return f"{sign}{int(whole.lstrip('-')):,}.{cents}"
+    """Stored minor units in full in the company's currency, without symbol (the column header
+    names it): 1,234.56; yen without decimals. (The name is historical.)"""
+    return format_exact(fen, company_currency())
 
 
 @register.simple_tag(takes_context=True)

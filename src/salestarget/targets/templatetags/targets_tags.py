@@ -2,7 +2,7 @@
 
 from django import template
 
-from salestarget.targets.labels import model_label
+from salestarget.targets.labels import model_label, model_words
 
 register = template.Library()
 
@@ -10,3 +10,8 @@ register = template.Library()
 @register.filter
 def forecast_model(name: str) -> str:
     return model_label(name)
+
+
+@register.filter
+def forecast_model_words(name: str) -> str:
+    return model_words(name)

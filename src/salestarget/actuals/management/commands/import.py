@@ -6,17 +6,20 @@ anyway) and records the batch without a user; the web upload records who importe
 
 from __future__ import annotations
 
+import argparse
 import json
+import textwrap
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from salestarget.actuals.importers import KIND_ALIASES, ImportResult, localised, yuan
+from salestarget.actuals import import_templates
+from salestarget.actuals.importers import KIND_ALIASES, ImportResult, localised, warning_texts, yuan
 from salestarget.actuals.masters import MASTER_ALIASES
-from salestarget.actuals.parsing import Problem
+from salestarget.actuals.parsing import UNIT_NAMES, Problem
 from salestarget.actuals.services import (
     do_import_facts,
     do_import_master,
@@ -36,12 +39,30 @@ class Command(BaseCommand):
         "(Chinese or English); --map overrides. Any invalid row rejects the whole file."
     )
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        """The columns of every kind after the options, generated from the import's own field
+        definitions (import_templates.help_epilog)."""
+        parser = super().create_parser(
+            prog_name,
+            subcommand,
+            formatter_class=_HelpFormatter,
+            epilog=import_templates.help_epilog(),
+            **kwargs,
+        )
+        parser.description = textwrap.fill(self.help, 100)
+        return parser
+
     def add_arguments(self, parser):
         parser.add_argument(
             "kind",
             help="order, collection, visit, opportunity, units, people, territories, products, regions, customers",
         )
-        parser.add_argument("file", help="a .csv, .xlsx or .xls file")
+        parser.add_argument("file", help="a .csv, .xlsx or .xls file (with --template: the .xlsx to write)")
+        parser.add_argument(
+            "--template",
+            action="store_true",
+            help="write an xlsx template of KIND to FILE (headers, an example row, notes) instead of importing",
+        )
         parser.add_argument(
             "--map",
             action="extend",
@@ -58,8 +79,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--unit",
             default="yuan",
-            choices=["yuan", "thousand", "wan"],
-            help="unit of the amounts in the file",
+            choices=UNIT_NAMES,
+            help="unit of the amounts in the file, in the company's currency: "
+            "units (yuan), thousands, wan (10,000) or millions",
         )
         parser.add_argument(
             "--create-missing",
@@ -74,8 +96,17 @@ class Command(BaseCommand):
             help="the system the rows come from; re-imports skip rows already imported from it",
         )
         parser.add_argument("--sheet", help="the worksheet to read (default: the first)")
+        parser.add_argument(
+            "--effective-from",
+            metavar="YYYY-MM-DD",
+            help="people, territories: the day placements start when a row gives no date of its own "
+            "(default: a new person's hire date, else today)",
+        )
 
     def handle(self, *args, kind, file, **options):
+        if options["template"]:
+            self._template(kind, file)
+            return
         with _terminal_progress(file, options["sheet"]) as listening:
             token = progress_listener.set(listening)
             try:
@@ -83,6 +114,32 @@ class Command(BaseCommand):
             finally:
                 progress_listener.reset(token)
         self._report(result, options)
+
+    def _template(self, kind, file):
+        from salestarget.catalog.models import Segment
+
+        key = kind.strip().lower()
+        kind = MASTER_ALIASES.get(key) or KIND_ALIASES.get(key)
+        if kind not in import_templates.KINDS:
+            raise CommandError(
+                _("Unknown kind %(kind)s: use %(kinds)s.")
+                % {"kind": key, "kinds": ", ".join(import_templates.KINDS)}
+            )
+        segments = list(Segment.objects.values_list("code", "name")) if kind == "customers" else None
+        path = Path(file)
+        if path.suffix.lower() != ".xlsx":
+            raise CommandError(
+                _("A template is an .xlsx file: name the file %(name)s.") % {"name": f"{path.stem}.xlsx"}
+            )
+        try:
+            path.write_bytes(import_templates.build_template(kind, segments))
+        except OSError as error:
+            raise CommandError(
+                _("Cannot write %(file)s: %(reason)s") % {"file": file, "reason": error.strerror}
+            ) from None
+        self.stdout.write(
+            self.style.SUCCESS(_("Template of %(kind)s written to %(file)s.") % {"kind": kind, "file": file})
+        )
 
     def _import(self, kind, file, options):
         try:
@@ -97,7 +154,13 @@ class Command(BaseCommand):
             )
             key = kind.strip().lower()
             if key in MASTER_ALIASES:
-                result = do_import_master(None, file, kind, **common)
+                result = do_import_master(
+                    None, file, kind, effective_from=options.get("effective_from"), **common
+                )
+            elif key in KIND_ALIASES and options.get("effective_from"):
+                raise CommandError(
+                    _("--effective-from is for master data (people, territories), not for facts.")
+                )
             elif key in KIND_ALIASES:
                 result = do_import_facts(
                     None, file, kind, source=options["source"], unit=options["unit"], **common
@@ -176,6 +239,10 @@ class Command(BaseCommand):
                 + ": "
                 + ", ".join(f"{record_kind(k)} {v:,}" for k, v in result.created.items())
             )
+        if opts.get("effective_from"):
+            w("  " + _("effective from") + ": " + opts["effective_from"])
+        for text in warning_texts(result.warnings):
+            w("  " + self.style.WARNING(_("warning") + ": " + text))
         for entry in result.errors[:SHOWN_ERRORS]:
             e = localised(entry)
             where = _("row %(row)s") % {"row": e["row"]} if e["row"] is not None else _("file")
@@ -193,6 +260,10 @@ class Command(BaseCommand):
                 + _("… and %(count)s more errors: download the error report of batch #%(id)s.")
                 % {"count": result.error_count - SHOWN_ERRORS, "id": result.batch_id}
             )
+
+
+class _HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's order of options, with the columns' lines kept as written."""
 
 
 def _names(result: ImportResult) -> dict:

@@ -12,13 +12,15 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
 from salestarget.core.money import format_amount, format_percent
 from salestarget.engine.rounding import round_half_up
-from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.metrics.models import Metric
+from salestarget.metrics.selectors import company_currency, fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
 from salestarget.targets import stored
 from salestarget.targets.adjustments import COUNT, DEFAULT_P, MONTH, PERCENT, SPECS, Adjustments
@@ -34,14 +36,22 @@ def _month(value: str) -> dt.date:
 
 
 def _yuan(value: str) -> int:
-    """Yuan on the command line, fen in the service."""
+    """Whole units of the company's currency on the command line, minor units in the service."""
     try:
         return round_half_up(Decimal(value.strip()) * 100)
     except (InvalidOperation, ValueError, OverflowError) as exc:
         raise CommandError(_("%(value)s is not an amount.") % {"value": value}) from exc
 
 
-# How each kind of adjustment is typed on the command line (money in yuan).
+def _spec_help(spec) -> str:
+    text = str(spec.label) + (f"; {spec.help_text}" if spec.help_text else "")
+    return text.replace("%", "%%")
+
+
+# Read when the help is printed: a money label names the company's currency, from the database.
+_help_text = lazy(_spec_help, str)
+
+# How each kind of adjustment is typed on the command line (money in the company's currency).
 TYPES = {PERCENT: float, COUNT: int, MONTH: _month}
 METAVARS = {PERCENT: "PERCENT", COUNT: "N", MONTH: "YYYY-MM"}
 
@@ -61,16 +71,17 @@ class Command(BaseCommand):
         parser.add_argument("--p", type=float, default=DEFAULT_P, help="chance of reaching, e.g. 0.8")
         parser.add_argument("--metric", default="sales")
         for spec in SPECS:
-            text = str(spec.label) + (f"; {spec.help_text}" if spec.help_text else "")
             parser.add_argument(
                 f"--{(spec.flag or spec.name).replace('_', '-')}",
                 dest=spec.name,
                 type=_yuan if spec.money else TYPES[spec.kind],
-                metavar="YUAN" if spec.money else METAVARS[spec.kind],
+                metavar="AMOUNT" if spec.money else METAVARS[spec.kind],
                 default=spec.default,
-                help=text.replace("%", "%%"),
+                help=_help_text(spec),
             )
-        parser.add_argument("--target", type=_yuan, help="also print the chance of this target (yuan)")
+        parser.add_argument(
+            "--target", type=_yuan, help="also print the chance of this target (in the company's currency)"
+        )
         parser.add_argument("--user", help="run as this username (default: the first admin)")
         parser.add_argument("--json", action="store_true", help="print the whole recommendation as JSON")
 
@@ -123,9 +134,11 @@ class Command(BaseCommand):
 
     def _print(self, rec, target):
         decimals = rec.metric.decimals
+        cur = company_currency()
+        is_money = rec.metric.aggregation in (Metric.Aggregation.SUM_AMOUNT, Metric.Aggregation.SUM_PROFIT)
 
         def money(v):
-            return format_amount(v, decimals, "zh")
+            return format_amount(v, decimals, "zh", currency=cur, symbol=is_money)
 
         out = self.stdout
         out.write(f"{rec.scope.label()} · {rec.period_label} · {rec.metric.name}")

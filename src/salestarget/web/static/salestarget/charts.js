@@ -20,23 +20,30 @@
 
   const isZh = () => document.documentElement.lang.toLowerCase().startsWith("zh");
 
-  // Money in minor units (fen), as the cards show it (core/money.py format_amount):
-  // 1234.5万 / 1.23亿 in Chinese, 231.14M / 35K in English.
+  // Money in minor units (hundredths in every currency), as the cards show it
+  // (core/money.py format_amount) in the company's currency, which base.html puts on <html>:
+  // 1234.5万 / 1.23亿 / US$1234.5万 in Chinese, ¥231.14M / $1.2B / $35K in English.
+  // (The name is historical: it formats every currency.)
   function cny(fen) {
-    const yuan = Number(fen) / 100;
-    const abs = Math.abs(yuan);
+    const root = document.documentElement.dataset;
+    const symbol = root.currencySymbol || "";
+    const digits = Number(root.currencyDigits || 2);
+    const value = Number(fen) / 100;
+    const abs = Math.abs(value);
+    const sign = value < 0 ? "-" : "";
     if (!isZh()) {
-      const fmt = (value, unit, places) =>
-        value.toLocaleString("en-US", { maximumFractionDigits: places }) + unit;
-      if (abs >= 1e6) return fmt(yuan / 1e6, "M", 2);
-      if (abs >= 1e4) return fmt(yuan / 1e3, "K", 1);
-      return fmt(yuan, "", 2);
+      const fmt = (v, unit, places) =>
+        sign + symbol + v.toLocaleString("en-US", { maximumFractionDigits: places }) + unit;
+      if (abs >= 1e9) return fmt(abs / 1e9, "B", 2);
+      if (abs >= 1e6) return fmt(abs / 1e6, "M", 2);
+      if (abs >= 1e4) return fmt(abs / 1e3, "K", 1);
+      return fmt(abs, "", Math.min(2, digits));
     }
-    const fmt = (value, unit) =>
-      value.toLocaleString("zh-CN", { maximumFractionDigits: 2, useGrouping: false }) + unit;
-    if (abs >= 1e8) return fmt(yuan / 1e8, "亿");
-    if (abs >= 1e4) return fmt(yuan / 1e4, "万");
-    return fmt(yuan, "");
+    const fmt = (v, unit, places) =>
+      sign + symbol + v.toLocaleString("zh-CN", { maximumFractionDigits: places, useGrouping: false }) + unit;
+    if (abs >= 1e8) return fmt(abs / 1e8, "亿", 2);
+    if (abs >= 1e4) return fmt(abs / 1e4, "万", 2);
+    return fmt(abs, "", Math.min(2, digits));
   }
 
   // A name with its share from the option's "stShares" map, computed on the server so that

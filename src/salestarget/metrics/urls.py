@@ -1,0 +1,10 @@
+from django.urls import path
+
+from salestarget.metrics import views
+
+app_name = "settings"
+urlpatterns = [
+    path("company/", views.company, name="company"),
+    path("metrics/", views.metric_list, name="metrics"),
+    path("metrics/<slug:code>/", views.metric_detail, name="metric"),
+]
