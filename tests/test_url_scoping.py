@@ -26,6 +26,14 @@ WEB = {
     "org:person": (lambda c: {"pk": c.rep_sh1.pk}, OWN_ROW),
     "targets:recommend": (lambda c: {}, EVERYONE),
     "targets:backtest": (lambda c: {}, EVERYONE),
+    # Everyone sees which plans exist (tests/targets/test_plans.py: who may create and set them).
+    "targets:index": (lambda c: {}, EVERYONE),
+    "targets:plan": (lambda c: {"pk": a_plan().pk}, EVERYONE),
+    # POST only: a GET is refused whoever asks.
+    "targets:plan_total": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    "targets:plan_import": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    # The whole plan's targets: for those who plan the whole organisation.
+    "targets:plan_export": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
@@ -33,12 +41,25 @@ WEB = {
     "settings:company": (lambda c: {}, ADMIN_ONLY),
     "settings:metrics": (lambda c: {}, ADMIN_ONLY),
     "settings:metric": (lambda c: {"code": "sales"}, ADMIN_ONLY),
+    "settings:calendar": (lambda c: {}, ADMIN_ONLY),  # tests/test_work_calendar.py
     # POST only, for those who may change targets: a GET is refused either way.
     "targets:adopt": (
         lambda c: {},
         {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 405, "lead_sh": 405, "admin": 405},
     ),
 }
+
+
+def a_plan():
+    """A plan of the company (plans are shared: everyone signed in may see that one exists)."""
+    from salestarget.metrics.models import Metric
+    from salestarget.targets.models import Plan, Scenario
+
+    metric = Metric.objects.get(code="sales")
+    plan = Plan.objects.get_or_create(name="2030 销售额目标", fiscal_year=2030, metric=metric)[0]
+    Scenario.objects.get_or_create(plan=plan, is_primary=True, defaults={"name": "基准方案"})
+    return plan
+
 
 # Django and third-party URLs that carry their own access control.
 NOT_OURS = ("admin:", "set_language", "login", "logout", "api:")
@@ -92,6 +113,7 @@ def _api():
     from salestarget.catalog.models import Customer, Product, Region, Segment
     from salestarget.metrics.models import Metric
     from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
+    from salestarget.targets.models import Plan
 
     return {
         "/api/v1/accounts/me": (None, None),
@@ -109,9 +131,12 @@ def _api():
         "/api/v1/metrics/": (None, Metric),
         "/api/v1/metrics/fiscal-calendar": (None, None),
         "/api/v1/settings/company": (None, None),
+        "/api/v1/settings/calendar/{year}": (lambda c: {"year": 2027}, None),
         "/api/v1/actuals/facts": (None, Fact),
         "/api/v1/actuals/batches": (None, ImportBatch),
         "/api/v1/actuals/summary": (None, None),
+        "/api/v1/targets/plans": (None, None),
+        "/api/v1/targets/plans/{plan_id}": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/recommendations": (None, None),
         "/api/v1/targets/recommendations/backtest": (None, None),
     }
@@ -153,7 +178,10 @@ def test_api_scoping(client, scoped_company, role):
             continue
         if params_of:
             # Detail endpoints are keyed on rep_sh1's rows, unless the row is shared master data.
-            visible = model.objects.restrict(user).filter(pk=list(params_of(c).values())[0]).exists()
+            # (Without a model: shared settings every signed-in user may read.)
+            visible = model is None or (
+                model.objects.restrict(user).filter(pk=list(params_of(c).values())[0]).exists()
+            )
             assert response.status_code == (200 if visible else 404), f"{role} GET {url}"
             continue
         assert response.status_code == 200, f"{role} GET {url}: {response.content[:200]}"

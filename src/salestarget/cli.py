@@ -31,8 +31,14 @@ Common commands:
                       list the import batches (who, when, rows, errors), or undo one
   rollups rebuild|verify
                       rebuild or verify the daily rollups
+  calendar show|import YEAR [FILE]
+                      a year's holidays and make-up working days; import the official ones
   recommend [--unit CODE] [--person CODE] [--year Y] [--p 0.8] [--json]
                       a data-backed target with its chance of being reached
+  plan export PLAN_ID FILE [--lang en] [--csv]
+                      a plan's targets as an xlsx workbook (months as columns) or a long CSV
+  plan import PLAN_ID FILE [--map FIELD=COLUMN ...] [--unit thousand] [--dry-run]
+                      read targets into a draft plan from that layout or any other
   token USERNAME NAME issue a personal API token (printed once)
   unlock USERNAME [--address IP]
                       lift a sign-in lockout after too many failed attempts

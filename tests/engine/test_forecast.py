@@ -454,3 +454,29 @@ def test_superstore_region_subcategory_year_beats_last_years_months():
     # Issue 5's figures: MAE at most 0.9 x SeasonalNaive's, 80% interval coverage 0.70-0.90.
     assert mae["forecast"] <= 0.9 * mae["seasonal_naive"]
     assert 0.70 <= report.coverage[80] <= 0.90
+
+
+def test_a_probability_next_to_zero_or_one_still_has_a_target():
+    """Found by schemathesis: p = 1.2e-38 made 1 - p exactly 1.0, which inv_cdf refuses."""
+    import numpy as np
+
+    from salestarget.engine.forecast import SeriesForecast
+
+    forecast = SeriesForecast(
+        key="x",
+        model="m",
+        backtest={},
+        mean=np.zeros(12),
+        lo={},
+        hi={},
+        period_start=0,
+        total_mean=1_000_000,
+        total_sigma=50_000,
+        history_months=24,
+        filled_months=0,
+        per_working_day=False,
+        interval_scale=1.0,
+        nonnegative=True,
+    )
+    assert forecast.target_for_probability(1.175494351e-38) > forecast.target_for_probability(0.5)
+    assert 0 <= forecast.target_for_probability(0.9999999999999999) < 1_000_000

@@ -31,20 +31,7 @@ KINDS = (*MASTER_ORDER, *(k for k in MASTER_FIELDS if k not in MASTER_ORDER), *F
 # The columns of each kind of fact file: any fact file may carry all of FACT_FIELDS; these are
 # the ones that mean something for the kind.
 FACT_KIND_FIELDS = {
-    FactKind.ORDER: (
-        "external_id",
-        "date",
-        "amount",
-        "quantity",
-        "profit",
-        "person",
-        "product",
-        "product_name",
-        "product_category",
-        "customer",
-        "customer_name",
-        "region",
-    ),
+    FactKind.ORDER: tuple(f for f in FACT_FIELDS if f != "stage"),
     FactKind.COLLECTION: ("external_id", "date", "amount", "person", "customer", "customer_name", "region"),
     FactKind.VISIT: ("external_id", "date", "person", "customer", "customer_name", "region"),
     FactKind.OPPORTUNITY: (

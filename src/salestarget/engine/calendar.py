@@ -18,6 +18,13 @@ plus Monday-Friday, without make-up days (they are announced only a year ahead).
 Festival in the right month for future years, which matters more for seasonality than the make-up
 weekends; ``workday_source`` says which source a year used. Other countries use ``holidays`` (public
 holidays and the country's own weekend, Saturday/Sunday for most).
+
+Company calendar: a company may enter a year's official days itself (the 调休 of a year the libraries do
+not know yet) and its own days off. They reach the engine as plain values, hashable so that the cached
+masks stay cached: ``overrides`` (date, is a working day) pairs, and ``company_years``, the years whose
+official days the company entered in full. Such a year starts from the country's plain weekend (no
+library holidays) before the overrides apply, and ``workday_source`` names it "company"; in other years
+the overrides apply on top of the library's days.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
 
 KINDS = ("year", "half", "quarter", "month", "week", "day")
 DayBasis = Literal["working", "calendar"]
+# (date, is a working day) pairs, sorted by date: the company's calendar on top of the library's.
+Overrides = tuple[tuple[dt.date, bool], ...]
 
 _MONTHS_PER = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 _RANK = {kind: i for i, kind in enumerate(KINDS)}
@@ -184,14 +193,24 @@ class Period:
         )
 
 
+def _year_overrides(overrides: Overrides, year: int) -> Overrides:
+    return tuple((d, working) for d, working in overrides if d.year == year)
+
+
 @lru_cache(maxsize=256)
-def _year_mask(country: str, year: int) -> np.ndarray:
-    """Working-day flags for every day of `year`; cached because planning screens ask constantly."""
+def _year_mask(country: str, year: int, overrides: Overrides = (), company: bool = False) -> np.ndarray:
+    """Working-day flags for every day of `year`; cached because planning screens ask constantly.
+
+    ``overrides`` are this year's company days; ``company``: the company entered the year's official
+    days, so the library's holidays are left out and only the weekend remains before the overrides."""
     import numpy as np
 
     start = dt.date(year, 1, 1)
     days = [start + dt.timedelta(days=i) for i in range((dt.date(year + 1, 1, 1) - start).days)]
-    if workday_source(year, country) == "chinese_calendar":
+    if company:
+        weekend = _weekend(country)
+        flags = [d.weekday() not in weekend for d in days]
+    elif workday_source(year, country) == "chinese_calendar":
         import chinese_calendar
 
         flags = [chinese_calendar.is_workday(d) for d in days]
@@ -200,15 +219,30 @@ def _year_mask(country: str, year: int) -> np.ndarray:
 
         calendar = holidays.country_holidays(country, years=year)
         flags = [calendar.is_working_day(d) for d in days]
+    for d, working in overrides:
+        if d.year == year:
+            flags[(d - start).days] = bool(working)
     mask = np.array(flags, dtype=bool)
     mask.setflags(write=False)
     return mask
 
 
+def _weekend(country: str) -> frozenset[int]:
+    """The country's weekday numbers off every week (Saturday and Sunday for China)."""
+    if country == "CN":
+        return frozenset((5, 6))
+    import holidays
+
+    return frozenset(holidays.country_holidays(country).weekend)
+
+
 @lru_cache(maxsize=256)
-def workday_source(year: int, country: str = "CN") -> str:
-    """Which data decides working days: 'chinese_calendar', 'holidays-estimate' (CN, year unknown to
-    chinese_calendar: no make-up days) or 'holidays'."""
+def workday_source(year: int, country: str = "CN", company_years: tuple[int, ...] = ()) -> str:
+    """Which data decides working days: 'company' (the company entered the year's official days),
+    'chinese_calendar', 'holidays-estimate' (CN, year unknown to chinese_calendar: no make-up days) or
+    'holidays'."""
+    if year in company_years:
+        return "company"
     if country == "CN":
         import chinese_calendar
 
@@ -221,6 +255,33 @@ def workday_source(year: int, country: str = "CN") -> str:
     return "holidays"
 
 
+def library_days(year: int, country: str = "CN", lang: str = "zh") -> list[tuple[dt.date, str, str]]:
+    """The year's public holidays ('holiday') and make-up working days ('workday') as the libraries
+    know them, with their names in `lang` ('zh' or 'en'), sorted by date. Holidays of an estimated
+    year are computed from the lunar calendar; such a year has no make-up days."""
+    out: list[tuple[dt.date, str, str]] = []
+    if workday_source(year, country) == "chinese_calendar":
+        import chinese_calendar
+
+        names = {h.value: (h.chinese if lang == "zh" else h.value) for h in chinese_calendar.Holiday}
+        day = dt.date(year, 1, 1)
+        while day.year == year:
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            if name:
+                kind = "holiday" if on_holiday else "workday"
+                out.append((day, kind, names.get(name, name)))
+            day += _ONE_DAY
+        return out
+    import holidays
+
+    check_country(country)
+    language = None
+    if country == "CN":
+        language = "zh_CN" if lang == "zh" else "en_US"
+    calendar = holidays.country_holidays(country, years=year, language=language)
+    return [(d, "holiday", str(name)) for d, name in sorted(calendar.items())]
+
+
 def check_country(country: str) -> None:
     import holidays
 
@@ -228,19 +289,38 @@ def check_country(country: str) -> None:
         raise ValueError(f"unknown country code {country!r} for working days")
 
 
+def _mask(country: str, year: int, overrides: Overrides, company_years: tuple[int, ...]) -> np.ndarray:
+    return _year_mask(country, year, _year_overrides(overrides, year), year in company_years)
+
+
 @lru_cache(maxsize=64)
-def _cumulative(country: str, first_year: int, last_year: int) -> np.ndarray:
+def _cumulative(
+    country: str,
+    first_year: int,
+    last_year: int,
+    overrides: Overrides = (),
+    company_years: tuple[int, ...] = (),
+) -> np.ndarray:
     """Running count of working days from first_year-01-01; index i = days before ordinal(first) + i."""
     import numpy as np
 
-    mask = np.concatenate([_year_mask(country, y) for y in range(first_year, last_year + 1)])
+    mask = np.concatenate(
+        [_mask(country, y, overrides, company_years) for y in range(first_year, last_year + 1)]
+    )
     cum = np.zeros(mask.size + 1, dtype=np.int64)
     np.cumsum(mask, out=cum[1:])
     cum.setflags(write=False)
     return cum
 
 
-def _counts(starts: np.ndarray, ends: np.ndarray, basis: str, country: str) -> np.ndarray:
+def _counts(
+    starts: np.ndarray,
+    ends: np.ndarray,
+    basis: str,
+    country: str,
+    overrides: Overrides = (),
+    company_years: tuple[int, ...] = (),
+) -> np.ndarray:
     """Inclusive day counts for ordinal ranges, vectorised over the ranges."""
     import numpy as np
 
@@ -251,33 +331,61 @@ def _counts(starts: np.ndarray, ends: np.ndarray, basis: str, country: str) -> n
         return np.zeros(0, dtype=np.int64)
     first = dt.date.fromordinal(int(starts.min())).year
     last = dt.date.fromordinal(int(ends.max())).year
-    cum = _cumulative(country, first, max(first, last))
+    last = max(first, last)
+    # Only the overrides inside the counted years take part in the cache key.
+    inside = tuple((d, w) for d, w in overrides if first <= d.year <= last)
+    years = tuple(y for y in company_years if first <= y <= last)
+    cum = _cumulative(country, first, last, inside, years)
     origin = dt.date(first, 1, 1).toordinal()
     counts = cum[ends - origin + 1] - cum[starts - origin]
     return np.where(ends >= starts, counts, 0)
 
 
-def working_days(start: dt.date, end: dt.date, country: str = "CN") -> int:
+def working_days(
+    start: dt.date,
+    end: dt.date,
+    country: str = "CN",
+    overrides: Overrides = (),
+    company_years: tuple[int, ...] = (),
+) -> int:
     """Working days in [start, end] (inclusive); 0 when end < start."""
     import numpy as np
 
     if end < start:
         return 0
-    return int(_counts(np.array([start.toordinal()]), np.array([end.toordinal()]), "working", country)[0])
+    counts = _counts(
+        np.array([start.toordinal()]),
+        np.array([end.toordinal()]),
+        "working",
+        country,
+        overrides,
+        company_years,
+    )
+    return int(counts[0])
 
 
 def working_day_counts(
-    periods: Sequence[Period], country: str = "CN", basis: DayBasis = "working"
+    periods: Sequence[Period],
+    country: str = "CN",
+    basis: DayBasis = "working",
+    overrides: Overrides = (),
+    company_years: tuple[int, ...] = (),
 ) -> np.ndarray:
     """Day counts per period as int64, one vectorised lookup for all periods."""
     import numpy as np
 
     starts = np.fromiter((p.start.toordinal() for p in periods), dtype=np.int64, count=len(periods))
     ends = np.fromiter((p.end.toordinal() for p in periods), dtype=np.int64, count=len(periods))
-    return _counts(starts, ends, basis, country).astype(np.int64)
+    return _counts(starts, ends, basis, country, overrides, company_years).astype(np.int64)
 
 
-def day_weights(period: Period, basis: DayBasis = "working", country: str = "CN") -> np.ndarray:
+def day_weights(
+    period: Period,
+    basis: DayBasis = "working",
+    country: str = "CN",
+    overrides: Overrides = (),
+    company_years: tuple[int, ...] = (),
+) -> np.ndarray:
     """One weight per day of `period` (int64): 1 on working days (every day for 'calendar'), else 0."""
     import numpy as np
 
@@ -286,14 +394,21 @@ def day_weights(period: Period, basis: DayBasis = "working", country: str = "CN"
         return np.ones(period.days, dtype=np.int64)
     parts = []
     for year in range(period.start.year, period.end.year + 1):
-        mask = _year_mask(country, year)
+        mask = _mask(country, year, overrides, company_years)
         lo = (max(period.start, dt.date(year, 1, 1)) - dt.date(year, 1, 1)).days
         hi = (min(period.end, dt.date(year, 12, 31)) - dt.date(year, 1, 1)).days
         parts.append(mask[lo : hi + 1])
     return np.concatenate(parts).astype(np.int64)
 
 
-def time_progress(period: Period, as_of: dt.date, basis: DayBasis = "working", country: str = "CN") -> float:
+def time_progress(
+    period: Period,
+    as_of: dt.date,
+    basis: DayBasis = "working",
+    country: str = "CN",
+    overrides: Overrides = (),
+    company_years: tuple[int, ...] = (),
+) -> float:
     """Share of the period's days elapsed through `as_of` (inclusive), for 'time vs target' gauges.
 
     A period without a single working day (a holiday week) falls back to calendar days, because the
@@ -309,7 +424,7 @@ def time_progress(period: Period, as_of: dt.date, basis: DayBasis = "working", c
     ranges = [(period.start, period.end), (period.start, as_of)]
     starts = np.array([s.toordinal() for s, _ in ranges])
     ends = np.array([e.toordinal() for _, e in ranges])
-    total, elapsed = _counts(starts, ends, basis, country)
+    total, elapsed = _counts(starts, ends, basis, country, overrides, company_years)
     if total == 0:
         total, elapsed = _counts(starts, ends, "calendar", country)
     return float(elapsed) / float(total)
@@ -323,8 +438,15 @@ class FiscalCalendar:
     week_start: int = 0
     country: str = "CN"
     working_days: bool = True
+    # The company's own days (see the module): (date, is a working day) pairs, and the years whose
+    # official days the company entered in full.
+    overrides: Overrides = ()
+    company_years: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        # Normalised (sorted, plain tuples) so that equal calendars hash alike and masks stay cached.
+        object.__setattr__(self, "overrides", tuple(sorted((d, bool(w)) for d, w in self.overrides)))
+        object.__setattr__(self, "company_years", tuple(sorted(set(self.company_years))))
         if not 1 <= self.start_month <= 12:
             raise ValueError(f"start_month must be 1..12, got {self.start_month}")
         if not 0 <= self.week_start <= 6:
@@ -367,11 +489,25 @@ class FiscalCalendar:
             period = period.next()
         return out
 
+    def workday_source(self, year: int) -> str:
+        return workday_source(year, self.country, self.company_years)
+
+    def is_estimated(self, year: int) -> bool:
+        """Whether the year's working days are an estimate: no announced make-up days are known."""
+        return self.workday_source(year) == "holidays-estimate"
+
     def day_weights(self, period: Period) -> np.ndarray:
-        return day_weights(period, self.basis, self.country)
+        return day_weights(period, self.basis, self.country, self.overrides, self.company_years)
 
     def day_counts(self, periods: Sequence[Period]) -> np.ndarray:
-        return working_day_counts(periods, self.country, self.basis)
+        return working_day_counts(periods, self.country, self.basis, self.overrides, self.company_years)
+
+    def working_day_counts(self, periods: Sequence[Period]) -> np.ndarray:
+        """Working days per period whatever the progress basis (sales follow the office calendar)."""
+        return working_day_counts(periods, self.country, "working", self.overrides, self.company_years)
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        return working_days(start, end, self.country, self.overrides, self.company_years)
 
     def time_progress(self, period: Period, as_of: dt.date) -> float:
-        return time_progress(period, as_of, self.basis, self.country)
+        return time_progress(period, as_of, self.basis, self.country, self.overrides, self.company_years)

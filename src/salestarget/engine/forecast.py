@@ -161,7 +161,10 @@ class SeriesForecast:
         if self.total_sigma <= 0:
             target = self.total_mean
         else:
-            target = math.floor(NormalDist(self.total_mean, self.total_sigma).inv_cdf(1.0 - p))
+            # 1 - p rounds to exactly 1.0 (or 0.0) for p within 2^-53 of 0 (or 1), which inv_cdf
+            # refuses: the nearest representable probability is the same promise.
+            q = min(max(1.0 - p, math.nextafter(0.0, 1.0)), math.nextafter(1.0, 0.0))
+            target = math.floor(NormalDist(self.total_mean, self.total_sigma).inv_cdf(q))
         return max(target, 0) if self.nonnegative else target
 
     def recommendations(self, probabilities: Sequence[float] = DEFAULT_PROBABILITIES) -> dict[float, int]:

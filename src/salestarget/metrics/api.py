@@ -8,10 +8,10 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
-from salestarget.core.api_contract import BodyIn, Text, Whole, responses
+from salestarget.core.api_contract import BodyIn, IsoDate, Text, Whole, responses
 from salestarget.core.money import CURRENCIES
 from salestarget.metrics import selectors, services
-from salestarget.metrics.models import FiscalSettings, Metric
+from salestarget.metrics.models import CalendarDay, FiscalSettings, Metric
 
 router = Router(tags=["metrics"])
 settings_router = Router(tags=["settings"])
@@ -149,3 +149,65 @@ def update_company_settings(request, body: CompanySettingsIn):
     except services.StaleEdit as exc:
         raise HttpError(409, str(exc)) from exc
     return _company_out(request, row)
+
+
+CalendarYearParam = Whole(*services.CALENDAR_YEARS, description="the calendar year")
+
+
+class CalendarDayOut(Schema):
+    date: str = Field(description="YYYY-MM-DD")
+    kind: str = Field(description="holiday (day off), workday (make-up working day) or company_off")
+    name: str
+    origin: str = Field(description="company, library or estimate")
+
+
+class CalendarYearOut(Schema):
+    year: int
+    source: str = Field(
+        description="company (entered by the company), library (announced days the app ships) or "
+        "estimate (holidays computed from the lunar calendar, no make-up days: working days are estimated)"
+    )
+    estimated: bool
+    days: list[CalendarDayOut]
+
+
+class CalendarDayIn(BodyIn):
+    date: IsoDate
+    kind: Literal[tuple(CalendarDay.Kind.values)]
+    name: Text(50) = ""
+
+
+class CalendarYearIn(BodyIn):
+    """Every public holiday, make-up working day and company day off of the year: they replace
+    the year's days. At least one holiday makes the year the company's; an empty list gives it
+    back to the built-in calendar."""
+
+    days: list[CalendarDayIn] = Field(max_length=366)
+
+
+def _calendar_out(year: int) -> CalendarYearOut:
+    cal = selectors.calendar_year(year)
+    return CalendarYearOut(
+        year=year,
+        source=cal.source,
+        estimated=cal.estimated,
+        days=[
+            CalendarDayOut(date=d.date.isoformat(), kind=d.kind, name=d.name, origin=d.origin)
+            for d in cal.days
+        ],
+    )
+
+
+@settings_router.get("/calendar/{year}", response=responses(CalendarYearOut, 422))
+def calendar_year(request, year: CalendarYearParam):
+    """The year's public holidays, make-up working days and company days off, and where they
+    come from (every working-day figure of the app counts with them)."""
+    return _calendar_out(year)
+
+
+@settings_router.put("/calendar/{year}", response=responses(CalendarYearOut, 400, 403, 413, 422))
+def set_calendar_year(request, year: CalendarYearParam, body: CalendarYearIn):
+    """Replace the year's days (administrators only); a wrong day refuses them all with 400,
+    naming each."""
+    services.do_set_calendar_year(request.user, year, [(d.date, d.kind, d.name) for d in body.days])
+    return _calendar_out(year)

@@ -74,3 +74,39 @@ class MetricForm(_VersionedForm):
             "stage": _("Only count rows at this stage, e.g. won. Empty: every stage."),
             "active": _("Inactive metrics are kept with their history but not offered for new plans."),
         }
+
+
+class CalendarYearForm(forms.Form):
+    """A year of the working calendar: typed lines or a CSV/XLSX file with the same columns
+    (the file wins when both are given). Read by ``metrics.calendar_io``, checked and saved by
+    ``metrics.services.do_set_calendar_year``."""
+
+    MAX_FILE = 1024 * 1024
+
+    days = forms.CharField(
+        label=_("Days, one per line: date,kind,name"),
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 12,
+                "class": "form-control font-monospace",
+                "placeholder": "2027-01-01,holiday,元旦",
+            }
+        ),
+        help_text=_(
+            "Kinds: holiday (public holiday, a day off), workday (make-up working day, 调休上班), "
+            "company_off (the company's own day off). List every day off of a holiday, weekends "
+            "included. Leave empty and save to go back to the library's days."
+        ),
+    )
+    file = forms.FileField(
+        label=_("Or upload a CSV or XLSX file with the same columns"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.xlsx,.xls,.txt"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload is not None and upload.size > self.MAX_FILE:
+            raise forms.ValidationError(_("The file is larger than 1 MB; a year's calendar is a few lines."))
+        return upload

@@ -161,3 +161,34 @@ class FiscalSettings(Versioned):
     def current(cls) -> FiscalSettings:
         obj, _created = cls.objects.get_or_create(pk=1)
         return obj
+
+
+class CalendarDay(models.Model):
+    """A day of the company's working calendar that differs from the plain week: a public holiday
+    or a make-up working day (调休) as the law announces them, or a company day off. Written only
+    by ``metrics.services.do_set_calendar_year``, a year at a time. A year with at least one
+    holiday row counts as entered by the company: its official days replace the library's
+    (``salestarget.engine.calendar``)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Public holiday (day off)")
+        WORKDAY = "workday", _("Make-up working day")
+        COMPANY_OFF = "company_off", _("Company day off")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()} {self.name}".strip()
+
+    @property
+    def is_working(self) -> bool:
+        return self.kind == self.Kind.WORKDAY

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from django.utils.functional import lazy
 
 from salestarget.core.money import Currency, get_currency
-from salestarget.engine.calendar import FiscalCalendar
-from salestarget.metrics.models import FiscalSettings
+from salestarget.engine.calendar import FiscalCalendar, library_days
+from salestarget.metrics.models import CalendarDay, FiscalSettings
 
 # The company's currency code, read once per request: a page formats hundreds of amounts.
 # Outside a request (commands, jobs) there is no cache and each call reads the row, so a
@@ -20,12 +22,97 @@ def fiscal_calendar(settings: FiscalSettings | None = None) -> FiscalCalendar:
     """The calendar of the company's settings (read when not given): fiscal start month, week
     start, working-day country, and whether time progress counts working or calendar days."""
     fs = settings or FiscalSettings.current()
+    overrides, company_years = company_days()
     return FiscalCalendar(
         start_month=fs.fy_start_month,
         week_start=fs.week_start,
         country=fs.country,
         working_days=fs.progress_basis == FiscalSettings.Basis.WORKING,
+        overrides=overrides,
+        company_years=company_years,
     )
+
+
+def company_days() -> tuple[tuple[tuple[dt.date, bool], ...], tuple[int, ...]]:
+    """The company's working calendar as the engine takes it: (date, is a working day) for each
+    CalendarDay, and the years the company entered (those with a public holiday). Read once per
+    request, like the currency."""
+    cache = _request_cache.get()
+    if cache is not None and "calendar_days" in cache:
+        return cache["calendar_days"]
+    rows = list(CalendarDay.objects.order_by("date").values_list("date", "kind"))
+    overrides = tuple((day, kind == CalendarDay.Kind.WORKDAY) for day, kind in rows)
+    years = tuple(sorted({day.year for day, kind in rows if kind == CalendarDay.Kind.HOLIDAY}))
+    if cache is not None:
+        cache["calendar_days"] = (overrides, years)
+    return overrides, years
+
+
+# Where a year's working days come from, for people: the company's entries, the library's
+# announced days, or the library's estimate (holidays from the lunar calendar, no 调休).
+SOURCES = {"company": "company", "chinese_calendar": "library", "holidays": "library"}
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    date: dt.date
+    kind: str  # CalendarDay.Kind
+    name: str
+    origin: str  # "company", "library" or "estimate"
+
+    @property
+    def kind_label(self) -> str:
+        return str(CalendarDay.Kind(self.kind).label)
+
+
+@dataclass(frozen=True)
+class CalendarYear:
+    year: int
+    source: str  # "company", "library" or "estimate"
+    days: list[CalendarEntry]
+
+    @property
+    def estimated(self) -> bool:
+        return self.source == "estimate"
+
+    @property
+    def days_off(self) -> list[CalendarEntry]:
+        return [d for d in self.days if d.kind != CalendarDay.Kind.WORKDAY]
+
+    @property
+    def workdays(self) -> list[CalendarEntry]:
+        return [d for d in self.days if d.kind == CalendarDay.Kind.WORKDAY]
+
+
+def calendar_year(year: int, lang: str | None = None) -> CalendarYear:
+    """The effective public holidays, make-up working days and company days off of ``year``:
+    the company's rows alone when it entered the year, else the library's days (names in
+    ``lang``, default the active language) with the company's rows in their place. ``source``
+    says which decides: "company", "library" or "estimate"."""
+    from django.utils.translation import get_language
+
+    lang = lang or ("en" if (get_language() or "zh").startswith("en") else "zh")
+    country = FiscalSettings.current().country
+    rows = {
+        row.date: CalendarEntry(row.date, row.kind, row.name, "company")
+        for row in CalendarDay.objects.filter(date__year=year)
+    }
+    if any(entry.kind == CalendarDay.Kind.HOLIDAY for entry in rows.values()):
+        return CalendarYear(year, "company", sorted(rows.values(), key=lambda e: e.date))
+    source = SOURCES.get(FiscalCalendar(country=country).workday_source(year), "estimate")
+    days = {
+        day: CalendarEntry(day, kind, name, source) for day, kind, name in library_days(year, country, lang)
+    }
+    days.update(rows)
+    return CalendarYear(year, source, sorted(days.values(), key=lambda e: e.date))
+
+
+def library_year(year: int, lang: str | None = None) -> list[tuple[dt.date, str, str]]:
+    """The library's days of ``year`` (the starting point offered for the company's entry)."""
+    from django.utils.translation import get_language
+
+    lang = lang or ("en" if (get_language() or "zh").startswith("en") else "zh")
+    return library_days(year, FiscalSettings.current().country, lang)
 
 
 def company_currency() -> Currency:
@@ -114,3 +201,22 @@ def _with_currency(message: str) -> str:
 # A label naming the company's currency, translated and filled in when shown:
 # ``with_currency(gettext_noop("Amount (%(currency)s)"))`` -> "金额（美元）" / "Amount (USD)".
 with_currency = lazy(_with_currency, str)
+
+
+def estimated_note(user, start: dt.date, end: dt.date) -> dict | None:
+    """For a page whose figures count working days in [start, end]: the years among them whose
+    working days are estimated (the company has not entered their official days and the library
+    does not know them), and the calendar page's link for those who may open it. None when every
+    year is known."""
+    cal = fiscal_calendar()
+    years = [y for y in range(start.year, end.year + 1) if cal.is_estimated(y)]
+    if not years:
+        return None
+    from django.urls import reverse
+    from django.utils.translation import get_language
+
+    from salestarget.metrics.services import may_edit_metrics
+
+    url = f"{reverse('settings:calendar')}?year={years[0]}" if may_edit_metrics(user) else None
+    joiner = ", " if (get_language() or "zh").startswith("en") else "、"
+    return {"years": joiner.join(str(y) for y in years), "url": url}

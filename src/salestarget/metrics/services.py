@@ -11,6 +11,8 @@ Who may change what:
 - the company settings (currency, fiscal year, week start, progress basis) change how every
   page, target period and recommendation of the company is computed: administrators only
   (``Action.CONFIGURE``); sales operations see them;
+- the working calendar (public holidays, make-up working days, company days off) changes every
+  working-day figure: administrators only, like the company settings;
 - the metric definitions (names, unit, decimals, credit rule, direction, stage, order) are
   planning rules, which sales operations own: anyone who may *change* things company-wide
   (``scope.can_everywhere(Action.CHANGE)``), that is administrators and sales operations. A
@@ -24,6 +26,9 @@ change is refused with :class:`StaleEdit` instead of silently overwriting the ot
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -32,7 +37,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from salestarget.core.errors import DomainError
-from salestarget.metrics.models import FiscalSettings, Metric
+from salestarget.metrics.models import CalendarDay, FiscalSettings, Metric
 from salestarget.org.permissions import Action, scope_of
 
 COMPANY_FIELDS = ("currency", "fy_start_month", "week_start", "progress_basis")
@@ -168,3 +173,140 @@ def do_update_metric(
         queue_refresh()
     metric.refresh_from_db()
     return row
+
+
+# --------------------------------------------------------------------------- working calendar
+
+# Years a calendar may be entered for (the API's bounds too).
+CALENDAR_YEARS = (2000, 2100)
+# The kind of a day as people may write it: the codes, and the labels in both languages.
+_KIND_WORDS = {
+    "holiday": CalendarDay.Kind.HOLIDAY,
+    "休息日": CalendarDay.Kind.HOLIDAY,
+    "法定": CalendarDay.Kind.HOLIDAY,
+    "休息日(法定)": CalendarDay.Kind.HOLIDAY,
+    "休息日（法定）": CalendarDay.Kind.HOLIDAY,
+    "法定节假日": CalendarDay.Kind.HOLIDAY,
+    "节假日": CalendarDay.Kind.HOLIDAY,
+    "public holiday": CalendarDay.Kind.HOLIDAY,
+    "workday": CalendarDay.Kind.WORKDAY,
+    "调休": CalendarDay.Kind.WORKDAY,
+    "调休上班": CalendarDay.Kind.WORKDAY,
+    "上班": CalendarDay.Kind.WORKDAY,
+    "make-up working day": CalendarDay.Kind.WORKDAY,
+    "company_off": CalendarDay.Kind.COMPANY_OFF,
+    "公司休息日": CalendarDay.Kind.COMPANY_OFF,
+    "公司休息": CalendarDay.Kind.COMPANY_OFF,
+    "company day off": CalendarDay.Kind.COMPANY_OFF,
+}
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+NAME_LENGTH = CalendarDay._meta.get_field("name").max_length
+
+
+class CalendarProblems(DomainError):
+    """The days given for a year, refused: ``problems`` has one sentence per wrong line."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(_("The calendar was not saved: %(problems)s"), problems=" ".join(problems))
+        self.problems = problems
+
+
+def _as_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    match = _DATE.fullmatch(str(value).strip())
+    if match is None:
+        return None
+    try:
+        return dt.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def _as_kind(value) -> str | None:
+    return _KIND_WORDS.get(str(value).strip().lower())
+
+
+def check_calendar_year(year: int) -> None:
+    low, high = CALENDAR_YEARS
+    if not low <= int(year) <= high:
+        raise DomainError(_("Choose a year from %(low)s to %(high)s."), low=low, high=high)
+
+
+@transaction.atomic
+def do_set_calendar_year(
+    user, year: int, days: Sequence[tuple[Any, Any, Any]], *, lines: Sequence[int] | None = None
+) -> list[CalendarDay]:
+    """Make ``days`` — (date, kind, name) triples — the company's calendar of ``year``, in place
+    of the rows it had (administrators only). A kind is ``holiday`` (a public holiday, day off),
+    ``workday`` (a make-up working day, 调休上班) or ``company_off`` (the company's own day off),
+    or their label in either language; a date is a date or its text (2027-01-01, 2027/1/1).
+    Entering at least one holiday makes the year the company's: its official days replace the
+    library's for every working-day figure; an empty list gives the year back to the library.
+
+    Nothing is saved unless every day is right; :class:`CalendarProblems` names each wrong line
+    (``lines``: where each day came from, the text's or file's line; default 1, 2, 3...)."""
+    if not may_configure_company(user):
+        raise PermissionDenied(gettext("Only administrators may change the working calendar."))
+    year = int(year)
+    check_calendar_year(year)
+    lines = list(lines) if lines is not None else list(range(1, len(days) + 1))
+    problems: list[str] = []
+    wanted: dict[dt.date, tuple[str, str]] = {}
+    first_line: dict[dt.date, int] = {}
+    for line, (raw_date, raw_kind, raw_name) in zip(lines, days, strict=True):
+        date, kind = _as_date(raw_date), _as_kind(raw_kind)
+        name = str(raw_name or "").strip()
+        if date is None:
+            problems.append(
+                gettext("Line %(line)s: “%(value)s” is not a date; write it as 2027-01-01.")
+                % {"line": line, "value": raw_date}
+            )
+            continue
+        if date.year != year:
+            problems.append(
+                gettext("Line %(line)s: %(date)s is not in %(year)s.")
+                % {"line": line, "date": date.isoformat(), "year": year}
+            )
+        if kind is None:
+            problems.append(
+                gettext("Line %(line)s: unknown kind “%(kind)s”; write holiday, workday or company_off.")
+                % {"line": line, "kind": raw_kind}
+            )
+        if len(name) > NAME_LENGTH:
+            problems.append(
+                gettext("Line %(line)s: the name is longer than %(max)s characters.")
+                % {"line": line, "max": NAME_LENGTH}
+            )
+        if date in first_line:
+            problems.append(
+                gettext("Line %(line)s: %(date)s is already on line %(first)s.")
+                % {"line": line, "date": date.isoformat(), "first": first_line[date]}
+            )
+        else:
+            first_line[date] = line
+        if kind is not None:
+            wanted[date] = (kind, name)
+    if problems:
+        raise CalendarProblems(problems)
+
+    existing = {row.date: row for row in CalendarDay.objects.select_for_update().filter(date__year=year)}
+    for date, row in existing.items():
+        if date not in wanted:
+            if user is not None:
+                row._history_user = user
+            row.delete()
+    for date, (kind, name) in sorted(wanted.items()):
+        row = existing.get(date) or CalendarDay(date=date)
+        if row.pk is not None and (row.kind, row.name) == (kind, name):
+            continue
+        row.kind, row.name = kind, name
+        if user is not None:
+            row._history_user = user
+        row.save()
+    from salestarget.metrics.selectors import forget_company_settings
+
+    forget_company_settings()
+    return list(CalendarDay.objects.filter(date__year=year))

@@ -1,20 +1,25 @@
-"""The settings pages: the company settings and the metric definitions. Thin: reads here,
-writes through ``metrics.services`` (which checks the permission again).
+"""The settings pages: the company settings, the metric definitions and the working calendar.
+Thin: reads here, writes through ``metrics.services`` (which checks the permission again).
 
 Administrators and sales operations see the settings; administrators change the company
-settings, both change metrics (see metrics/services.py for why)."""
+settings and the working calendar, both change metrics (see metrics/services.py for why)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salestarget.core.errors import DomainError
-from salestarget.metrics import selectors, services
-from salestarget.metrics.forms import CompanySettingsForm, MetricForm
+from salestarget.metrics import calendar_io, selectors, services
+from salestarget.metrics.forms import CalendarYearForm, CompanySettingsForm, MetricForm
 from salestarget.metrics.models import FiscalSettings, Metric
 
 
@@ -103,3 +108,70 @@ def metric_detail(request, code: str):
         "nav": "settings",
     }
     return render(request, "metrics/metric.html", context)
+
+
+def _calendar_year_asked(request) -> int:
+    text = request.GET.get("year") or request.POST.get("year")
+    if not text:
+        return timezone.localdate().year
+    try:
+        year = int(text)
+        services.check_calendar_year(year)
+    except (ValueError, DomainError) as exc:
+        raise BadRequest(str(exc)) from None
+    return year
+
+
+def _calendar_days_of(form) -> tuple[list, list[int]]:
+    """The days of the form: the uploaded file's, else the typed lines."""
+    upload = form.cleaned_data.get("file")
+    if upload is None:
+        return calendar_io.parse_text(form.cleaned_data.get("days") or "")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "calendar"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        return calendar_io.read_file(path)
+
+
+@login_required
+def calendar(request):
+    """The working calendar of a year: its days off and make-up working days and where they come
+    from; administrators enter the year's official dates and the company's days off."""
+    _settings_reader(request)
+    editable = services.may_configure_company(request.user)
+    if request.method == "POST" and not editable:
+        raise PermissionDenied(_("Only administrators may change the working calendar."))
+    year = _calendar_year_asked(request)
+    form = CalendarYearForm(request.POST or None, request.FILES or None)
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            days, lines = _calendar_days_of(form)
+            services.do_set_calendar_year(request.user, year, days, lines=lines)
+        except services.CalendarProblems as exc:
+            problems = exc.problems
+        except DomainError as exc:
+            problems = [str(exc)]
+        else:
+            messages.success(request, _("The working calendar of %(year)s is saved.") % {"year": year})
+            return redirect(f"{reverse('settings:calendar')}?year={year}")
+    the_year = selectors.calendar_year(year)
+    if request.method != "POST":
+        if request.GET.get("start") == "library":
+            initial = calendar_io.to_text(selectors.library_year(year))
+        else:
+            initial = calendar_io.to_text(d for d in the_year.days if d.origin == "company")
+        form = CalendarYearForm(initial={"days": initial})
+    context = {
+        "year": year,
+        "calendar": the_year,
+        "form": form,
+        "problems": problems,
+        "editable": editable,
+        "years": range(year - 2, year + 3),
+        "tab": "calendar",
+        "nav": "settings",
+    }
+    return render(request, "metrics/calendar.html", context)

@@ -8,13 +8,14 @@ A refused request (``DomainError``) is a 400 through the API's one handler.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
-from ninja import Field, Query, Router
+from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import ConfigDict, StringConstraints, create_model
 
-from salestarget.core.api_contract import Amount, Bool, Id, IsoDate, QueryIn, Whole, responses
+from salestarget.core.api_contract import Amount, BodyIn, Bool, Id, IsoDate, QueryIn, Text, Whole, responses
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.targets.adjustments import (
     AMOUNT,
@@ -151,3 +152,158 @@ def get_backtest(request, q: Query[BacktestQuery]):
     from salestarget.targets.backtest import backtest
 
     return backtest(request.user, year, q.level, metric=q.metric).to_dict()
+
+
+# --------------------------------------------------------------------------- plans
+
+
+class PlanLevelIO(BodyIn):
+    depth: Whole(0, 20)
+    rounding_unit: Whole(1, 10**15) = 1
+    over_assignment_bp: Whole(0, 10000) = 0
+
+
+class PlanIn(BodyIn):
+    metric: MetricCode = "sales"
+    year: Year
+    half: Whole(1, 2) | None = None
+    quarter: Whole(1, 4) | None = None
+    name: Text(100) = ""
+    by_product: bool = False
+    by_region: bool = False
+    by_segment: bool = False
+    floor_factor: Annotated[str, StringConstraints(pattern=r"^\d{1,2}(\.\d{1,4})?$")] | None = Field(
+        None, description="e.g. 0.9"
+    )
+    stretch_factor: Annotated[str, StringConstraints(pattern=r"^\d{1,2}(\.\d{1,4})?$")] | None = Field(
+        None, description="e.g. 1.2"
+    )
+    levels: list[PlanLevelIO] = Field(default_factory=list, max_length=21)
+
+
+class TotalIn(BodyIn):
+    method: Literal["typed", "recommendation", "naive"]
+    amount: Whole(0, 10**15) | None = Field(None, description="typed: the metric's minor units (fen)")
+    chance: Whole(50, 99) | None = Field(None, description="recommendation: percent")
+    growth_bp: Whole(-9999, 100000) | None = Field(None, description="naive: basis points, 1000 = +10%")
+
+
+class CellOut(Schema):
+    target: int
+    floor: int | None
+    stretch: int | None
+
+
+class PlanOut(Schema):
+    id: int
+    name: str
+    metric: str
+    period_kind: str
+    period_start: dt.date
+    period_end: dt.date
+    status: str
+    by_product: bool
+    by_region: bool
+    by_segment: bool
+    floor_factor: str | None
+    stretch_factor: str | None
+    levels: list[dict[str, int]]
+    total: CellOut | None = Field(description="the whole organisation's target over the period")
+    total_method: str
+    total_chance: int | None
+    total_growth_bp: int | None
+
+
+def _plan_out(plan) -> dict:
+    from salestarget.targets.smart import company_total
+
+    total = company_total(plan)
+    return {
+        "id": plan.pk,
+        "name": plan.name,
+        "metric": plan.metric.code,
+        "period_kind": plan.period_kind,
+        "period_start": plan.period_start,
+        "period_end": plan.period_end,
+        "status": plan.status,
+        "by_product": plan.by_product,
+        "by_region": plan.by_region,
+        "by_segment": plan.by_segment,
+        "floor_factor": None if plan.floor_factor is None else str(plan.floor_factor.normalize()),
+        "stretch_factor": None if plan.stretch_factor is None else str(plan.stretch_factor.normalize()),
+        "levels": list(plan.levels.values("depth", "rounding_unit", "over_assignment_bp")),
+        "total": None
+        if total is None
+        else {"target": total.target, "floor": total.floor, "stretch": total.stretch},
+        "total_method": plan.total_method,
+        "total_chance": plan.total_chance,
+        "total_growth_bp": plan.total_growth_bp,
+    }
+
+
+@router.get("/plans", response=responses(list[PlanOut]))
+def list_plans(request):
+    """Every plan (everyone working on plans may see that they exist; cells carry the numbers)."""
+    from salestarget.targets.models import Plan
+
+    plans = Plan.objects.restrict(request.user).select_related("metric").order_by("-fiscal_year", "pk")
+    return [_plan_out(p) for p in plans[:500]]
+
+
+@router.get("/plans/{plan_id}", response=responses(PlanOut, 404, 422))
+def get_plan(request, plan_id: Id):
+    from django.shortcuts import get_object_or_404
+
+    from salestarget.targets.models import Plan
+
+    return _plan_out(
+        get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=plan_id)
+    )
+
+
+@router.post("/plans", response=responses(PlanOut, 400, 403, 404, 413, 422))
+def create_plan(request, body: PlanIn):
+    """A draft plan with its baseline scenario (those who look after the whole organisation)."""
+    from decimal import Decimal
+
+    from django.shortcuts import get_object_or_404
+
+    from salestarget.metrics.models import Metric
+    from salestarget.targets.services import LevelSpec, do_create_plan
+
+    metric = get_object_or_404(Metric.objects.filter(active=True), code=body.metric)
+    period = resolve_period(fiscal_calendar(), body.year, body.quarter, half=body.half)
+    plan = do_create_plan(
+        request.user,
+        metric=metric,
+        period=period,
+        name=body.name,
+        by_product=body.by_product,
+        by_region=body.by_region,
+        by_segment=body.by_segment,
+        floor_factor=None if body.floor_factor is None else Decimal(body.floor_factor),
+        stretch_factor=None if body.stretch_factor is None else Decimal(body.stretch_factor),
+        levels=[LevelSpec(lv.depth, lv.rounding_unit, lv.over_assignment_bp) for lv in body.levels],
+    )
+    return _plan_out(plan)
+
+
+@router.post("/plans/{plan_id}/total", response=responses(PlanOut, 400, 403, 404, 413, 422))
+def set_plan_total(request, plan_id: Id, body: TotalIn):
+    """The whole organisation's target: typed, the recommendation at a chance, or last year ×
+    (1 + growth) (the naive method)."""
+    from django.shortcuts import get_object_or_404
+
+    from salestarget.targets.models import Plan
+    from salestarget.targets.services import do_set_plan_total
+
+    plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=plan_id)
+    do_set_plan_total(
+        request.user,
+        plan,
+        method=body.method,
+        amount=body.amount,
+        chance=body.chance,
+        growth_bp=body.growth_bp,
+    )
+    return _plan_out(plan)

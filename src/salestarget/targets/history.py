@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from salestarget.actuals.credit import credit_rows, total_rows
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
-from salestarget.engine.calendar import FiscalCalendar, Period, add_months, working_day_counts
+from salestarget.engine.calendar import FiscalCalendar, Period, add_months
 from salestarget.metrics.models import Metric
 from salestarget.org.models import OrgUnit
 from salestarget.targets.scope import TargetScope
@@ -62,9 +62,10 @@ def months(first: dt.date, last: dt.date) -> list[dt.date]:
 
 def working_days(cal: FiscalCalendar, starts: list[dt.date]) -> np.ndarray:
     """Working days per month: always working days (not the progress basis), because sales
-    follow the office calendar and the Spring Festival moves between January and February."""
+    follow the office calendar and the Spring Festival moves between January and February. The
+    company's own calendar (holidays it entered, days off) counts: ``cal`` carries it."""
     periods = [Period("month", m, add_months(m, 1) - dt.timedelta(days=1)) for m in starts]
-    return working_day_counts(periods, cal.country, "working").astype(float)
+    return cal.working_day_counts(periods).astype(float)
 
 
 def rollups(user, metric: Metric, scope: TargetScope, first: dt.date, last: dt.date):

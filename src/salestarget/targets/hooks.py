@@ -1,12 +1,10 @@
 """Where a recommendation becomes a target: ``adopt_recommendation``, the one seam for planning.
 
-Target plans (issue 13) do not exist yet, and a target written anywhere else would be a second,
-unreviewed source of truth beside the plans' cells. So until then adopting stores nothing: it
-checks that the user may set targets for the scope and answers with the figure, to copy into
-the plan once plans exist. The planning work replaces the body of ``adopt_recommendation``
-(writing the figure into a draft plan's cell, through its own service) and keeps its signature
-and its ``Adoption`` answer, so the page's "Use as target" action and the ``targets:adopt``
-view stay as they are.
+A target written anywhere but a plan's cells would be a second, unreviewed source of truth, so
+adopting writes only through the plan services: the whole organisation's figure becomes the
+total of a draft plan of the metric and period (``services.do_set_plan_total``); any other
+scope's target comes from decomposing that total, so for those the answer is the figure, to be
+used there. The page's "Use as target" action and the ``targets:adopt`` view stay as they are.
 """
 
 from __future__ import annotations
@@ -24,8 +22,10 @@ from salestarget.metrics.selectors import company_currency
 from salestarget.org.models import OrgUnit, Person
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.labels import lang
+from salestarget.targets.models import Plan
 from salestarget.targets.plain import metric_amount
 from salestarget.targets.scope import TargetScope
+from salestarget.targets.services import do_set_plan_total, may_plan
 
 
 @dataclass(frozen=True)
@@ -55,27 +55,50 @@ def may_adopt(user, scope: TargetScope) -> bool:
 def adopt_recommendation(user, scope: TargetScope, period: Period, metric: Metric, amount: int) -> Adoption:
     """Make ``amount`` (the metric's minor units) the target of ``scope`` in ``period``.
 
-    Raises PermissionDenied when the user may not set targets for the scope. Until target
-    plans exist (issue 13, which replaces this body), nothing is written: the message says
-    so and repeats the figure exactly, to be copied into the plan.
+    Raises PermissionDenied when the user may not set targets for the scope. For the whole
+    organisation with a draft plan of the metric and period, the figure becomes the plan's
+    total (``services.do_set_plan_total``, typed: the figure as the page showed it). Other
+    scopes get their targets from the plan's decomposition, so nothing is written for them:
+    the message says so and repeats the figure exactly.
     """
     if not may_adopt(user, scope):
         raise PermissionDenied(_("You may not set targets for %(scope)s.") % {"scope": scope.label()})
+    figures = {
+        "scope": scope.label(),
+        "period": period.label(lang()),
+        "metric": metric.name,
+        "amount": metric_amount(amount, metric),
+        "exact": _exact(amount, metric),
+    }
+    plan = _draft_plan(scope, period, metric)
+    if plan is not None and may_plan(user):
+        do_set_plan_total(user, plan, method=Plan.TotalMethod.TYPED, amount=amount)
+        return Adoption(
+            saved=True,
+            message=_("The total of the draft plan “%(plan)s” is now %(amount)s (exactly %(exact)s).")
+            % {**figures, "plan": plan.name},
+        )
     return Adoption(
         saved=False,
         message=_(
-            "Nothing was saved: targets are set in target plans, which come with the planning "
-            "feature. The figure to copy for %(scope)s, %(period)s (%(metric)s): %(amount)s "
-            "(exactly %(exact)s)."
+            "Nothing was saved: a target for %(scope)s comes from decomposing a plan's total; only the "
+            "whole organisation's figure goes into a draft plan. The figure to copy for %(scope)s, "
+            "%(period)s (%(metric)s): %(amount)s (exactly %(exact)s)."
         )
-        % {
-            "scope": scope.label(),
-            "period": period.label(lang()),
-            "metric": metric.name,
-            "amount": metric_amount(amount, metric),
-            "exact": _exact(amount, metric),
-        },
+        % figures,
     )
+
+
+def _draft_plan(scope: TargetScope, period: Period, metric: Metric) -> Plan | None:
+    """The newest draft plan of ``metric`` over exactly ``period``, when ``scope`` is the whole
+    organisation (nothing chosen, or the single top unit and nothing else)."""
+    whole = scope.person is None and scope.product is None and scope.region is None
+    if not whole or (scope.unit is not None and scope.unit.parent_id is not None):
+        return None
+    plans = Plan.objects.filter(
+        metric=metric, period_kind=period.kind, period_start=period.start, status=Plan.Status.DRAFT
+    )
+    return plans.order_by("-pk").first()
 
 
 def _exact(amount: int, metric: Metric) -> str:

@@ -11,7 +11,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -30,10 +31,43 @@ class Plan(models.Model):
         PUBLISHED = "published", _("Published")
         CLOSED = "closed", _("Closed")
 
+    class PeriodKind(models.TextChoices):
+        YEAR = "year", _("Fiscal year")
+        HALF = "half", _("Half year")
+        QUARTER = "quarter", _("Quarter")
+
+    class TotalMethod(models.TextChoices):
+        TYPED = "typed", _("Typed")
+        RECOMMENDATION = "recommendation", _("Recommendation at a chosen chance")
+        NAIVE = "naive", _("Last year × (1 + growth), the naive method")
+
+    # A plan in force is what tracking compares results with: at most one per metric and period.
+    IN_FORCE = (Status.APPROVED, Status.PUBLISHED)
+
     name = models.CharField(_("name"), max_length=100)
     fiscal_year = models.PositiveSmallIntegerField(_("fiscal year"))
+    period_kind = models.CharField(
+        _("period"), max_length=8, choices=PeriodKind.choices, default=PeriodKind.YEAR
+    )
+    period_start = models.DateField(_("period start"))
     metric = models.ForeignKey("metrics.Metric", on_delete=models.PROTECT, verbose_name=_("metric"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # The organisation is always a dimension; these are optional.
+    by_product = models.BooleanField(_("by product line"), default=False)
+    by_region = models.BooleanField(_("by sales region"), default=False)
+    by_segment = models.BooleanField(_("by customer segment"), default=False)
+    # Floor and stretch as factors of the target (e.g. 0.9 and 1.2), or empty when they are set
+    # independently, cell by cell.
+    floor_factor = models.DecimalField(
+        _("floor factor"), max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    stretch_factor = models.DecimalField(
+        _("stretch factor"), max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    # How the company total was set (the SMART panel and the explanation say it).
+    total_method = models.CharField(_("total set by"), max_length=16, choices=TotalMethod.choices, blank=True)
+    total_chance = models.PositiveSmallIntegerField(_("chance adopted (%)"), null=True, blank=True)
+    total_growth_bp = models.IntegerField(_("growth over last year (basis points)"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -50,9 +84,70 @@ class Plan(models.Model):
         ordering = ["-fiscal_year", "name"]
         verbose_name = _("plan")
         verbose_name_plural = _("plans")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric", "period_kind", "period_start"],
+                condition=Q(status__in=["approved", "published"]),
+                name="one_plan_in_force",
+            ),
+            models.CheckConstraint(
+                condition=Q(floor_factor__isnull=True) | Q(floor_factor__gt=0, floor_factor__lte=1),
+                name="plan_floor_factor_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(stretch_factor__isnull=True) | Q(stretch_factor__gte=1, stretch_factor__lte=10),
+                name="plan_stretch_factor_range",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.fiscal_year})"
+
+    def save(self, *args, **kwargs):
+        # A plan given only its fiscal year covers that whole year of the company's calendar.
+        if self.period_start is None:
+            from salestarget.metrics.selectors import fiscal_calendar
+
+            self.period_kind = self.PeriodKind.YEAR
+            self.period_start = fiscal_calendar().year(self.fiscal_year).start
+        super().save(*args, **kwargs)
+
+    @property
+    def period_end(self) -> dt.date:
+        return period_end(self.period_kind, self.period_start)
+
+
+class PlanLevel(models.Model):
+    """What a plan declares for one depth of the organisation (0 = the company): the rounding unit
+    of its targets (万元 for regions, 元 for reps) and its over-assignment (超额分配: children's
+    targets add up to more than the parent's, e.g. 5%, declared and shown)."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="levels", verbose_name=_("plan"))
+    depth = models.PositiveSmallIntegerField(_("depth"))
+    rounding_unit = models.BigIntegerField(
+        _("rounding unit"), default=1, help_text=_("In the metric's minor units: 1000000 is 1万元 for money.")
+    )
+    over_assignment_bp = models.PositiveIntegerField(
+        _("over-assignment (basis points)"), default=0, help_text=_("500 means the children add up to 105%.")
+    )
+
+    objects = PlanQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "depth"]
+        verbose_name = _("plan level")
+        verbose_name_plural = _("plan levels")
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "depth"], name="plan_level_once"),
+            models.CheckConstraint(condition=Q(rounding_unit__gte=1), name="plan_level_rounding_positive"),
+            models.CheckConstraint(
+                condition=Q(over_assignment_bp__lte=10000), name="plan_level_over_at_most_100"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} / {self.depth}"
 
 
 class Scenario(models.Model):
@@ -130,6 +225,14 @@ class TargetCell(models.Model):
         related_name="+",
         verbose_name=_("region"),
     )
+    segment = models.ForeignKey(
+        "catalog.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("customer segment"),
+    )
     floor = models.BigIntegerField(_("floor"), null=True, blank=True)
     target = models.BigIntegerField(_("target"))
     stretch = models.BigIntegerField(_("stretch"), null=True, blank=True)
@@ -144,8 +247,17 @@ class TargetCell(models.Model):
             models.CheckConstraint(
                 condition=Q(unit__isnull=False) | Q(person__isnull=False), name="target_cell_has_owner"
             ),
+            # On the ids with 0 for "none": a unique key over nullable columns never fires (NULLs
+            # are distinct on SQLite and PostgreSQL alike), so two identical cells could be stored.
             models.UniqueConstraint(
-                fields=["scenario", "unit", "person", "period_kind", "period_start", "product", "region"],
+                "scenario",
+                Coalesce("unit", Value(0)),
+                Coalesce("person", Value(0)),
+                "period_kind",
+                "period_start",
+                Coalesce("product", Value(0)),
+                Coalesce("region", Value(0)),
+                Coalesce("segment", Value(0)),
                 name="target_cell_key",
             ),
         ]

@@ -199,12 +199,16 @@ def _visible_rows(user) -> str:
 
 
 def _key(user, inputs: dict, metric: Metric, cal: FiscalCalendar) -> str:
-    """A hash of what a basis depends on besides the facts."""
+    """A hash of what a basis depends on besides the facts (the company's own calendar days only
+    when it has some, so that keys stored before them stay valid)."""
+    calendar = [cal.start_month, cal.week_start, cal.country]
+    if cal.overrides or cal.company_years:
+        calendar += [[[d.isoformat(), w] for d, w in cal.overrides], list(cal.company_years)]
     text = json.dumps(
         {
             "format": FORMAT,
             "visible": _visible_rows(user),
-            "calendar": [cal.start_month, cal.week_start, cal.country],
+            "calendar": calendar,
             "metric_rule": [metric.fact_kind, metric.stage, metric.aggregation, metric.credit_rule],
             **inputs,
         },

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from salestarget.core.errors import DomainError
+from salestarget.metrics.selectors import estimated_note
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.forms import AdoptForm, BacktestForm, RecommendForm
 from salestarget.targets.scope import ScopeNotVisible, last_complete_year
@@ -51,6 +52,7 @@ def recommend(request):
         "checked": checked,
         "plain": plain,
         "adopt": adopt,
+        "estimated": estimated_note(request.user, rec.period.start, rec.period.end) if rec else None,
         "nav": "recommend",
     }
     return render(request, "targets/recommend.html", context)

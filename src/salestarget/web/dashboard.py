@@ -29,6 +29,9 @@ class HomeSummary:
     collections_ytd: int
     year_target: int | None
     time_progress: float
+    year_start: dt.date | None = None
+    year_end: dt.date | None = None
+    counts_working_days: bool = True
     months: list[str] = field(default_factory=list)
     sales_by_month: list[int] = field(default_factory=list)
     last_year_by_month: list[int] = field(default_factory=list)
@@ -82,6 +85,9 @@ def home_summary(user, today: dt.date | None = None) -> HomeSummary:
         collections_ytd=actuals.total(user, collections, year.start, as_of),
         year_target=year_target_for(user, "sales", year.start.year),
         time_progress=cal.time_progress(year, as_of),
+        year_start=year.start,
+        year_end=year.end,
+        counts_working_days=cal.working_days,
         months=[m.label(lang) for m in months],
         sales_by_month=[this_months.get(m.start, 0) if m.start <= as_of else None for m in months],
         last_year_by_month=[last_months.get(m.shift(-12).start, 0) for m in months],

@@ -18,6 +18,20 @@ def divide_existing(apps, schema_editor):
         FactCredit.objects.bulk_update(credits, ["amount", "quantity", "profit", "rows"])
 
 
+def credit_row_fields():
+    """The columns of the read-only views (models.CreditRow)."""
+    return [
+        ("id", models.BigIntegerField(primary_key=True, serialize=False)),
+        ("day", models.DateField()),
+        ("kind", models.CharField(max_length=16)),
+        ("stage", models.CharField(max_length=32)),
+        *[
+            (name, models.BigIntegerField())
+            for name in ("person_id", "unit_id", "product_id", "region_id", "amount", "quantity", "profit", "rows")
+        ],
+    ]
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("actuals", "0010_batch_warnings"),
@@ -35,38 +49,12 @@ class Migration(migrations.Migration):
         migrations.RunSQL(SPLIT_VIEW_SQL, "DROP VIEW actuals_splitcredit"),
         migrations.CreateModel(
             name="TerritoryCredit",
-            fields=[
-                ("id", models.BigIntegerField(primary_key=True, serialize=False)),
-                ("day", models.DateField()),
-                ("kind", models.CharField(max_length=16)),
-                ("stage", models.CharField(max_length=32)),
-                ("person_id", models.BigIntegerField()),
-                ("unit_id", models.BigIntegerField()),
-                ("product_id", models.BigIntegerField()),
-                ("region_id", models.BigIntegerField()),
-                ("amount", models.BigIntegerField()),
-                ("quantity", models.BigIntegerField()),
-                ("profit", models.BigIntegerField()),
-                ("rows", models.BigIntegerField()),
-            ],
+            fields=credit_row_fields(),
             options={"db_table": "actuals_territorycredit", "managed": False},
         ),
         migrations.CreateModel(
             name="SplitCredit",
-            fields=[
-                ("id", models.BigIntegerField(primary_key=True, serialize=False)),
-                ("day", models.DateField()),
-                ("kind", models.CharField(max_length=16)),
-                ("stage", models.CharField(max_length=32)),
-                ("person_id", models.BigIntegerField()),
-                ("unit_id", models.BigIntegerField()),
-                ("product_id", models.BigIntegerField()),
-                ("region_id", models.BigIntegerField()),
-                ("amount", models.BigIntegerField()),
-                ("quantity", models.BigIntegerField()),
-                ("profit", models.BigIntegerField()),
-                ("rows", models.BigIntegerField()),
-            ],
+            fields=credit_row_fields(),
             options={"db_table": "actuals_splitcredit", "managed": False},
         ),
     ]

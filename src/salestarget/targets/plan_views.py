@@ -1,0 +1,205 @@
+"""Plan pages: the list of plans, a new plan, and a plan's page where its company total is set
+(typed, the recommendation at a chance, or last year × growth) beside its SMART panel. Thin:
+reads from the models, writes through ``targets.services``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Max
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from salestarget.actuals.forms import unit_choices
+from salestarget.core.errors import DomainError
+from salestarget.org.models import OrgUnit
+from salestarget.targets import services
+from salestarget.targets.models import Plan
+from salestarget.targets.plan_forms import PlanForm, TotalForm
+from salestarget.targets.smart import company_total, smart
+
+
+@login_required
+def plans(request):
+    """Everyone sees which plans exist (the cells carry the numbers and are scoped); those who
+    look after the whole organisation create them."""
+    can_plan = services.may_plan(request.user)
+    form = PlanForm(request.POST or None, initial={"metric": "sales", "year": timezone.localdate().year + 1})
+    if request.method == "POST":
+        if not can_plan:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                metric = form.cleaned_data["metric"]
+                depth = (OrgUnit.objects.aggregate(d=Max("depth"))["d"] or 0) + 1
+                plan = services.do_create_plan(
+                    request.user, metric=metric, period=form.period(), **form.options(metric, depth)
+                )
+            except DomainError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Plan “%(plan)s” created as a draft.") % {"plan": plan.name})
+                return redirect("targets:plan", pk=plan.pk)
+    rows = (
+        Plan.objects.restrict(request.user)
+        .select_related("metric")
+        .order_by("-fiscal_year", "metric__sort_order", "period_start")
+    )
+    return render(
+        request, "targets/plans.html", {"plans": rows, "form": form, "can_plan": can_plan, "nav": "targets"}
+    )
+
+
+@login_required
+def plan(request, pk: int):
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    total = company_total(the_plan)
+    recommendation = services.plan_recommendation(request.user, the_plan) if total is not None else None
+    chance = recommendation.probability_of(total.target) if recommendation and total else None
+    can_plan = services.may_plan(request.user) and the_plan.status == Plan.Status.DRAFT
+    initial = {
+        "method": the_plan.total_method or Plan.TotalMethod.RECOMMENDATION,
+        "chance": the_plan.total_chance or 80,
+    }
+    from salestarget.actuals.summary import shown
+    from salestarget.targets.labels import lang
+
+    def show(value):
+        return None if value is None else shown(value, the_plan.metric, lang())
+
+    kinds: dict[int, set[str]] = {}
+    for depth, kind in OrgUnit.objects.values_list("depth", "kind").distinct():
+        kinds.setdefault(depth, set()).add(str(OrgUnit.Kind(kind).label))
+    levels = [
+        {
+            "depth": "、".join(sorted(kinds[lv.depth])) if lv.depth in kinds else _("Sales reps"),
+            "rounding": show(lv.rounding_unit) if lv.rounding_unit > 1 else _("none"),
+            "over": f"{lv.over_assignment_bp / 100:g}%",
+        }
+        for lv in the_plan.levels.all()
+    ]
+    figures = {name: show(getattr(total, name)) for name in ("target", "floor", "stretch")} if total else None
+    context = {
+        "plan": the_plan,
+        "period": services.plan_period(the_plan),
+        "total": figures,
+        "chance": None if chance is None else f"{chance:.0%}",
+        "growth": None if the_plan.total_growth_bp is None else f"{the_plan.total_growth_bp / 100:+g}%",
+        "floor_pct": _pct(the_plan.floor_factor),
+        "stretch_pct": _pct(the_plan.stretch_factor),
+        "smart": smart(the_plan, chance),
+        "levels": levels,
+        "form": TotalForm(the_plan.metric, initial=initial) if can_plan else None,
+        "can_export": services.may_plan(request.user),
+        "units": unit_choices(),
+        "nav": "targets",
+    }
+    return render(request, "targets/plan.html", context)
+
+
+def _pct(factor) -> str | None:
+    """0.9000 -> "90%", 1.2250 -> "122.5%"."""
+    if factor is None:
+        return None
+    text = f"{factor * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+@login_required
+@require_POST
+def plan_total(request, pk: int):
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    if not services.may_plan(request.user):
+        raise PermissionDenied
+    form = TotalForm(the_plan.metric, request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("targets:plan", pk=pk)
+    try:
+        result = services.do_set_plan_total(request.user, the_plan, **form.options())
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        from salestarget.actuals.summary import shown
+        from salestarget.targets.labels import lang
+
+        text = _("The company total is now %(amount)s.") % {
+            "amount": shown(result.amount, the_plan.metric, lang())
+        }
+        if result.chance is not None:
+            text += " " + _("Chance of reaching it from the history: %(chance)s.") % {
+                "chance": f"{result.chance:.0%}"
+            }
+        messages.success(request, text)
+    return redirect("targets:plan", pk=pk)
+
+
+@login_required
+def plan_export(request, pk: int):
+    """The plan in the planners' layout (xlsx) or as one long table (csv), for those who plan:
+    the file holds every unit's and person's targets."""
+    from django.http import HttpResponse
+
+    from salestarget.targets.labels import lang
+    from salestarget.targets.workbook import export_plan
+
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    if not services.may_plan(request.user):
+        raise PermissionDenied
+    fmt = "csv" if request.GET.get("format") == "csv" else "xlsx"
+    content = export_plan(the_plan, lang=lang(), fmt=fmt)
+    kind = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+    response = HttpResponse(content, content_type=kind)
+    response["Content-Disposition"] = f'attachment; filename="plan-{the_plan.pk}.{fmt}"'
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@login_required
+@require_POST
+def plan_import(request, pk: int):
+    """A planners' workbook into the draft plan: every row checked, nothing written unless all
+    pass; the errors, row by row, on the plan's page."""
+    import tempfile
+    from pathlib import Path
+
+    from salestarget.actuals.parsing import Problem
+    from salestarget.targets.workbook import do_import_plan_workbook
+
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    if not services.may_plan(request.user):
+        raise PermissionDenied
+    upload = request.FILES.get("file")
+    unit = request.POST.get("unit") or "yuan"
+    if upload is None:
+        messages.error(request, _("Choose a file to import."))
+        return redirect("targets:plan", pk=pk)
+    suffix = Path(upload.name).suffix.lower()[:8] or ".csv"
+    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+        handle.flush()
+        try:
+            result = do_import_plan_workbook(request.user, the_plan, handle.name, unit=unit)
+        except (DomainError, Problem) as exc:
+            messages.error(request, str(exc))
+            return redirect("targets:plan", pk=pk)
+    answer = result.as_dict()
+    if result.ok:
+        messages.success(
+            request,
+            _("%(cells)s targets imported from %(rows)s rows.")
+            % {"cells": answer["cells_written"], "rows": answer["rows_read"]},
+        )
+    else:
+        messages.error(request, _("Nothing was imported: %(n)s errors.") % {"n": answer["error_count"]})
+        for error in answer["errors"][:20]:
+            messages.error(request, _("Row %(row)s, %(column)s “%(value)s”: %(reason)s") % error)
+    return redirect("targets:plan", pk=pk)
