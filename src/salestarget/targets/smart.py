@@ -94,7 +94,7 @@ def smart(plan: Plan, chance: float | None) -> list[SmartItem]:
                 "A",
                 _("Achievable"),
                 chance >= 0.5,
-                _("The history gives the company total a %(chance)s chance of being reached.")
+                _("Chance of reaching the company total, judged from the history: %(chance)s.")
                 % {"chance": f"{chance:.0%}"}
                 + ("" if chance >= 0.5 else " " + _("Below 50%: a stretch, not a commitment.")),
             )
@@ -121,13 +121,13 @@ def _measurable(metric: Metric) -> SmartItem:
     names = "、".join(str(FactKind(k).label) for k in sorted(kinds))
     if len(have) == len(kinds):
         return SmartItem(
-            "M", _("Measurable"), True, _("Measured from the imported %(kinds)s.") % {"kinds": names}
+            "M", _("Measurable"), True, _("Measured from the imported facts (%(kinds)s).") % {"kinds": names}
         )
     return SmartItem(
         "M",
         _("Measurable"),
         False,
-        _("No %(kinds)s have been imported yet: import them to track this plan.") % {"kinds": names},
+        _("Nothing has been imported yet (%(kinds)s): import it to track this plan.") % {"kinds": names},
     )
 
 
