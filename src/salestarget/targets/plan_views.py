@@ -59,7 +59,8 @@ def plan(request, pk: int):
     total = company_total(the_plan)
     recommendation = services.plan_recommendation(request.user, the_plan) if total is not None else None
     chance = recommendation.probability_of(total.target) if recommendation and total else None
-    can_plan = services.may_plan(request.user) and the_plan.status == Plan.Status.DRAFT
+    planner = services.may_plan(request.user)
+    can_plan = planner and the_plan.status == Plan.Status.DRAFT
     initial = {
         "method": the_plan.total_method or Plan.TotalMethod.RECOMMENDATION,
         "chance": the_plan.total_chance or 80,
@@ -93,7 +94,7 @@ def plan(request, pk: int):
         "smart": smart(the_plan, chance),
         "levels": levels,
         "form": TotalForm(the_plan.metric, initial=initial) if can_plan else None,
-        "can_export": services.may_plan(request.user),
+        "can_export": planner,
         "units": unit_choices(),
         "nav": "targets",
     }
