@@ -32,6 +32,31 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 PASSWORD = "pw-for-tests-only"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite tests run on a file, as the product does, not on Django's shared in-memory
+    database: the live server's request threads and the job worker then hold connections of
+    their own (WAL, busy timeout) instead of sharing one, which raced ("database table is
+    locked") when a page read the job table while the worker wrote it. The file lives on
+    tmpfs when there is one, so the suite is no slower; one per xdist worker."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        yield
+        return
+    shm = Path("/dev/shm")
+    where = Path(tempfile.mkdtemp(prefix="salestarget-test-", dir=shm if shm.is_dir() else None))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    db.setdefault("TEST", {})["NAME"] = str(where / f"test-{worker}.sqlite3")
+    yield
+    shutil.rmtree(where, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher.

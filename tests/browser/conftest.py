@@ -67,36 +67,27 @@ def screenshot(page, name: str) -> Path:
 
 @pytest.fixture
 def job_worker(live_server):
-    """A job worker beside the live server, in this process. With SQLite's in-memory test
-    database it shares the one connection, as Django's live server thread does."""
+    """A job worker beside the live server, in this process, on a connection of its own (the
+    SQLite test database is a file: tests/conftest.py)."""
     import threading
 
     from django.db import connections
 
     from salestarget.jobs.worker import JobWorker
 
-    conn = connections["default"]
-    shared = conn if conn.vendor == "sqlite" and conn.is_in_memory_db() else None
     worker = JobWorker(heartbeat=False, interval=0.2)
-    if shared is not None:
-        shared.inc_thread_sharing()
 
     def run():
-        if shared is not None:
-            connections["default"] = shared
         try:
             worker.run()
         finally:
-            if shared is None:
-                connections.close_all()
+            connections.close_all()
 
     thread = threading.Thread(target=run, name="job-worker", daemon=True)
     thread.start()
     yield worker
     worker.stop()
     thread.join(timeout=30)
-    if shared is not None:
-        shared.dec_thread_sharing()
 
 
 @pytest.fixture(autouse=True)
