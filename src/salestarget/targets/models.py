@@ -151,9 +151,16 @@ class PlanLevel(models.Model):
 
 
 class Scenario(models.Model):
+    """One decomposition of a plan (方案). The primary scenario is the plan; the others are
+    what-ifs compared with it until one is promoted. ``rules`` are the wizard's choices per
+    level (``targets.decomposition.Rules``), kept so a re-run starts from them."""
+
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="scenarios", verbose_name=_("plan"))
     name = models.CharField(_("name"), max_length=100)
     is_primary = models.BooleanField(_("primary"), default=False)
+    rules = models.JSONField(_("decomposition rules"), default=dict, blank=True)
+    decomposed_at = models.DateTimeField(_("decomposed at"), null=True, blank=True)
+    job_id = models.CharField(_("job"), max_length=64, blank=True)
 
     objects = PlanQuerySet.as_manager()
 
@@ -233,9 +240,20 @@ class TargetCell(models.Model):
         related_name="+",
         verbose_name=_("customer segment"),
     )
+
+    class Source(models.TextChoices):
+        SPLIT = "split", _("Decomposed")
+        MANUAL = "manual", _("Set by hand")
+        IMPORT = "import", _("Imported")
+
     floor = models.BigIntegerField(_("floor"), null=True, blank=True)
     target = models.BigIntegerField(_("target"))
     stretch = models.BigIntegerField(_("stretch"), null=True, blank=True)
+    # A re-run of the decomposition keeps locked cells and cells set by hand.
+    locked = models.BooleanField(_("locked"), default=False)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices, default=Source.MANUAL)
+    # Optimistic locking: a write names the version it read; a stale one is refused, not merged.
+    version = models.PositiveIntegerField(_("version"), default=1)
 
     objects = TargetCellQuerySet.as_manager()
     history = HistoricalRecords()
@@ -270,6 +288,37 @@ class TargetCell(models.Model):
 
     def __str__(self):
         return f"{self.unit or self.person} {self.period_kind} {self.period_start}: {self.target}"
+
+
+class Split(models.Model):
+    """How one parent value of a scenario was split (the engine's ``Explanation``), so "why is
+    my target this number?" reads the chain from the company total down without recomputing.
+
+    ``axis`` is the organisation (a unit's year value over its sub-units and people), time (the
+    company's year over months, and months over weeks) or product lines; ``parent`` and
+    ``keys`` name nodes as ``u<id>``/``p<id>`` (``targets.decomposition.node_key``)."""
+
+    class Axis(models.TextChoices):
+        ORG = "org", _("Organisation")
+        TIME = "time", _("Months")
+        WEEK = "week", _("Weeks")
+        PRODUCT = "product", _("Product lines")
+
+    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="splits")
+    axis = models.CharField(max_length=8, choices=Axis.choices)
+    parent = models.CharField(max_length=24)
+    keys = models.JSONField(default=list)
+    explanation = models.JSONField(default=dict)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("split")
+        verbose_name_plural = _("splits")
+        constraints = [models.UniqueConstraint(fields=["scenario", "axis", "parent"], name="split_once")]
+
+    def __str__(self):
+        return f"{self.scenario} {self.axis} {self.parent}"
 
 
 PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
