@@ -58,6 +58,8 @@ api.add_router("/metrics", metrics_router)
 api.add_router("/settings", settings_router)
 api.add_router("/actuals", actuals_router)
 api.add_router("/targets", targets_router)
+api.add_router("/targets", "salestarget.targets.scenario_api.router")
+api.add_router("/targets", "salestarget.targets.grid_api.router")
 
 __all__ = ["ErrorOut", "api"]
 

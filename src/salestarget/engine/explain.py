@@ -335,6 +335,25 @@ class Explanation:
             "warnings": [n.to_dict() for n in self.warnings],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
+        """The inverse of ``to_dict``: an explanation kept as JSON reads as it was made."""
+
+        def notes(items) -> list[Note]:
+            return [Note(n["code"], dict(n.get("params", {}))) for n in items]
+
+        return cls(
+            method=data["method"],
+            total=int(data["total"]),
+            unit=int(data.get("unit", 1)),
+            labels=list(data.get("labels", [])),
+            values=[int(v) for v in data.get("values", [])],
+            shares=[float(s) for s in data.get("shares", [])],
+            inputs=dict(data.get("inputs", {})),
+            adjustments=notes(data.get("adjustments", [])),
+            warnings=notes(data.get("warnings", [])),
+        )
+
     def text(self, lang: str = "zh", label: str | None = None, currency: str = DEFAULT_CURRENCY) -> str:
         """Human explanation; with `label`, only that child's line and the notes that concern it."""
         _check_lang(lang)

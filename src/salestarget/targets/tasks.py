@@ -33,3 +33,33 @@ def queue_refresh(sender=None, **kwargs) -> None:
     ).exists()
     if not waiting:
         refresh_recommendations.using(run_after=timezone.now() + SETTLE).enqueue()
+
+
+@job(attempts=1, context=True)
+def decompose_scenario(context, scenario_id: int, rules: dict, user_id: int) -> dict:
+    """A scenario's decomposition (``targets.decomposition.do_decompose``) in the background,
+    with its progress readable by the plan's page while the write's transaction is open."""
+    from django.contrib.auth import get_user_model
+
+    from salestarget.core.errors import DomainError
+    from salestarget.jobs import Fail, progress
+    from salestarget.targets import decomposition
+    from salestarget.targets.models import Scenario
+
+    job_id = context.task_result.id
+    bar = progress.Progress(job_id, unit="cells")
+
+    def step(phase: str, done: int, total: int) -> None:
+        bar.update(done, total=total, phase=phase)
+
+    try:
+        scenario = Scenario.objects.select_related("plan__metric").get(pk=scenario_id)
+        user = get_user_model().objects.get(pk=user_id)
+        result = decomposition.do_decompose(
+            user, scenario, decomposition.Rules.from_json(rules), progress=step
+        )
+    except (DomainError, Scenario.DoesNotExist) as exc:
+        raise Fail(str(exc)) from exc
+    bar.update(result["cells_written"], total=result["cells_written"], phase="done")
+    bar.write()
+    return result

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from salestarget.targets import plan_views, views
+from salestarget.targets import grid_views, plan_views, scenario_views, views
 
 app_name = "targets"
 urlpatterns = [
@@ -9,6 +9,9 @@ urlpatterns = [
     path("plans/<int:pk>/total/", plan_views.plan_total, name="plan_total"),
     path("plans/<int:pk>/export/", plan_views.plan_export, name="plan_export"),
     path("plans/<int:pk>/import/", plan_views.plan_import, name="plan_import"),
+    path("plans/<int:pk>/grid/", grid_views.grid_page, name="grid"),
+    path("plans/<int:pk>/scenarios/", scenario_views.scenarios, name="scenarios"),
+    path("plans/<int:pk>/compare/", scenario_views.compare, name="compare"),
     path("recommend/", views.recommend, name="recommend"),
     path("recommend/backtest/", views.backtest, name="backtest"),
     path("recommend/adopt/", views.adopt, name="adopt"),
