@@ -34,6 +34,8 @@ WEB = {
     "targets:plan_import": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     # The whole plan's targets: for those who plan the whole organisation.
     "targets:plan_export": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
+    # The grid opens on the topmost unit each may see; its cells are scoped (tests/targets/test_grid.py).
+    "targets:grid": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
@@ -137,6 +139,7 @@ def _api():
         "/api/v1/actuals/summary": (None, None),
         "/api/v1/targets/plans": (None, None),
         "/api/v1/targets/plans/{plan_id}": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/grid": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/recommendations": (None, None),
         "/api/v1/targets/recommendations/backtest": (None, None),
     }

@@ -498,7 +498,37 @@ def _fit(rows: np.ndarray, cols: np.ndarray, fixed: dict[tuple[int, int], int] |
         out[:, 0] += np.where(free[:, 0], r, 0)
     else:
         seed = np.outer(r.astype(np.float64), np.maximum(c, 0).astype(np.float64)) * free
-        out += rake(seed, [r, c]).values.astype(np.int64)
+        try:
+            values = rake(seed, [r, c]).values.astype(np.int64)
+        except AllocationError:
+            values = None
+        if values is None or values[~free].any():
+            values = _transport(r, c, free)
+        out += values
+    return out
+
+
+def _transport(r: np.ndarray, c: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """An exact integer table on the free cells when raking cannot reach one (cells pinned at
+    zero that force the rest onto a boundary, where its iterations only approach the answer):
+    the transportation problem's vertex solution, integral because its matrix is totally
+    unimodular. Rare, and only under cells locked or set by hand."""
+    from scipy.optimize import linprog
+
+    n, m = free.shape
+    cells = np.argwhere(free)
+    a = np.zeros((n + m, len(cells)))
+    for k, (i, j) in enumerate(cells):
+        a[i, k] = a[n + j, k] = 1
+    answer = linprog(
+        np.zeros(len(cells)), A_eq=a, b_eq=np.concatenate([r, c]).astype(np.float64), method="highs"
+    )
+    if answer.status != 0:
+        raise AllocationError("cells locked or set by hand do not fit their row or column totals")
+    out = np.zeros((n, m), dtype=np.int64)
+    out[cells[:, 0], cells[:, 1]] = np.rint(answer.x).astype(np.int64)
+    if (out.sum(axis=1) != r).any() or (out.sum(axis=0) != c).any():
+        raise AllocationError("cells locked or set by hand do not fit their row or column totals")
     return out
 
 
@@ -584,9 +614,11 @@ def compute(
             table = _children_slots(values, result.slots[item.node.key], kids, months, lines, kept)
         except AllocationError as exc:
             raise DomainError(
-                _("The months under %(unit)s could not be made to add up: %(reason)s"),
+                _(
+                    "Under %(unit)s, the cells locked or set by hand cannot be kept while every "
+                    "month adds up to %(unit)s's month: unlock some of them or change their values."
+                ),
                 unit=item.node.name,
-                reason=str(exc),
             ) from exc
         for i, key in enumerate(kids):
             result.slots[key] = table[i]
@@ -787,10 +819,7 @@ def do_decompose(
         )
         stale._raw_delete(stale.db)
         scenario.splits.all()._raw_delete(scenario.splits.all().db)
-        batch = 5000
-        for start in range(0, len(cells), batch):
-            TargetCell.objects.bulk_create(cells[start : start + batch])
-            step("writing", min(start + batch, len(cells)), len(cells))
+        _insert(cells, step)
         Split.objects.bulk_create(splits)
         scenario.rules = rules.as_json()
         scenario.decomposed_at = timezone.now()
@@ -822,34 +851,49 @@ def _currency() -> str:
     return company_currency()
 
 
-def _cells(plan: Plan, scenario: Scenario, result: Result, kept: dict, levels_of) -> list[TargetCell]:
-    """Every cell the run makes that is not kept: each node's period value (not the company's:
-    that is the plan's total), its months, by line its lines' year and months, its weeks.
-    Vacancies are part of their unit's values and hold no cells of their own."""
+COLUMNS = (
+    "scenario_id",
+    "unit_id",
+    "person_id",
+    "period_kind",
+    "period_start",
+    "period_end",
+    "product_id",
+    "floor",
+    "target",
+    "stretch",
+    "locked",
+    "source",
+    "version",
+)
+
+
+def _cells(plan: Plan, scenario: Scenario, result: Result, kept: dict, levels_of) -> list[tuple]:
+    """Every cell the run makes that is not kept, as rows of ``COLUMNS``: each node's period
+    value (not the company's: that is the plan's total), its months, by line its lines' year
+    and months, its weeks. Vacancies are part of their unit's values and hold no cells."""
+    from decimal import Decimal
+
+    from salestarget.engine.rounding import round_half_up
     from salestarget.targets.models import period_end
 
-    out: list[TargetCell] = []
+    out: list[tuple] = []
     slot_keys = _slot_keys(plan, result.months, result.lines)
     root = result.tree.root.key
+    factors = [None if f is None else Decimal(f) for f in (plan.floor_factor, plan.stretch_factor)]
+    ends: dict[tuple, dt.date] = {}
 
     def add(key, kind, start, product, value):
         if (key, kind, start, product) in kept:
             return
         person = int(key[1:]) if key[0] == "p" else None
         unit = result.tree.unit_of[key] if person else int(key[1:])
+        end = ends.get((kind, start))
+        if end is None:
+            end = ends[(kind, start)] = period_end(kind, start)
+        floor, stretch = (None if f is None else round_half_up(value * f) for f in factors)
         out.append(
-            TargetCell(
-                scenario=scenario,
-                unit_id=unit,
-                person_id=person,
-                period_kind=kind,
-                period_start=start,
-                period_end=period_end(kind, start),
-                product_id=product,
-                target=value,
-                source=TargetCell.Source.SPLIT,
-                **levels_of(plan, value),
-            )
+            (scenario.pk, unit, person, kind, start, end, product, floor, value, stretch, False, "split", 1)
         )
 
     for item in result.org.walk():
@@ -862,12 +906,40 @@ def _cells(plan: Plan, scenario: Scenario, result: Result, kept: dict, levels_of
         if slots is not None:
             for (kind, start, product), value in zip(slot_keys, slots.tolist(), strict=True):
                 add(key, kind, start, product, value)
+            n = len(result.months)
             for p, (pk, _name) in enumerate(result.lines):
-                n = len(result.months)
                 add(key, plan.period_kind, plan.period_start, pk, int(sum(slots[n * (p + 1) : n * (p + 2)])))
         for anchor, value in result.weeks.get(key, {}).items():
             add(key, "week", anchor, None, value)
     return out
+
+
+def _insert(rows: list[tuple], step) -> None:
+    """Rows of ``COLUMNS`` into the cells' table in batches: COPY on PostgreSQL, one prepared
+    statement on SQLite. A decomposition writes hundreds of thousands of cells of a draft,
+    which model instances would make ten times slower; the history of a draft starts when
+    people change its cells."""
+    from django.db import connection
+
+    table = TargetCell._meta.db_table
+    names = ", ".join(COLUMNS)
+    batch = 20000
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(rows), batch):
+                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows[start : start + batch]:
+                        copy.write_row(row)
+                step("writing", min(start + batch, len(rows)), len(rows))
+            return
+        marks = ", ".join(["%s"] * len(COLUMNS))
+        sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"
+        for start in range(0, len(rows), batch):
+            cursor.executemany(
+                sql,
+                [(*r[:4], r[4].isoformat(), r[5].isoformat(), *r[6:]) for r in rows[start : start + batch]],
+            )
+            step("writing", min(start + batch, len(rows)), len(rows))
 
 
 def _splits(scenario: Scenario, result: Result) -> list[Split]:

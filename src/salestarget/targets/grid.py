@@ -271,8 +271,6 @@ def _metric_out(metric) -> dict:
 def _label(column: Column) -> str:
     from salestarget.targets.labels import lang
 
-    if column.key == YEAR_KEY:
-        return gettext("Whole period")
     return column.period.label(lang())
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from salestarget.core.api_contract import MAX_AMOUNT, BodyIn, ErrorOut, Id, IsoDate, QueryIn, Whole, responses
 from salestarget.targets import grid as grids
@@ -126,5 +126,5 @@ def save_plan_cells(request, plan_id: Id, body: CellsIn):
     try:
         saved = grids.do_save_cells(request.user, scenario, changes)
     except grids.Conflict as exc:
-        return 409, {"detail": str(exc), "errors": [], "cells": exc.cells}
+        return Status(409, {"detail": str(exc), "errors": [], "cells": exc.cells})
     return {"cells": saved}

@@ -84,8 +84,7 @@ def words() -> dict[str, str]:
         "save_failed": _("Not saved: %(reason)s"),
         "conflict": _("Someone changed this cell since you loaded it: theirs %(theirs)s, yours %(yours)s."),
         "conflict_help": _(
-            "Your values stay in the highlighted cells; save them again to replace theirs, or press "
-            "Esc on a cell to take theirs."
+            "Your values stay in the highlighted cells: save them again to replace theirs, or take theirs."
         ),
         "keep_mine": _("Save mine again"),
         "take_theirs": _("Take theirs"),

@@ -183,18 +183,17 @@ def _presented(request, plan: Plan, result: dict) -> dict:
 
     def diff(d):
         if d["amount"] is None:
-            return {"text": "—", "sign": 0}
+            return {"amount": "—", "percent": "", "sign": 0}
         sign = (d["amount"] > 0) - (d["amount"] < 0)
-        text = ("+" if sign > 0 else "") + show(d["amount"])
-        if d["percent"] is not None:
-            text += f" ({d['percent']:+.1f}%)"
-        return {"text": text, "sign": sign}
+        if sign == 0:
+            return {"amount": "0", "percent": "", "sign": 0}
+        percent = "" if d["percent"] is None else f"({d['percent']:+.1f}%)"
+        return {"amount": ("+" if sign > 0 else "") + show(d["amount"]), "percent": percent, "sign": sign}
 
     def cells(entry):
-        return {
-            "values": [show(v) for v in entry["values"]],
-            "differences": [diff(d) for d in entry["differences"]],
-        }
+        """Each scenario's figure with its difference from the first (none for the first)."""
+        differences = [None, *(diff(d) for d in entry["differences"])]
+        return {"pairs": list(zip([show(v) for v in entry["values"]], differences, strict=True))}
 
     base_url = reverse("targets:compare", args=[plan.pk])
     query = "&".join(f"s={s['id']}" for s in result["scenarios"])
@@ -255,12 +254,11 @@ def _presented(request, plan: Plan, result: dict) -> dict:
             {"label": month_label(m["start"], language), "values": [show(v) for v in m["values"]]}
             for m in result["months"]
         ],
-        "others": result["scenarios"][1:],
-        "columns": 2 * len(names),
+        "columns": 1 + len(names),
         "bars": bars,
         "lines": lines,
         # Each row takes a bar per scenario: the chart grows with the rows so bars stay legible.
-        "bars_height": max(240, 60 + len(rows) * (12 * len(names) + 14)),
+        "bars_height": max(280, 60 + len(rows) * (12 * len(names) + 14)),
     }
 
 

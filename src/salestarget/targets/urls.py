@@ -1,6 +1,6 @@
 from django.urls import path
 
-from salestarget.targets import grid_views, plan_views, scenario_views, views
+from salestarget.targets import grid_views, plan_views, scenario_views, views, wizard_views
 
 app_name = "targets"
 urlpatterns = [
@@ -12,6 +12,13 @@ urlpatterns = [
     path("plans/<int:pk>/grid/", grid_views.grid_page, name="grid"),
     path("plans/<int:pk>/scenarios/", scenario_views.scenarios, name="scenarios"),
     path("plans/<int:pk>/compare/", scenario_views.compare, name="compare"),
+    path("plans/<int:pk>/decompose/", wizard_views.decompose, name="decompose"),
+    path(
+        "plans/<int:pk>/decompose/<int:scenario_id>/progress/",
+        wizard_views.decompose_progress,
+        name="decompose_progress",
+    ),
+    path("cells/<int:cell_id>/why/", wizard_views.why, name="why"),
     path("recommend/", views.recommend, name="recommend"),
     path("recommend/backtest/", views.backtest, name="backtest"),
     path("recommend/adopt/", views.adopt, name="adopt"),
