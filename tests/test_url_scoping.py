@@ -36,6 +36,11 @@ WEB = {
     "targets:plan_export": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
     # The grid opens on the topmost unit each may see; its cells are scoped (tests/targets/test_grid.py).
     "targets:grid": (lambda c: {"pk": a_plan().pk}, EVERYONE),
+    # The decomposition wizard and its run: planners only (tests/targets/test_wizard.py).
+    "targets:decompose": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
+    "targets:decompose_progress": (lambda c: {"pk": a_plan().pk, "scenario_id": a_scenario().pk}, ADMIN_ONLY),
+    # A cell's explanation: as visible as the cell, here rep_sh1's.
+    "targets:why": (lambda c: {"cell_id": a_cell(c).pk}, OWN_ROW),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
@@ -61,6 +66,28 @@ def a_plan():
     plan = Plan.objects.get_or_create(name="2030 销售额目标", fiscal_year=2030, metric=metric)[0]
     Scenario.objects.get_or_create(plan=plan, is_primary=True, defaults={"name": "基准方案"})
     return plan
+
+
+def a_scenario():
+    return a_plan().scenarios.get(is_primary=True)
+
+
+def a_cell(c):
+    """rep_sh1's first month in the plan, under a company total (an explanation starts there)."""
+    import datetime as dt
+
+    from salestarget.targets.models import TargetCell
+
+    scenario, start = a_scenario(), a_plan().period_start
+    TargetCell.objects.get_or_create(
+        scenario=scenario, unit=c.hq, person=None, period_kind="year", period_start=start,
+        defaults={"target": 1_000_000},
+    )  # fmt: skip
+    month = dt.date(start.year, start.month, 1)
+    return TargetCell.objects.get_or_create(
+        scenario=scenario, unit=None, person=c.rep_sh1, period_kind="month", period_start=month,
+        defaults={"target": 100_000},
+    )[0]  # fmt: skip
 
 
 # Django and third-party URLs that carry their own access control.
@@ -115,7 +142,7 @@ def _api():
     from salestarget.catalog.models import Customer, Product, Region, Segment
     from salestarget.metrics.models import Metric
     from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
-    from salestarget.targets.models import Plan
+    from salestarget.targets.models import Plan, TargetCell
 
     return {
         "/api/v1/accounts/me": (None, None),
@@ -140,6 +167,11 @@ def _api():
         "/api/v1/targets/plans": (None, None),
         "/api/v1/targets/plans/{plan_id}": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/grid": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/scenarios/{scenario_id}/decomposition": (
+            lambda c: {"plan_id": a_plan().pk, "scenario_id": a_scenario().pk},
+            Plan,
+        ),
+        "/api/v1/targets/cells/{cell_id}/why": (lambda c: {"cell_id": a_cell(c).pk}, TargetCell),
         "/api/v1/targets/recommendations": (None, None),
         "/api/v1/targets/recommendations/backtest": (None, None),
     }

@@ -318,5 +318,70 @@ def test_the_api_refuses_reps_and_bad_rules(login, plan):
     assert answer.status_code == 400 and answer.json()["detail"]
     wrong = vp.post(f"{base}/preview", {"months": "lunar"}, content_type="application/json")
     assert wrong.status_code == 422
-    assert vp.post(f"/api/v1/targets/plans/{plan.pk}/scenarios/999999/preview", RULES,
-                   content_type="application/json").status_code == 404
+    missing = f"/api/v1/targets/plans/{plan.pk}/scenarios/999999/preview"
+    assert vp.post(missing, RULES, content_type="application/json").status_code == 404
+
+
+def test_a_second_run_waits_for_the_first(login, plan):
+    client = login("vp")
+    client.post(url(plan), {**form(), "action": "run"})
+    again = client.post(url(plan), {**form(), "action": "run"})
+    assert again.status_code == 200 and again.context["error"]
+    drain()
+    assert client.post(url(plan), {**form(), "action": "run"}).status_code == 302
+
+
+def test_vacancies_and_product_lines(login, plan, company):
+    Plan.objects.filter(pk=plan.pk).update(by_product=True)
+    client = login("vp")
+    page = client.get(url(plan))
+    assert 'name="products"' in page.content.decode()
+    vacancy = {
+        "vacancy-count": "2",
+        "vacancy-0-unit": str(company.hz.pk),
+        "vacancy-0-start": f"{plan.period_start.year}-04-01",
+        "vacancy-0-tier": "A",
+        "products": "even",
+    }
+    scenario = run(client, plan, **vacancy)
+    assert scenario.rules["vacancies"] == [
+        {"unit_id": company.hz.pk, "start": f"{plan.period_start.year}-04-01", "tier": "A"}
+    ]
+    values = client.get(url(plan)).context["values"]
+    assert values["vacancies"] == [
+        {"unit": str(company.hz.pk), "start": f"{plan.period_start.year}-04-01", "tier": "A"}
+    ]
+    assert values["products"] == "even"
+    lines = scenario.cells.filter(product=company.product, person=company.rep_hz, period_kind="month")
+    year = scenario.cells.get(person=company.rep_hz, period_kind=plan.period_kind, product__isnull=True)
+    assert lines.count() == 12 and sum(lines.values_list("target", flat=True)) == year.target
+    hz = scenario.cells.get(
+        unit=company.hz, person__isnull=True, period_kind=plan.period_kind, product__isnull=True
+    )
+    assert hz.target > year.target  # the vacancy holds part of the team's target
+
+
+def test_the_progress_card_polls_until_the_job_ends(login, plan):
+    client = login("vp")
+    client.post(url(plan), {**form(), "action": "run"})
+    scenario = plan.scenarios.get(is_primary=True)
+    progress = reverse("targets:decompose_progress", args=[plan.pk, scenario.pk])
+    page = client.get(progress)
+    assert page.context["job"]["state"] == "queued" and page.context["no_worker"]
+    assert b'hx-trigger="every 1s"' in page.content and b"<html" in page.content
+    drain()
+    card = client.get(progress, headers={"HX-Request": "true"})
+    assert b"<html" not in card.content and b'data-state="done"' in card.content
+    assert b"hx-trigger" not in card.content
+
+
+def test_a_failed_run_says_why(login, plan):
+    client = login("vp")
+    client.post(url(plan), {**form(), "action": "run"})
+    scenario = plan.scenarios.get(is_primary=True)
+    scenario.cells.all().delete()  # the company total is gone before the job starts
+    drain()
+    page = client.get(reverse("targets:decompose_progress", args=[plan.pk, scenario.pk]))
+    job = page.context["job"]
+    assert job["state"] == "failed" and job["reason"]
+    assert "Traceback" not in job["reason"] and b'data-testid="decompose-failure"' in page.content

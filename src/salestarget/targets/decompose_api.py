@@ -27,7 +27,7 @@ Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 Tier = Literal["A", "B", "C", "D"]
 
 
-class LevelIn(BodyIn):
+class LevelRuleIn(BodyIn):
     depth: Whole(1, 20, description="1: the units below the company; people sit one below their unit")
     method: Literal["history", "capability", "even", "growth"] = "history"
     years: Whole(1, 5, description="history and growth: fiscal years of history") = 3
@@ -55,8 +55,8 @@ class VacancyIn(BodyIn):
     tier: Tier = "B"
 
 
-class RulesIn(BodyIn):
-    levels: list[LevelIn] = Field(default_factory=list, max_length=20)
+class DecompositionRulesIn(BodyIn):
+    levels: list[LevelRuleIn] = Field(default_factory=list, max_length=20)
     months: Literal["seasonality", "even", "profile"] = "seasonality"
     month_years: Whole(1, 5) = 3
     profile: list[Percent] = Field(
@@ -81,7 +81,7 @@ class PreviewMonthOut(Schema):
     value: int
 
 
-class PreviewOut(Schema):
+class DecompositionPreviewOut(Schema):
     total: int
     rows: list[PreviewRowOut]
     months: list[PreviewMonthOut]
@@ -93,13 +93,13 @@ class PreviewOut(Schema):
     cells_kept: int = Field(description="locked or hand-set cells a run keeps")
 
 
-class StartedOut(Schema):
+class DecompositionStartedOut(Schema):
     job_id: str
     scenario_id: int
     status: str
 
 
-class RunOut(Schema):
+class DecompositionRunOut(Schema):
     scenario_id: int
     job_id: str | None
     status: Literal["none", "queued", "running", "done", "failed"]
@@ -107,11 +107,13 @@ class RunOut(Schema):
     done: int
     total: int | None
     percent: int | None
-    result: dict[str, Any] | None = Field(description="done: cells_written, cells_kept, people, units, warnings")
+    result: dict[str, Any] | None = Field(
+        description="done: cells_written, cells_kept, people, units, warnings"
+    )
     reason: str | None = Field(description="failed: why")
 
 
-class StepOut(Schema):
+class WhyStepOut(Schema):
     title: str
     text: str
 
@@ -126,7 +128,7 @@ class WhyOut(Schema):
     period_end: str
     product_id: int | None
     target: int
-    steps: list[StepOut]
+    steps: list[WhyStepOut]
 
 
 def _scenario(request, plan_id: int, scenario_id: int):
@@ -143,10 +145,12 @@ def _planner(request) -> None:
     from salestarget.targets.services import may_plan
 
     if not may_plan(request.user):
-        raise PermissionDenied(gettext("Only those who look after the whole organisation may decompose a plan."))
+        raise PermissionDenied(
+            gettext("Only those who look after the whole organisation may decompose a plan.")
+        )
 
 
-def _rules(body: RulesIn):
+def _rules(body: DecompositionRulesIn):
     from salestarget.targets.decomposition import Rules
 
     return Rules.from_json(body.model_dump(mode="json"))
@@ -154,9 +158,9 @@ def _rules(body: RulesIn):
 
 @router.post(
     "/plans/{plan_id}/scenarios/{scenario_id}/preview",
-    response=responses(PreviewOut, 400, 403, 404, 413, 422),
+    response=responses(DecompositionPreviewOut, 400, 403, 404, 413, 422),
 )
-def preview_decomposition(request, plan_id: Id, scenario_id: Id, body: RulesIn):
+def preview_decomposition(request, plan_id: Id, scenario_id: Id, body: DecompositionRulesIn):
     """What a run with these rules would make, writing nothing: the company's months, the values
     of the units two levels down with each split's explanation in the request's language, the
     warnings, and how many locked or hand-set cells a run keeps."""
@@ -171,11 +175,11 @@ def preview_decomposition(request, plan_id: Id, scenario_id: Id, body: RulesIn):
 @router.post(
     "/plans/{plan_id}/scenarios/{scenario_id}/decompose",
     response={
-        202: StartedOut,
+        202: DecompositionStartedOut,
         **{k: v for k, v in responses(None, 400, 403, 404, 413, 422).items() if k != 200},
     },
 )
-def start_decomposition(request, plan_id: Id, scenario_id: Id, body: RulesIn):
+def start_decomposition(request, plan_id: Id, scenario_id: Id, body: DecompositionRulesIn):
     """Decompose the scenario by these rules in the background (a draft plan with its company
     total set): 202 with the job's id; follow it at ``…/decomposition``. Locked and hand-set
     cells keep their values."""
@@ -189,7 +193,7 @@ def start_decomposition(request, plan_id: Id, scenario_id: Id, body: RulesIn):
 
 @router.get(
     "/plans/{plan_id}/scenarios/{scenario_id}/decomposition",
-    response=responses(RunOut, 404, 422),
+    response=responses(DecompositionRunOut, 404, 422),
 )
 def get_decomposition(request, plan_id: Id, scenario_id: Id):
     """The scenario's last run: queued, running (phase, done of total), done (its counts) or
@@ -216,11 +220,12 @@ def get_decomposition(request, plan_id: Id, scenario_id: Id):
     }
 
 
-@router.get("/cells/{cell_id}/why", response=responses(WhyOut, 404, 422))
+@router.get("/cells/{cell_id}/why", response=responses(WhyOut, 400, 404, 422))
 def explain_cell(request, cell_id: Id):
     """Why a target is this number: the chain from the company total to the cell, one step per
     level (method, inputs, weights, adjustments), then its months, product line or week, in the
-    request's language. Only cells you may see (404 otherwise)."""
+    request's language. Only cells you may see (404 otherwise); a 400 when the cell's scenario
+    has no company total to start from."""
     from salestarget.targets import decomposition
     from salestarget.targets.labels import lang
     from salestarget.targets.models import TargetCell

@@ -39,7 +39,7 @@ from salestarget.engine.allocate import (
 from salestarget.engine.calendar import Period, week_anchor
 from salestarget.engine.explain import Explanation
 from salestarget.engine.hierarchy import Decomposed, Node, Rule, decompose
-from salestarget.engine.raking import rake
+from salestarget.engine.raking import rake, round_table
 from salestarget.targets.models import Plan, Scenario, Split, TargetCell
 
 ORG_METHODS = ("history", "capability", "even", "growth")
@@ -308,28 +308,44 @@ def _years(plan: Plan, count: int) -> list[int]:
 
 def attach_history(plan: Plan, tree: Tree, rules: Rules) -> None:
     """Each node's credited actual per fiscal year before the plan's (oldest first; a year in
-    progress counts what has been sold so far: shares within a year stay comparable), read
-    once for all units and once for all people. A unit's history is its whole subtree's,
-    including people who have left."""
-    from salestarget.actuals.credit import by_person_month, by_unit_month
+    progress counts what has been sold so far: shares within a year stay comparable). One
+    grouped read per year; a unit's history is its whole subtree's, including people who have
+    left. Territory credit counts a sale once per subtree, so units read it through
+    ``by_unit_month``; owner and split credit add up by the unit each credited row names."""
+    from django.db.models import Sum
+
+    from salestarget.actuals.credit import COLUMNS, by_unit_month, credit_rows, to_units
+    from salestarget.metrics.models import Metric
     from salestarget.metrics.selectors import fiscal_calendar
     from salestarget.org.models import OrgUnit
 
     wanted = [lv.years for lv in rules.levels if lv.method in ("history", "growth")]
-    if not wanted:
+    if not wanted or plan.metric.aggregation not in COLUMNS:
         return
     years = _years(plan, max(wanted))
     cal = fiscal_calendar()
-    start, end = cal.year(years[0]).start, cal.year(years[-1]).end
-    index = {fy: i for i, fy in enumerate(years)}
+    column, money = COLUMNS[plan.metric.aggregation]
     series: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(years))
-    units = OrgUnit.objects.all()
-    for (uid, month), value in by_unit_month(plan.metric, start, end, units).items():
-        series[node_key(uid)][index[cal.fiscal_year_of(month)]] += value
-    for (pid, month), value in by_person_month(plan.metric, start, end).items():
-        key = node_key(person_id=pid)
-        if key in tree.nodes:
-            series[key][index[cal.fiscal_year_of(month)]] += value
+    parent = dict(OrgUnit.objects.values_list("pk", "parent_id"))
+    territory = plan.metric.credit_rule == Metric.Credit.TERRITORY
+    for i, fy in enumerate(years):
+        period = cal.year(fy)
+        rows = credit_rows(None, plan.metric).filter(day__gte=period.start, day__lte=period.end)
+        for pid, uid, value in (
+            rows.values_list("person_id", "unit_id")
+            .annotate(v=Sum(column))
+            .values_list("person_id", "unit_id", "v")
+        ):
+            value = to_units(int(value or 0), money, plan.metric.decimals)
+            if pid:
+                series[node_key(person_id=pid)][i] += value
+            while uid and not territory:
+                series[node_key(uid)][i] += value
+                uid = parent.get(uid)
+    if territory:
+        start, end = cal.year(years[0]).start, cal.year(years[-1]).end
+        for (uid, month), value in by_unit_month(plan.metric, start, end, OrgUnit.objects.all()).items():
+            series[node_key(uid)][years.index(cal.fiscal_year_of(month))] += value
     for key, node in tree.nodes.items():
         if not node.vacancy:
             node.history = list(series[key]) if key in series else [0.0] * len(years)
@@ -496,6 +512,14 @@ def _fit(rows: np.ndarray, cols: np.ndarray, fixed: dict[tuple[int, int], int] |
         out[0] += np.where(free[0], c, 0)
     elif m == 1:
         out[:, 0] += np.where(free[:, 0], r, 0)
+    elif free.all():
+        # Nothing fixed: the fitted table of a product seed is known exactly, only rounding is left.
+        total = float(r.sum())
+        exact = np.outer(r.astype(np.float64), c.astype(np.float64) / total)
+        try:
+            out += round_table(exact, r, c)
+        except AllocationError:
+            out += _transport(r, c, free)
     else:
         seed = np.outer(r.astype(np.float64), np.maximum(c, 0).astype(np.float64)) * free
         try:
@@ -662,6 +686,23 @@ def _children_slots(
         for j, m in enumerate(months)
         if (key, "month", m.start, None) in kept
     }
+    if lines and not fixed:
+        # One fit of the children over every line-month: each child's months are then the sums
+        # of its lines, so months, lines and children all add up (a month kept by hand without
+        # a line needs the month-by-month fit below).
+        flat = parent[n:]
+        line_cols = (
+            flat if int(flat.sum()) == total else apportion(total, flat if flat.sum() else np.ones(len(flat)))
+        )
+        line_fixed = {
+            (i, p * n + j): kept[(key, "month", m.start, pk)]
+            for i, key in enumerate(kids)
+            for p, (pk, _name) in enumerate(lines)
+            for j, m in enumerate(months)
+            if (key, "month", m.start, pk) in kept
+        }
+        by_line = _fit(values, line_cols, line_fixed)
+        return np.concatenate([by_line.reshape(len(kids), len(lines), n).sum(axis=1), by_line], axis=1)
     table = _fit(values, cols, fixed)
     if not lines:
         return table
@@ -886,8 +927,9 @@ def _cells(plan: Plan, scenario: Scenario, result: Result, kept: dict, levels_of
     def add(key, kind, start, product, value):
         if (key, kind, start, product) in kept:
             return
+        # A person's cell names no unit (as targets.selectors reads them): it follows the person.
         person = int(key[1:]) if key[0] == "p" else None
-        unit = result.tree.unit_of[key] if person else int(key[1:])
+        unit = None if person else int(key[1:])
         end = ends.get((kind, start))
         if end is None:
             end = ends[(kind, start)] = period_end(kind, start)
@@ -926,10 +968,19 @@ def _insert(rows: list[tuple], step) -> None:
     batch = 20000
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # COPY's text format written here: psycopg's per-row adaptation costs more than the
+            # database's work. Every value is an int, a date, a known word, a bool or None.
+            def text(value) -> str:
+                if value is None:
+                    return "\\N"
+                if value is True or value is False:
+                    return "t" if value else "f"
+                return str(value)
+
             for start in range(0, len(rows), batch):
+                chunk = "".join("\t".join(map(text, row)) + "\n" for row in rows[start : start + batch])
                 with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows[start : start + batch]:
-                        copy.write_row(row)
+                    copy.write(chunk)
                 step("writing", min(start + batch, len(rows)), len(rows))
             return
         marks = ", ".join(["%s"] * len(COLUMNS))
@@ -1079,7 +1130,7 @@ def why(user, cell: TargetCell, lang: str = "zh") -> list[dict]:
         {
             "title": str(_("Company total")),
             "text": str(
-                _("%(total)s, set by %(how)s.") % {"total": shown(total, plan.metric, lang), "how": how}
+                _("%(total)s; how it was set: %(how)s.") % {"total": shown(total, plan.metric, lang), "how": how}
             ),
         }
     )

@@ -69,13 +69,9 @@ def words() -> dict[str, str]:
     """The script's sentences, in the reader's language."""
     return {
         "name": _("Unit / person"),
-        "code": _("Code"),
         "year": _("Whole period"),
         "months_total": _("Sum of months"),
         "children_total": _("Children total"),
-        "difference": _("Difference from the parent"),
-        "parent": _("This level"),
-        "lock": _("Lock"),
         "locked": _("Locked: a re-run of the decomposition keeps it"),
         "unlocked": _("Not locked"),
         "lock_row": _("Lock or unlock the whole row"),
@@ -97,8 +93,6 @@ def words() -> dict[str, str]:
         "needs_target": _("Type the target of this cell first."),
         "locked_cell": _("This cell is locked: unlock it first (Ctrl+L)."),
         "read_only": _("You may not change this row."),
-        "undo": _("Undo"),
-        "redo": _("Redo"),
         "none": _("none"),
         "open_unit": _("Open this unit's grid"),
     }

@@ -193,8 +193,11 @@ class TargetCell(models.Model):
         MONTH = "month", _("Month")
         WEEK = "week", _("Week")
 
+    # No index of its own on scenario, region or segment: the cell key and the (scenario,
+    # period) index lead with the scenario, and every index costs a decomposition's hundreds of
+    # thousands of inserts (bench/plan_decompose.py); regions and segments are rarely deleted.
     scenario = models.ForeignKey(
-        Scenario, on_delete=models.CASCADE, related_name="cells", verbose_name=_("scenario")
+        Scenario, on_delete=models.CASCADE, related_name="cells", verbose_name=_("scenario"), db_index=False
     )
     unit = models.ForeignKey(
         "org.OrgUnit",
@@ -231,6 +234,7 @@ class TargetCell(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("region"),
+        db_index=False,
     )
     segment = models.ForeignKey(
         "catalog.Segment",
@@ -239,6 +243,7 @@ class TargetCell(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("customer segment"),
+        db_index=False,
     )
 
     class Source(models.TextChoices):

@@ -171,7 +171,7 @@ def values_from_post(post, levels: list[dict], months: int) -> dict:
 
 
 def _items(text: str) -> list[str]:
-    """"1,2,3", "1，2，3" or "1 2 3" -> ["1", "2", "3"]."""
+    """Weights and ramps as people type them: commas (either width), semicolons or spaces."""
     return [item for item in re.split(r"[\s,，、;；]+", text) if item]
 
 
@@ -213,7 +213,11 @@ def rules_json(values: dict, plan: Plan) -> dict:
         "products": values["products"] if plan.by_product else "history",
         "product_years": values["product_years"] if plan.by_product else 2,
         "vacancies": [
-            {"unit_id": int(v["unit"]) if v["unit"].isdigit() else None, "start": v["start"], "tier": v["tier"]}
+            {
+                "unit_id": int(v["unit"]) if v["unit"].isdigit() else None,
+                "start": v["start"],
+                "tier": v["tier"],
+            }
             for v in values["vacancies"]
         ],
     }
@@ -240,6 +244,8 @@ def decompose(request, pk: int):
         try:
             rules = decomposition.Rules.from_json(rules_json(values, plan))
             if action == "run":
+                if job_state(scenario)["state"] in ("queued", "running"):
+                    raise DomainError(gettext_lazy("A decomposition of this scenario is running."))
                 decomposition.do_start_decomposition(request.user, scenario, rules)
                 return redirect("targets:decompose_progress", pk=plan.pk, scenario_id=scenario.pk)
             preview = _preview(request.user, plan, scenario, rules, language)
@@ -416,13 +422,19 @@ def why(request, cell_id: int):
     )
     language = lang()
     plan = cell.scenario.plan
+    error = None
+    try:
+        steps = decomposition.why(request.user, cell, language)
+    except DomainError as exc:  # a scenario whose company total is gone: nothing to start from
+        steps, error = [], str(exc)
     context = {
         "cell": cell,
+        "error": error,
         "plan": plan,
         "owner": cell.person.name if cell.person_id else cell.unit.name,
         "period": _period_text(cell, language),
         "value": shown(cell.target, plan.metric, language),
-        "steps": decomposition.why(request.user, cell, language),
+        "steps": steps,
         "grid_url": _grid_url(plan, cell.scenario),
         "can_plan": may_plan(request.user),
         "nav": "targets",
