@@ -36,6 +36,8 @@ WEB = {
     "targets:plan_export": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
     # The grid opens on the topmost unit each may see; its cells are scoped (tests/targets/test_grid.py).
     "targets:grid": (lambda c: {"pk": a_plan().pk}, EVERYONE),
+    "targets:scenarios": (lambda c: {"pk": a_plan().pk}, EVERYONE),
+    "targets:compare": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # The decomposition wizard and its run: planners only (tests/targets/test_wizard.py).
     "targets:decompose": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
     "targets:decompose_progress": (lambda c: {"pk": a_plan().pk, "scenario_id": a_scenario().pk}, ADMIN_ONLY),
@@ -167,6 +169,8 @@ def _api():
         "/api/v1/targets/plans": (None, None),
         "/api/v1/targets/plans/{plan_id}": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/grid": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/scenarios": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/compare": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/scenarios/{scenario_id}/decomposition": (
             lambda c: {"plan_id": a_plan().pk, "scenario_id": a_scenario().pk},
             Plan,

@@ -790,8 +790,20 @@ def cell_key(cell) -> tuple:
 
 
 def kept_cells(scenario: Scenario) -> dict[tuple, int]:
-    rows = scenario.cells.filter(KEEP, region__isnull=True, segment__isnull=True).values(
-        "unit_id", "person_id", "period_kind", "period_start", "product_id", "target"
+    """The cells a run keeps: locked or set by hand, except the plan's total (the company's cell
+    for the plan's period), which every run starts from."""
+    plan = scenario.plan
+    total = Q(
+        unit__parent__isnull=True,
+        person__isnull=True,
+        period_kind=plan.period_kind,
+        period_start=plan.period_start,
+        product__isnull=True,
+    )
+    rows = (
+        scenario.cells.filter(KEEP, region__isnull=True, segment__isnull=True)
+        .exclude(total)
+        .values("unit_id", "person_id", "period_kind", "period_start", "product_id", "target")
     )
     return {cell_key(r): r["target"] for r in rows}
 
@@ -1130,7 +1142,8 @@ def why(user, cell: TargetCell, lang: str = "zh") -> list[dict]:
         {
             "title": str(_("Company total")),
             "text": str(
-                _("%(total)s; how it was set: %(how)s.") % {"total": shown(total, plan.metric, lang), "how": how}
+                _("%(total)s; how it was set: %(how)s.")
+                % {"total": shown(total, plan.metric, lang), "how": how}
             ),
         }
     )

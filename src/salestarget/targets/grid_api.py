@@ -49,7 +49,7 @@ class CellsIn(BodyIn):
     changes: list[CellChangeIn] = Field(max_length=MAX_CHANGES)
 
 
-class CellOut(Schema):
+class GridCellOut(Schema):
     id: int | None
     version: int | None
     locked: bool | None
@@ -59,7 +59,7 @@ class CellOut(Schema):
     stretch: int | None
 
 
-class SavedCellOut(CellOut):
+class SavedCellOut(GridCellOut):
     unit_id: int | None
     person_id: int | None
     period_kind: str
@@ -74,7 +74,7 @@ class SavedOut(Schema):
 class ClashOut(Schema):
     id: int | None = Field(description="the stored cell named, or None for a new one")
     key: dict[str, Any] | None = Field(description="the new cell's key")
-    current: CellOut | None = Field(description="the cell as it now stands; None when deleted")
+    current: GridCellOut | None = Field(description="the cell as it now stands; None when deleted")
     yours: dict[str, Any] = Field(description="what was sent for it")
 
 
