@@ -171,6 +171,9 @@ def _api():
         "/api/v1/targets/plans/{plan_id}/grid": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/scenarios": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/compare": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/cells": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        # The whole plan's targets: planners only (API_PLANNERS_ONLY).
+        "/api/v1/targets/plans/{plan_id}/export": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/scenarios/{scenario_id}/decomposition": (
             lambda c: {"plan_id": a_plan().pk, "scenario_id": a_scenario().pk},
             Plan,
@@ -179,6 +182,10 @@ def _api():
         "/api/v1/targets/recommendations": (None, None),
         "/api/v1/targets/recommendations/backtest": (None, None),
     }
+
+
+# API GETs of _api() for those who plan the whole organisation only (403 for anyone else).
+API_PLANNERS_ONLY = {"/api/v1/targets/plans/{plan_id}/export"}
 
 
 @pytest.mark.django_db
@@ -214,6 +221,9 @@ def test_api_scoping(client, scoped_company, role):
         response = client.get(url)
         if role == "anonymous":
             assert response.status_code == 401, f"anonymous GET {url}"
+            continue
+        if path in API_PLANNERS_ONLY:
+            assert response.status_code == ADMIN_ONLY[role], f"{role} GET {url}"
             continue
         if params_of:
             # Detail endpoints are keyed on rep_sh1's rows, unless the row is shared master data.

@@ -213,7 +213,7 @@ def test_why_is_my_target_this_number(company, sales):
 
 
 def test_bad_rules_are_refused_by_name():
-    with pytest.raises(DomainError, match="method"):
+    with pytest.raises(DomainError, match="magic"):
         D.Rules.from_json({"levels": [{"depth": 1, "method": "magic"}]})
     with pytest.raises(DomainError):
         D.Rules.from_json({"levels": [{"depth": 1, "method": "history", "years": 3, "recency": [1, 2]}]})
@@ -290,3 +290,21 @@ def test_fit_is_exact_and_keeps_fixed_cells(case):
     assert (out.sum(axis=1) == rows).all() and (out.sum(axis=0) == cols).all()
     assert (out >= 0).all()
     assert all(out[i, j] == v for (i, j), v in fixed.items())
+
+
+def test_weights_by_code_and_the_command_line(company, sales, tmp_path):
+    """Regions by the planner's weights (East 3, South 1), run from `salestarget plan decompose`."""
+    import json
+
+    from django.core.management import call_command
+
+    plan, scenario = make_plan(company)
+    rules = {"levels": [{"depth": 1, "method": "weights", "weights": {"EAST": 3, "SOUTH": 1}}]}
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rules))
+    call_command("plan", "decompose", str(plan.pk), "--rules", str(path))
+    east = scenario.cells.get(unit=company.east, person=None, period_kind="year").target
+    assert east == TOTAL * 3 // 4 or east == -(-TOTAL * 3 // 4)
+    check_exact(plan, scenario, company)
+    with pytest.raises(DomainError, match="EAST|权重|weight"):
+        D.Rules.from_json({"levels": [{"depth": 1, "method": "weights", "weights": {"EAST": -1}}]})

@@ -23,14 +23,13 @@ from typing import Any, Literal
 import numpy as np
 
 from .calendar import Period, add_months
+from .defaults import DEFAULT_RAMP, DEFAULT_TIER_MULTIPLIERS
 from .explain import Explanation, Note, note
 from .rounding import largest_remainder, round_half_up
 
 _INT64_MAX = np.iinfo(np.int64).max
 # "No maximum": large enough for any plan, small enough that a few of them still add up in int64.
 _UNBOUNDED = _INT64_MAX // 1024
-DEFAULT_TIER_MULTIPLIERS: Mapping[str, float] = {"A": 1.3, "B": 1.0, "C": 0.8, "D": 0.6}
-DEFAULT_RAMP: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)
 PROFILE_TOLERANCE_PCT = 0.01
 
 

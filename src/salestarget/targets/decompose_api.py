@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema, Status
 
 from salestarget.core.api_contract import BodyIn, Id, IsoDate, Whole, responses
-from salestarget.engine.allocate import DEFAULT_RAMP, DEFAULT_TIER_MULTIPLIERS
+from salestarget.engine.defaults import DEFAULT_RAMP, DEFAULT_TIER_MULTIPLIERS
 
 router = Router(tags=["targets"])
 

@@ -42,11 +42,12 @@ from salestarget.engine.hierarchy import Decomposed, Node, Rule, decompose
 from salestarget.engine.raking import rake, round_table
 from salestarget.targets.models import Plan, Scenario, Split, TargetCell
 
-ORG_METHODS = ("history", "capability", "even", "growth")
+ORG_METHODS = ("history", "capability", "weights", "even", "growth")
 MONTH_METHODS = ("seasonality", "even", "profile")
 PRODUCT_METHODS = ("history", "even")
 MAX_YEARS = 5
-KEEP = Q(locked=True) | Q(source=TargetCell.Source.MANUAL)
+# What a re-run keeps: locked cells and values people set, in the grid, the API or a workbook.
+KEEP = Q(locked=True) | Q(source__in=[TargetCell.Source.MANUAL, TargetCell.Source.IMPORT])
 
 
 def node_key(unit_id: int | None = None, person_id: int | None = None) -> str:
@@ -69,6 +70,9 @@ class LevelRule:
     growth_bp: int = 0
     ramp: tuple[float, ...] = DEFAULT_RAMP
     tiers: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_TIER_MULTIPLIERS))
+    # For "weights": the planner's weight per unit or person code (e.g. market potential);
+    # a child with none weighs 0 and the explanation says so.
+    weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,15 @@ def _level(item) -> LevelRule:
     tiers = {k: _number(v, where) for k, v in {**DEFAULT_TIER_MULTIPLIERS, **tiers}.items()}
     if any(not 0 <= v <= 10 for v in tiers.values()):
         raise DomainError(_("%(what)s: a tier multiplier lies between 0 and 10."), what=where)
-    return LevelRule(depth, method, years, recency, min_share, growth_bp, ramp, tiers)
+    weights = item.get("weights") or {}
+    if not isinstance(weights, dict) or len(weights) > 100000:
+        raise DomainError(_("%(what)s: weights are given as code: weight pairs."), what=where)
+    weights = {str(code).strip(): _number(v, where) for code, v in weights.items()}
+    if any(v < 0 for v in weights.values()):
+        raise DomainError(_("%(what)s: a weight must not be negative."), what=where)
+    if method == "weights" and not any(weights.values()):
+        raise DomainError(_("%(what)s: give a weight to at least one unit or person."), what=where)
+    return LevelRule(depth, method, years, recency, min_share, growth_bp, ramp, tiers, weights)
 
 
 def _vacancy(item) -> Vacancy:
@@ -256,11 +268,11 @@ def build_tree(plan: Plan, rules: Rules) -> Tree:
     depth: dict[str, int] = {}
     parent_of: dict[str, str] = {}
     root_key = None
-    for pk, parent, d, name in OrgUnit.objects.order_by("path").values_list(
-        "pk", "parent_id", "depth", "name"
-    ):
+    weights = {lv.depth: lv.weights for lv in rules.levels if lv.method == "weights"}
+    units = OrgUnit.objects.order_by("path").values_list("pk", "parent_id", "depth", "name", "code")
+    for pk, parent, d, name, code in units:
         key = node_key(pk)
-        nodes[key], depth[key] = Node(key, name), d
+        nodes[key], depth[key] = Node(key, name, weight=weights.get(d, {}).get(code, 0.0)), d
         if parent is None:
             if root_key is not None:
                 raise DomainError(
@@ -282,19 +294,22 @@ def build_tree(plan: Plan, rules: Rules) -> Tree:
     for pid, uid in members:
         unit_of[node_key(person_id=pid)] = uid  # the latest membership wins
     people = Person.objects.filter(pk__in=[int(k[1:]) for k in unit_of]).values_list(
-        "pk", "name", "tier", "hire_date"
+        "pk", "name", "tier", "hire_date", "code"
     )
-    for pid, name, tier, hired in people:
+    for pid, name, tier, hired, code in people:
         key = node_key(person_id=pid)
         uid = unit_of[key]
-        nodes[key] = Node(key, name, tier=tier, hire_date=hired)
-        parent_of[key], depth[key] = node_key(uid), depth[node_key(uid)] + 1
+        d = depth[node_key(uid)] + 1
+        nodes[key] = Node(key, name, tier=tier, hire_date=hired, weight=weights.get(d, {}).get(code, 0.0))
+        parent_of[key], depth[key] = node_key(uid), d
     count: dict[int, int] = defaultdict(int)
     for vacancy in rules.vacancies:
         count[vacancy.unit_id] += 1
         key = f"v{vacancy.unit_id}-{count[vacancy.unit_id]}"
         label = _("Vacancy %(n)s") % {"n": count[vacancy.unit_id]}
-        nodes[key] = Node(key, str(label), tier=vacancy.tier, hire_date=vacancy.start, vacancy=True)
+        nodes[key] = Node(
+            key, str(label), tier=vacancy.tier, hire_date=vacancy.start, vacancy=True, weight=0.0
+        )
         unit_of[key] = vacancy.unit_id
         parent_of[key], depth[key] = node_key(vacancy.unit_id), depth[node_key(vacancy.unit_id)] + 1
     for key, parent in parent_of.items():
@@ -846,7 +861,8 @@ def do_decompose(
     organisation. Returns counts for the page and the API."""
     from salestarget.targets.services import _check_may_plan, levels_of
 
-    _check_may_plan(user)
+    if user is not None:  # None: the command line, with full rights (as `salestarget import`)
+        _check_may_plan(user)
     plan = scenario.plan
     if plan.status != Plan.Status.DRAFT:
         raise DomainError(
@@ -1049,7 +1065,8 @@ def preview(user, scenario: Scenario, rules: Rules, *, lang: str = "zh", depth: 
     enough for a page (the organisation and the company's months only)."""
     from salestarget.targets.services import _check_may_plan
 
-    _check_may_plan(user)
+    if user is not None:  # None: the command line
+        _check_may_plan(user)
     plan = scenario.plan
     total = company_total(plan, scenario)
     kept = kept_cells(scenario)
@@ -1156,10 +1173,10 @@ def why(user, cell: TargetCell, lang: str = "zh") -> list[dict]:
         steps.append({"title": label, "text": explanation.text(lang, label=label, currency=currency)})
     if cell.period_kind in ("month", "week") or cell.product_id:
         steps.extend(_period_steps(scenario, cell, chain, lang, currency))
-    if cell.locked or cell.source == TargetCell.Source.MANUAL:
+    if cell.locked or cell.source != TargetCell.Source.SPLIT:
         last = cell.history.order_by("-history_date").select_related("history_user").first()
         who = getattr(last.history_user, "username", "") if last else ""
-        text = _("Set by hand") if cell.source == TargetCell.Source.MANUAL else _("Decomposed")
+        text = TargetCell.Source(cell.source).label
         if cell.locked:
             text = _("%(source)s and locked: a re-run of the decomposition keeps it.") % {"source": text}
         else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,14 +26,17 @@ from django.utils.translation import gettext_lazy
 from salestarget.actuals.summary import is_money, shown
 from salestarget.core.errors import DomainError
 from salestarget.org.models import Membership, OrgUnit
-from salestarget.targets import decomposition
 from salestarget.targets.labels import lang, month_label
 from salestarget.targets.models import Plan, Scenario, TargetCell
 from salestarget.targets.services import may_plan, plan_period
 
+if TYPE_CHECKING:
+    from salestarget.targets import decomposition
+
 ORG_METHODS = {
     "history": gettext_lazy("By history share"),
     "capability": gettext_lazy("By capability"),
+    "weights": gettext_lazy("By weights"),
     "even": gettext_lazy("Evenly"),
     "growth": gettext_lazy("By growth"),
 }
@@ -89,6 +93,8 @@ def org_levels(plan: Plan) -> list[dict]:
 
 def default_rules(levels: list[dict]) -> decomposition.Rules:
     """Regions by their history, everything below by capability, months by the seasons."""
+    from salestarget.targets import decomposition
+
     return decomposition.Rules(
         levels=tuple(
             decomposition.LevelRule(lv["depth"], method="history" if lv["depth"] == 1 else "capability")
@@ -117,6 +123,7 @@ def values_from_rules(rules: decomposition.Rules, levels: list[dict]) -> dict:
                 "tiers": [(t, _num(rule.tiers.get(t))) for t in TIERS],
                 "ramp": ",".join(_num(v) for v in rule.ramp),
                 "growth": _num(rule.growth_bp / 100),
+                "weights": "\n".join(f"{code} = {_num(v)}" for code, v in rule.weights.items()),
             }
         )
     return {
@@ -150,6 +157,7 @@ def values_from_post(post, levels: list[dict], months: int) -> dict:
                 "tiers": [(t, field(f"{p}tier-{t}")) for t in TIERS],
                 "ramp": field(p + "ramp"),
                 "growth": field(p + "growth"),
+                "weights": (post.get(p + "weights") or "").strip(),
             }
         )
     vacancies = []
@@ -173,6 +181,25 @@ def values_from_post(post, levels: list[dict], months: int) -> dict:
 def _items(text: str) -> list[str]:
     """Weights and ramps as people type them: commas (either width), semicolons or spaces."""
     return [item for item in re.split(r"[\s,，、;；]+", text) if item]
+
+
+def _weights(text: str, what) -> dict[str, str]:
+    """``code = weight`` lines (also ``code: weight``, ``code weight`` or a tab from Excel)."""
+    out = {}
+    for number, line in enumerate(text.splitlines()[:100000], start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = [p for p in re.split(r"\s*[=:：\t]\s*|\s+", line) if p]
+        if len(parts) != 2:
+            raise DomainError(
+                gettext_lazy("%(what)s, weights line %(line)s: write “code = weight”, not “%(value)s”."),
+                what=what,
+                line=number,
+                value=line,
+            )
+        out[parts[0]] = parts[1]
+    return out
 
 
 def _percent(text: str, what) -> float:
@@ -204,6 +231,8 @@ def rules_json(values: dict, plan: Plan) -> dict:
             level["ramp"] = _items(section["ramp"])
         if section["growth"]:
             level["growth_bp"] = round(_percent(section["growth"], where) * 100)
+        if section["weights"]:
+            level["weights"] = _weights(section["weights"], where)
         levels.append(level)
     data = {
         "levels": levels,
@@ -233,6 +262,8 @@ def rules_json(values: dict, plan: Plan) -> dict:
 def decompose(request, pk: int):
     """GET: the form, from the scenario's last rules or the defaults. POST ``action=preview``:
     the same page with what a run would make; ``action=run``: the job, then its progress."""
+    from salestarget.targets import decomposition
+
     plan, scenario = _plan_and_scenario(request, pk, request.GET.get("scenario"))
     levels = org_levels(plan)
     language = lang()
@@ -289,6 +320,8 @@ def decompose(request, pk: int):
 
 
 def _company_total(plan: Plan, scenario: Scenario) -> int | None:
+    from salestarget.targets import decomposition
+
     try:
         return decomposition.company_total(plan, scenario)
     except DomainError:
@@ -296,6 +329,8 @@ def _company_total(plan: Plan, scenario: Scenario) -> int | None:
 
 
 def _preview(user, plan: Plan, scenario: Scenario, rules, language: str) -> dict:
+    from salestarget.targets import decomposition
+
     data = decomposition.preview(user, scenario, rules, lang=language, depth=PREVIEW_DEPTH)
     metric = plan.metric
     money = is_money(metric)
@@ -414,6 +449,8 @@ def _grid_url(plan: Plan, scenario: Scenario) -> str:
 def why(request, cell_id: int):
     """The chain from the company total to one cell, for whoever may see the cell (a 404 for
     anyone else, as if it did not exist); the bare list for htmx (``HX-Request``)."""
+    from salestarget.targets import decomposition
+
     cell = get_object_or_404(
         TargetCell.objects.restrict(request.user).select_related(
             "scenario__plan__metric", "unit", "person", "product"

@@ -1314,11 +1314,12 @@ def _write(scenario, collected: Collected, cells: dict[tuple, dict], user=None) 
 
 CELL_COLUMNS = (
     "scenario_id", "unit_id", "person_id", "period_kind", "period_start", "period_end",
-    "product_id", "region_id", "segment_id", "floor", "target", "stretch",
+    "product_id", "region_id", "segment_id", "floor", "target", "stretch", "locked", "source", "version",
 )  # fmt: skip
 HISTORY_COLUMNS = (
     "id", "period_kind", "period_start", "period_end", "floor", "target", "stretch",
     "scenario_id", "unit_id", "person_id", "product_id", "region_id", "segment_id",
+    "locked", "source", "version",
 )  # fmt: skip
 CHUNK = 900  # ids per statement: under SQLite's oldest limit of 999 parameters
 
@@ -1355,10 +1356,12 @@ def _apply(scenario, create: list[TargetCell], update: list[TargetCell], delete:
                     f"DELETE FROM {q(table)} WHERE {q('id')} IN ({', '.join(['%s'] * len(chunk))})", chunk
                 )
         if update:
+            # An imported value is the planner's: a re-run of the decomposition keeps it, and a
+            # grid open on the old value meets a newer version.
             cursor.executemany(
-                f"UPDATE {q(table)} SET {q('floor')} = %s, {q('target')} = %s, {q('stretch')} = %s "
-                f"WHERE {q('id')} = %s",
-                [(c.floor, c.target, c.stretch, c.pk) for c in update],
+                f"UPDATE {q(table)} SET {q('floor')} = %s, {q('target')} = %s, {q('stretch')} = %s, "
+                f"{q('source')} = %s, {q('version')} = {q('version')} + 1 WHERE {q('id')} = %s",
+                [(c.floor, c.target, c.stretch, TargetCell.Source.IMPORT, c.pk) for c in update],
             )
             note([c.pk for c in update], "~")
         if create:
@@ -1378,6 +1381,9 @@ def _apply(scenario, create: list[TargetCell], update: list[TargetCell], delete:
                     c.floor,
                     c.target,
                     c.stretch,
+                    False,
+                    TargetCell.Source.IMPORT,
+                    1,
                 )  # fmt: skip
                 for c in create
             ]

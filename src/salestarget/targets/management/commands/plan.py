@@ -1,4 +1,5 @@
-"""``salestarget plan export|import``: a plan's targets as a workbook or CSV, and back.
+"""``salestarget plan export|import|decompose``: a plan's targets as a workbook or CSV, and
+back; a scenario decomposed from the plan's total by rules (``targets.decomposition``).
 
 Runs with full rights, as ``salestarget import`` does (whoever can run commands on the server
 can change the database anyway). Exit codes, as ``salestarget import``: 0 done (or a clean dry
@@ -8,6 +9,7 @@ with --json), could not be read, or the plan is unknown or not a draft; 2 a wron
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -32,7 +34,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="export|import")
+        actions = parser.add_subparsers(dest="action", required=True, metavar="export|import|decompose")
         export = actions.add_parser("export", help="write the plan's targets to FILE (.xlsx or .csv)")
         export.add_argument("plan", type=int, metavar="PLAN_ID")
         export.add_argument("file", help="the .xlsx (or, with --csv, .csv) file to write")
@@ -60,13 +62,28 @@ class Command(BaseCommand):
         imp.add_argument("--encoding", help="utf-8, gbk, gb18030 or utf-16 (default: detect)")
         imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
         imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+        dec = actions.add_parser(
+            "decompose", help="split the plan's total into every unit, person, month (and line, week)"
+        )
+        dec.add_argument("plan", type=int, metavar="PLAN_ID")
+        dec.add_argument("--scenario", type=int, help="the scenario's id (default: the plan's primary)")
+        dec.add_argument(
+            "--rules",
+            metavar="FILE",
+            help="the rules as JSON (as the API takes them); default: the scenario's last rules, "
+            "else regions by history and the levels below by capability, months by seasonality",
+        )
+        dec.add_argument("--preview", action="store_true", help="show the top levels, write nothing")
+        dec.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    def handle(self, *args, action, plan, file, **options):
+    def handle(self, *args, action, plan, file=None, **options):
         try:
             record = Plan.objects.select_related("metric").get(pk=plan)
         except Plan.DoesNotExist:
             raise CommandError(_("There is no plan %(id)s.") % {"id": plan}) from None
-        if action == "export":
+        if action == "decompose":
+            self._decompose(record, options)
+        elif action == "export":
             self._export(record, file, options)
         else:
             self._import(record, file, options)
@@ -150,3 +167,81 @@ class Command(BaseCommand):
                 + _("… and %(count)s more errors: see them all with --json.")
                 % {"count": result.error_count - SHOWN_ERRORS}
             )
+
+    def _decompose(self, plan: Plan, options) -> None:
+        from salestarget.targets import decomposition
+
+        scenario = plan.scenarios.filter(pk=options["scenario"]) if options["scenario"] else plan.scenarios
+        scenario = scenario.filter(is_primary=True) if not options["scenario"] else scenario
+        scenario = scenario.first()
+        if scenario is None:
+            raise CommandError(_("The plan has no scenario %(id)s.") % {"id": options["scenario"]})
+        try:
+            rules = decomposition.Rules.from_json(self._rules(options["rules"], scenario))
+            if options["preview"]:
+                result = decomposition.preview(None, scenario, rules, lang=_lang())
+            else:
+                with _terminal_bar() as step:
+                    result = decomposition.do_decompose(None, scenario, rules, progress=step)
+        except DomainError as problem:
+            raise CommandError(str(problem)) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        elif options["preview"]:
+            for row in result["rows"]:
+                self.stdout.write(f"{'  ' * row['depth']}{row['name']}  {row['value'] / 100:,.2f}")
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    _("%(cells)s targets written, %(kept)s locked or set by hand kept.")
+                    % {"cells": result["cells_written"], "kept": result["cells_kept"]}
+                )
+            )
+            for warning in result["warnings"]:
+                self.stdout.write(self.style.WARNING(warning))
+
+    def _rules(self, path: str | None, scenario) -> dict:
+        if path is None:
+            return scenario.rules or DEFAULT_RULES
+        try:
+            return json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise CommandError(
+                _("Cannot read %(file)s: %(reason)s") % {"file": path, "reason": error.strerror}
+            ) from None
+        except ValueError as error:
+            raise CommandError(
+                _("%(file)s is not JSON: %(reason)s") % {"file": path, "reason": error}
+            ) from None
+
+
+DEFAULT_RULES = {
+    "levels": [
+        {"depth": 1, "method": "history"},
+        *({"depth": d, "method": "capability"} for d in range(2, 21)),
+    ],
+    "months": "seasonality",
+}
+
+
+def _lang() -> str:
+    from salestarget.targets.labels import lang
+
+    return lang()
+
+
+@contextlib.contextmanager
+def _terminal_bar():
+    """The job's progress on a terminal (tqdm; nothing when output is not a terminal)."""
+    from tqdm import tqdm
+
+    with tqdm(
+        total=None, unit=" cells", unit_scale=True, disable=None, leave=False, dynamic_ncols=True
+    ) as bar:
+
+        def step(phase: str, done: int, total: int) -> None:
+            bar.set_description_str(phase, refresh=False)
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield step
