@@ -808,38 +808,18 @@ def kept_cells(scenario: Scenario) -> dict[tuple, int]:
     """The cells a run keeps: locked or set by hand, except the plan's total (the company's cell
     for the plan's period), which every run starts from."""
     plan = scenario.plan
-    total = Q(
-        unit__parent__isnull=True,
-        person__isnull=True,
-        period_kind=plan.period_kind,
-        period_start=plan.period_start,
-        product__isnull=True,
-    )
     rows = (
         scenario.cells.filter(KEEP, region__isnull=True, segment__isnull=True)
-        .exclude(total)
+        .exclude(plan.total_cell)
         .values("unit_id", "person_id", "period_kind", "period_start", "product_id", "target")
     )
     return {cell_key(r): r["target"] for r in rows}
 
 
 def company_total(plan: Plan, scenario: Scenario) -> int:
-    from salestarget.org.models import OrgUnit
-
-    root = OrgUnit.objects.filter(parent__isnull=True).values_list("pk", flat=True).first()
-    total = (
-        scenario.cells.filter(
-            unit_id=root,
-            person__isnull=True,
-            period_kind=plan.period_kind,
-            period_start=plan.period_start,
-            product__isnull=True,
-            region__isnull=True,
-            segment__isnull=True,
-        )
-        .values_list("target", flat=True)
-        .first()
-    )
+    """The plan's total in ``scenario``, else the primary scenario's (a new scenario starts
+    from the plan's total)."""
+    total = scenario.cells.filter(plan.total_cell).values_list("target", flat=True).first()
     if total is None:
         primary = plan.scenarios.filter(is_primary=True).first()
         if primary is not None and primary.pk != scenario.pk:
@@ -875,17 +855,8 @@ def do_decompose(
     cells = _cells(plan, scenario, result, kept, levels_of)
     splits = list(_splits(scenario, result))
     step("writing", 0, len(cells))
-    root_unit = int(result.tree.root.key[1:])
     with transaction.atomic():
-        stale = scenario.cells.exclude(KEEP).exclude(
-            unit_id=root_unit,
-            person__isnull=True,
-            period_kind=plan.period_kind,
-            period_start=plan.period_start,
-            product__isnull=True,
-            region__isnull=True,
-            segment__isnull=True,
-        )
+        stale = scenario.cells.exclude(KEEP).exclude(plan.total_cell)
         stale._raw_delete(stale.db)
         scenario.splits.all()._raw_delete(scenario.splits.all().db)
         _insert(cells, step)

@@ -116,6 +116,20 @@ class Plan(models.Model):
     def period_end(self) -> dt.date:
         return period_end(self.period_kind, self.period_start)
 
+    @property
+    def total_cell(self) -> Q:
+        """Which cell of a scenario is the plan's total: the company's (the top unit's) for the
+        plan's period, without product, region or segment. Filter a scenario's cells with it."""
+        return Q(
+            unit__parent__isnull=True,
+            person__isnull=True,
+            period_kind=self.period_kind,
+            period_start=self.period_start,
+            product__isnull=True,
+            region__isnull=True,
+            segment__isnull=True,
+        )
+
 
 class PlanLevel(models.Model):
     """What a plan declares for one depth of the organisation (0 = the company): the rounding unit

@@ -105,16 +105,7 @@ def _out(request, scenarios) -> list[dict]:
         plan = scenario.plan
         cell = (
             TargetCell.objects.restrict(request.user)
-            .filter(
-                scenario=scenario,
-                unit__parent__isnull=True,
-                person__isnull=True,
-                period_kind=plan.period_kind,
-                period_start=plan.period_start,
-                product__isnull=True,
-                region__isnull=True,
-                segment__isnull=True,
-            )
+            .filter(plan.total_cell, scenario=scenario)
             .values_list("target", flat=True)
             .first()
         )

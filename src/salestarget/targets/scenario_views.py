@@ -41,16 +41,7 @@ def scenarios(request, pk: int):
     rows = list(plan.scenarios.all())
     totals = dict(
         TargetCell.objects.restrict(request.user)
-        .filter(
-            scenario__in=rows,
-            unit__parent__isnull=True,
-            person__isnull=True,
-            period_kind=plan.period_kind,
-            period_start=plan.period_start,
-            product__isnull=True,
-            region__isnull=True,
-            segment__isnull=True,
-        )
+        .filter(plan.total_cell, scenario__in=rows)
         .values_list("scenario_id", "target")
     )
     language = lang()

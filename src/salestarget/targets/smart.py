@@ -26,17 +26,7 @@ class SmartItem:
 def company_total(plan: Plan) -> TargetCell | None:
     """The primary scenario's cell for the whole organisation over the plan's period."""
     return (
-        TargetCell.objects.filter(
-            scenario__plan=plan,
-            scenario__is_primary=True,
-            unit__parent__isnull=True,
-            person__isnull=True,
-            period_kind=plan.period_kind,
-            period_start=plan.period_start,
-            product__isnull=True,
-            region__isnull=True,
-            segment__isnull=True,
-        )
+        TargetCell.objects.filter(plan.total_cell, scenario__plan=plan, scenario__is_primary=True)
         .select_related("unit")
         .first()
     )
