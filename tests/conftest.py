@@ -58,6 +58,20 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """Every test starts in the product's default language (zh-Hans). Translation state is
+    per thread, so a test that activates English (or requests an English page through the
+    test client, whose LocaleMiddleware activates it) would otherwise leave it to whichever
+    test the same worker runs next."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher.
     (tests/test_security.py checks that the real settings hash with Argon2.)"""
