@@ -4,6 +4,7 @@ clearly when the rules are wrong, and only for those who plan the whole organisa
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 import numpy as np
@@ -76,6 +77,7 @@ def check_exact(plan, scenario, company, *, over: bool = False):
     months = defaultdict(int)
     by_month = {}
     weeks = defaultdict(int)
+    by_week = defaultdict(int)
     for c in cells:
         if c["period_kind"] == "month":
             months[(owner(c), c["product_id"])] += c["target"]
@@ -83,6 +85,7 @@ def check_exact(plan, scenario, company, *, over: bool = False):
         elif c["period_kind"] == "week":
             assert c["period_start"].weekday() == 0
             weeks[owner(c)] += c["target"]
+            by_week[(owner(c), c["period_start"])] += c["target"]
     assert year[(D.node_key(company.hq.pk), None)] == TOTAL
     for key, value in year.items():
         assert months[key] == value, key
@@ -101,6 +104,9 @@ def check_exact(plan, scenario, company, *, over: bool = False):
             for (who, start, product), value in by_month.items():
                 if who == parent:
                     assert sum(by_month[(k, start, product)] for k in keys) == value
+            for (who, start), value in list(by_week.items()):
+                if who == parent:
+                    assert sum(by_week[(k, start)] for k in keys) == value, (parent, start)
     return cells
 
 
@@ -157,6 +163,35 @@ def test_a_rerun_keeps_locks_and_cells_set_by_hand(company, sales):
     with pytest.raises(DomainError, match="杭州组"):
         D.do_decompose(company.admin, scenario, D.Rules.from_json(RULES))
     assert scenario.cells.get(pk=hand.pk).target == hand.target  # nothing written
+
+
+def test_a_rerun_keeps_locked_and_imported_weeks_and_every_sum_holds(company, sales):
+    """A week cell kept on a re-run (locked, or imported from the planner's file) is fitted
+    around like a kept month: the rep's other weeks take the rest of each month, and the
+    team's weeks still add up."""
+    plan, scenario = make_plan(company)
+    D.do_decompose(company.admin, scenario, D.Rules.from_json(RULES))
+    weeks = scenario.cells.filter(person=company.rep_sh1, period_kind="week").order_by("period_start")
+    inside = weeks[2]
+    straddling = next(
+        w
+        for w in weeks
+        if (w.period_start + dt.timedelta(days=6)).month != w.period_start.month and w.target > 100_000
+    )
+    inside.target, inside.locked = inside.target + 50_000, True
+    inside.save()
+    straddling.target, straddling.source = straddling.target - 30_000, TargetCell.Source.IMPORT
+    straddling.save()
+    D.do_decompose(company.admin, scenario, D.Rules.from_json(RULES))
+    assert scenario.cells.get(pk=inside.pk).target == inside.target
+    assert scenario.cells.get(pk=straddling.pk).target == straddling.target
+    check_exact(plan, scenario, company)
+    # The only rep of a team cannot hold a week apart from the team's week: refused by name.
+    alone = scenario.cells.filter(person=company.rep_hz, period_kind="week").order_by("period_start")[2]
+    alone.target, alone.locked = alone.target + 100, True
+    alone.save()
+    with pytest.raises(DomainError, match="杭州组"):
+        D.do_decompose(company.admin, scenario, D.Rules.from_json(RULES))
 
 
 def test_product_lines_add_up_on_every_axis(company, sales):
