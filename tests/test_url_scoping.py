@@ -32,6 +32,8 @@ WEB = {
     # POST only: a GET is refused whoever asks.
     "targets:plan_total": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_import": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    # Who may take each step: tests/targets/test_workflow.py.
+    "targets:plan_workflow": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     # The whole plan's targets: for those who plan the whole organisation.
     "targets:plan_export": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
     # The grid opens on the topmost unit each may see; its cells are scoped (tests/targets/test_grid.py).
@@ -170,6 +172,8 @@ def _api():
         "/api/v1/targets/plans/{plan_id}": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/grid": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/scenarios": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        # The steps are scoped by unit (tests/targets/test_workflow.py).
+        "/api/v1/targets/plans/{plan_id}/workflow": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/compare": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/cells": (lambda c: {"plan_id": a_plan().pk}, Plan),
         # The whole plan's targets: planners only (API_PLANNERS_ONLY).

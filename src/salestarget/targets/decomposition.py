@@ -889,6 +889,10 @@ def do_decompose(
         raise DomainError(
             _("Only a draft plan is decomposed; a plan in force changes through a change request.")
         )
+    if scenario.is_primary:
+        from salestarget.targets.workflow import check_not_frozen
+
+        check_not_frozen(plan, scenario.cells.exclude(KEEP))
     step = progress or (lambda phase, done, total: None)
     total = company_total(plan, scenario)
     kept = kept_cells(scenario)

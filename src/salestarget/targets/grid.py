@@ -33,6 +33,7 @@ from salestarget.engine.rounding import round_half_up
 from salestarget.org.models import Membership, OrgUnit, Person
 from salestarget.org.permissions import Action, Reach, scope_of
 from salestarget.targets.models import Plan, PlanLevel, Scenario, TargetCell, period_end
+from salestarget.targets.workflow import check_not_frozen
 
 LEVELS = ("target", "floor", "stretch")
 YEAR_KEY = "y"
@@ -376,6 +377,11 @@ def do_save_cells(user, scenario: Scenario, changes: Sequence[CellChange]) -> li
 
     reach = scope_of(user).reach(Action.CHANGE)
     with transaction.atomic():
+        # The plan's row is the lock a submission takes too: an edit and a submission of the
+        # same plan never interleave.
+        plan = Plan.objects.select_for_update().get(pk=plan.pk)
+        if plan.status != Plan.Status.DRAFT:
+            raise DomainError(_("This plan was submitted meanwhile: nothing was saved."))
         stored = _stored(user, scenario, by_id)
         _check_new(reach, by_key)
         taken = _existing_keys(scenario, by_key)
@@ -383,6 +389,10 @@ def do_save_cells(user, scenario: Scenario, changes: Sequence[CellChange]) -> li
             raise Conflict([_clash(edit, taken[k]) for k, edit in by_key.items() if k in taken])
         updated = [_update(plan, stored[pk], edit) for pk, edit in by_id.items()]
         created = _create(scenario, plan, by_key)
+        if scenario.is_primary:
+            check_not_frozen(
+                plan, TargetCell.objects.filter(pk__in=[c.pk for c, _x in updated] + [c.pk for c in created])
+            )
         history = TargetCell.history
         history.bulk_history_create(
             [c for c, changed in updated if changed], update=True, default_user=_user(user)

@@ -340,6 +340,82 @@ class Split(models.Model):
         return f"{self.scenario} {self.axis} {self.parent}"
 
 
+class ReviewQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        return reach.units_q("unit__")
+
+
+class Review(models.Model):
+    """Where one unit's part of a plan stands on its way up (a region's plan is submitted by
+    its manager and approved by the one above). The company's part is the plan itself
+    (``Plan.status``). A unit with no row has not been submitted. ``version`` changes with
+    every decision, so two approvers acting at once cannot both win (``targets.workflow``)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="reviews", verbose_name=_("plan"))
+    unit = models.ForeignKey("org.OrgUnit", on_delete=models.CASCADE, verbose_name=_("unit"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=0)
+
+    objects = ReviewQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("review")
+        verbose_name_plural = _("reviews")
+        constraints = [models.UniqueConstraint(fields=["plan", "unit"], name="one_review_per_unit")]
+
+    def __str__(self):
+        return f"{self.plan} / {self.unit}: {self.status}"
+
+
+class PlanEventQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # The plan's own steps are everyone's; a unit's, those who reach the unit and its members.
+        return Q(unit__isnull=True) | reach.units_q("unit__") | Q(unit_id__in=list(reach.own_unit_ids))
+
+
+class PlanEvent(models.Model):
+    """The plan's workflow, step by step: who did what, when, why, to which unit's part, and
+    the status before and after. Never edited; the history page reads it."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", _("Submitted")
+        APPROVE = "approve", _("Approved")
+        REJECT = "reject", _("Sent back")
+        PUBLISH = "publish", _("Published")
+        CLOSE = "close", _("Closed")
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="events", verbose_name=_("plan"))
+    unit = models.ForeignKey(
+        "org.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("unit")
+    )
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("by")
+    )
+    comment = models.TextField(_("comment"), blank=True)
+    status_before = models.CharField(max_length=16)
+    status_after = models.CharField(max_length=16)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    objects = PlanEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("plan event")
+        verbose_name_plural = _("plan events")
+
+    def __str__(self):
+        return f"{self.plan} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
 PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}
 
 

@@ -96,9 +96,58 @@ def plan(request, pk: int):
         "form": TotalForm(the_plan.metric, initial=initial) if can_plan else None,
         "can_export": planner,
         "units": unit_choices(),
+        "workflow": _workflow_context(request.user, the_plan),
         "nav": "targets",
     }
     return render(request, "targets/plan.html", context)
+
+
+STEPS = ("draft", "submitted", "approved", "published", "closed")
+
+
+def _workflow_context(user, the_plan: Plan) -> dict:
+    from salestarget.targets import workflow
+
+    state = workflow.state(user, the_plan)
+    reached = STEPS.index(the_plan.status)
+    state["steps"] = [
+        {"status": s, "label": Plan.Status(s).label, "done": i < reached, "current": i == reached}
+        for i, s in enumerate(STEPS)
+    ]
+    state["units"] = workflow.submittable_units(user, the_plan)
+    state["buttons"] = [
+        {"action": a, "label": workflow.action_label(a)} for a, allowed in state["may"].items() if allowed
+    ]
+    return state
+
+
+@login_required
+@require_POST
+def plan_workflow(request, pk: int):
+    """One workflow step from the plan's page: the plan's, or a unit's part's."""
+    from salestarget.targets import workflow
+
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    action = request.POST.get("action", "")
+    unit = None
+    if request.POST.get("unit"):
+        try:
+            unit_id = int(request.POST["unit"])
+        except ValueError:
+            unit_id = 0
+        unit = get_object_or_404(OrgUnit.objects.restrict(request.user), pk=unit_id)
+    try:
+        step = workflow.do_workflow(
+            request.user, the_plan, action, unit=unit, comment=request.POST.get("comment", "")
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        what = step.unit.name if step.unit else the_plan.name
+        messages.success(
+            request, _("%(what)s: %(action)s.") % {"what": what, "action": workflow.past_label(step.action)}
+        )
+    return redirect("targets:plan", pk=pk)
 
 
 def _pct(factor) -> str | None:

@@ -138,6 +138,16 @@ def do_promote_scenario(user, scenario: Scenario) -> Scenario:
                 )
             )
         scenario = Scenario.objects.get(pk=scenario.pk)
+        from salestarget.targets.workflow import frozen_units
+
+        frozen = frozen_units(plan)
+        if frozen and not scenario.is_primary:
+            raise DomainError(
+                _(
+                    "The part of %(units)s is submitted or approved: send it back before promoting another scenario."
+                ),
+                units="、".join(u.name for u in frozen),
+            )
         if not scenario.is_primary:
             # The old flag goes first: the database allows one primary scenario per plan.
             Scenario.objects.filter(plan=plan, is_primary=True).update(is_primary=False)

@@ -962,6 +962,11 @@ def do_import_plan_workbook(
         result.status = "rejected"
         return result
     scenario = plan.scenarios.get(is_primary=True)
+    from salestarget.targets.workflow import check_not_frozen
+
+    # A planner's file covers the whole organisation: not while a unit's part awaits or has its
+    # approval.
+    check_not_frozen(plan, scenario.cells.all())
     with transaction.atomic():
         written, deleted = _write(scenario, collected, cells, user)
         result.cells_written, result.cells_deleted = written, deleted
