@@ -78,6 +78,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def seed_standard_metrics() -> None:
+    """The metrics a data migration seeds: a transactional test's flush removes them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
+
+
 @pytest.fixture
 def company(db):
     from salestarget.org.models import Membership, OrgUnit

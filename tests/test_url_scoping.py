@@ -174,6 +174,9 @@ def _api():
         "/api/v1/targets/plans/{plan_id}/scenarios": (lambda c: {"plan_id": a_plan().pk}, Plan),
         # The steps are scoped by unit (tests/targets/test_workflow.py).
         "/api/v1/targets/plans/{plan_id}/workflow": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/change-requests": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/versions": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/cells/{cell_id}/history": (lambda c: {"cell_id": a_cell(c).pk}, TargetCell),
         "/api/v1/targets/plans/{plan_id}/compare": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/cells": (lambda c: {"plan_id": a_plan().pk}, Plan),
         # The whole plan's targets: planners only (API_PLANNERS_ONLY).

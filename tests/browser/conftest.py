@@ -94,8 +94,6 @@ def job_worker(live_server):
 def standard_metrics(transactional_db):
     """The metrics a data migration seeds: a transactional test's flush removes them, and the
     pages read actuals through them (credit rules)."""
-    import importlib
+    from tests.conftest import seed_standard_metrics
 
-    from django.apps import apps
-
-    importlib.import_module("salestarget.metrics.migrations.0002_seed_standard_metrics").seed(apps, None)
+    seed_standard_metrics()

@@ -76,6 +76,17 @@ class Plan(models.Model):
         verbose_name=_("created by"),
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # 1 as published; each accepted change request makes the next version (targets.changes).
+    version = models.PositiveIntegerField(_("version"), default=1)
+    # A draft restored from an earlier version of another plan names it.
+    restored_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("restored from"),
+    )
 
     objects = PlanQuerySet.as_manager()
     history = HistoricalRecords()
@@ -391,6 +402,11 @@ class PlanEvent(models.Model):
         REJECT = "reject", _("Sent back")
         PUBLISH = "publish", _("Published")
         CLOSE = "close", _("Closed")
+        REQUEST = "request", _("Change requested")
+        ACCEPT = "accept", _("Change accepted")
+        DECLINE = "decline", _("Change declined")
+        WITHDRAW = "withdraw", _("Change withdrawn")
+        RESTORE = "restore", _("Restored as a new draft")
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="events", verbose_name=_("plan"))
     unit = models.ForeignKey(
@@ -414,6 +430,66 @@ class PlanEvent(models.Model):
 
     def __str__(self):
         return f"{self.plan} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ChangeRequestQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # Those who reach the unit the change is about, and whoever asked.
+        return reach.units_q("unit__") | Q(requested_by_id=reach.user_id)
+
+
+class ChangeRequest(models.Model):
+    """A change to a plan in force (published): who asks, why, and each cell's before and after.
+    Nothing is applied until someone above the unit accepts it; accepting makes the plan's next
+    version. ``changes`` holds the grid's edits (``targets.grid.CellChange``) with the value each
+    cell had when asked (``before``) and the version read, so a cell changed meanwhile is noticed,
+    not overwritten."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="change_requests", verbose_name=_("plan")
+    )
+    # The lowest unit that holds every changed cell: who may decide is someone above it.
+    unit = models.ForeignKey(
+        "org.OrgUnit", on_delete=models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
+    kind = models.CharField(_("kind"), max_length=16, default="edit")
+    reason = models.TextField(_("reason"))
+    changes = models.JSONField(_("changes"), default=list)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision = models.TextField(_("decision comment"), blank=True)
+    # The plan's version this request made when accepted.
+    plan_version = models.PositiveIntegerField(_("plan version"), null=True, blank=True)
+
+    objects = ChangeRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "plan_version"],
+                condition=Q(plan_version__isnull=False),
+                name="one_request_per_version",
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.plan}: {self.status}"
 
 
 PERIOD_MONTHS = {"year": 12, "half": 6, "quarter": 3, "month": 1}

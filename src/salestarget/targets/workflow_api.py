@@ -9,10 +9,11 @@ import datetime as dt
 from typing import Literal
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
-from salestarget.core.api_contract import BodyIn, ErrorOut, Id, Text, responses
+from salestarget.core.api_contract import BodyIn, ErrorOut, Id, QueryIn, Text, Whole, responses
 from salestarget.targets import workflow
+from salestarget.targets.grid_api import CellChangeIn
 
 router = Router(tags=["targets"])
 
@@ -91,3 +92,164 @@ def act_on_plan(request, plan_id: Id, body: WorkflowIn):
         return Status(409, {"detail": str(exc), "errors": []})
     plan.refresh_from_db(fields=["status"])
     return workflow.state(request.user, plan)
+
+
+# --- change requests (a published plan) -----------------------------------------------------------
+
+
+class ChangeRequestIn(BodyIn):
+    reason: Text(2000, 1)
+    changes: list[CellChangeIn] = Field(max_length=1000, description="the grid's edits, as for saving cells")
+
+
+class DecisionIn(BodyIn):
+    action: Literal["accept", "decline", "withdraw"]
+    comment: Text(2000) = ""
+
+
+class ChangeItemOut(Schema):
+    id: int | None = Field(description="the stored cell, or None for a cell the change creates")
+    version: int | None
+    unit_id: int | None
+    person_id: int | None
+    period_kind: str
+    period_start: str
+    product_id: int | None
+    field: str
+    before: int | None
+    after: int | None
+
+
+class ChangeRequestOut(Schema):
+    id: int
+    unit_id: int
+    unit: str
+    kind: str
+    reason: str
+    status: Literal["pending", "accepted", "declined", "withdrawn"]
+    status_label: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    decision: str
+    plan_version: int | None = Field(description="the plan's version the request made, once accepted")
+    changes: list[ChangeItemOut]
+    may: dict[str, bool] = Field(description="accept, decline, withdraw: whether you may now")
+
+
+class VersionsQuery(QueryIn):
+    old: Whole(1, 2**31 - 1) = Field(1, description="the older version (1: as published)")
+    new: Whole(1, 2**31 - 1) | None = Field(None, description="the newer version; the current one by default")
+
+
+class DifferenceRowOut(Schema):
+    unit_id: int | None
+    person_id: int | None
+    period_kind: str
+    period_start: str
+    product_id: int | None
+    field: str
+    before: int | None
+    after: int | None
+    requests: list[int]
+
+
+class DifferencesOut(Schema):
+    old: int
+    new: int
+    rows: list[DifferenceRowOut]
+
+
+class RestoredOut(Schema):
+    id: int
+    name: str
+    status: str
+    restored_from: int
+
+
+class CellHistoryOut(Schema):
+    at: dt.datetime
+    by: str
+    reason: str
+    kind: Literal["+", "~", "-"] = Field(description="created, changed, deleted")
+    target: int | None
+    floor: int | None
+    stretch: int | None
+
+
+@router.get("/plans/{plan_id}/change-requests", response=responses(list[ChangeRequestOut], 404, 422))
+def list_change_requests(request, plan_id: Id):
+    """The plan's change requests you may see (about units you reach, or asked by you), newest first."""
+    from salestarget.targets import changes
+
+    return changes.requests_out(request.user, _plan(request, plan_id))
+
+
+@router.post(
+    "/plans/{plan_id}/change-requests", response=responses(ChangeRequestOut, 400, 403, 404, 413, 422)
+)
+def request_change(request, plan_id: Id, body: ChangeRequestIn):
+    """Ask for a change to a published plan's targets, with a reason; applied when someone above
+    the unit accepts it."""
+    from salestarget.targets import changes
+    from salestarget.targets.grid import CellChange
+
+    plan = _plan(request, plan_id)
+    edits = [CellChange(**c.model_dump()) for c in body.changes]
+    made = changes.do_request_change(request.user, plan, edits, reason=body.reason)
+    return changes.request_out(request.user, made)
+
+
+@router.post(
+    "/change-requests/{request_id}",
+    response={**responses(ChangeRequestOut, 400, 403, 404, 413, 422), 409: ErrorOut},
+)
+def decide_change(request, request_id: Id, body: DecisionIn):
+    """Accept or decline (with a reason) a pending change request, or withdraw your own. 409 when
+    it was decided meanwhile."""
+    from salestarget.targets import changes
+    from salestarget.targets.models import ChangeRequest
+
+    found = get_object_or_404(
+        ChangeRequest.objects.restrict(request.user).select_related("plan", "unit"), pk=request_id
+    )
+    try:
+        decided = changes.do_decide_change(request.user, found, body.action, comment=body.comment)
+    except workflow.Stale as exc:
+        return Status(409, {"detail": str(exc), "errors": []})
+    return changes.request_out(request.user, decided)
+
+
+@router.get("/plans/{plan_id}/versions", response=responses(DifferencesOut, 400, 404, 422))
+def version_differences(request, plan_id: Id, q: Query[VersionsQuery]):
+    """What changed between two versions: per cell and level, the value then and now, and the
+    accepted requests that changed it. Only cells you may see."""
+    from salestarget.targets import changes
+
+    plan = _plan(request, plan_id)
+    new = plan.version if q.new is None else q.new
+    rows = changes.differences(plan, q.old, new)
+    return {"old": q.old, "new": new, "rows": changes.visible_rows(request.user, plan, rows)}
+
+
+@router.post(
+    "/plans/{plan_id}/versions/{version}/restore", response=responses(RestoredOut, 400, 403, 404, 413, 422)
+)
+def restore_version(request, plan_id: Id, version: Whole(1, 2**31 - 1)):
+    """A new draft plan holding this plan as it stood at ``version``; the plan itself is not changed.
+    For those who plan the whole organisation."""
+    from salestarget.targets import changes
+
+    draft = changes.do_restore_version(request.user, _plan(request, plan_id), version)
+    return {"id": draft.pk, "name": draft.name, "status": draft.status, "restored_from": plan_id}
+
+
+@router.get("/cells/{cell_id}/history", response=responses(list[CellHistoryOut], 404, 422))
+def cell_history(request, cell_id: Id):
+    """Every change of one cell, newest first: who, when, why, and its levels after the change."""
+    from salestarget.targets import changes
+    from salestarget.targets.models import TargetCell
+
+    cell = get_object_or_404(TargetCell.objects.restrict(request.user), pk=cell_id)
+    return changes.cell_history(cell)
