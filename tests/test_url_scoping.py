@@ -34,6 +34,12 @@ WEB = {
     "targets:plan_import": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     # Who may take each step: tests/targets/test_workflow.py.
     "targets:plan_workflow": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    "targets:plan_restore": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    # Who may decide: tests/targets/test_change_requests.py.
+    "targets:change_request_decide": (
+        lambda c: {"pk": a_plan().pk, "request_id": 1},
+        dict.fromkeys(EVERYONE, 405),
+    ),
     # The whole plan's targets: for those who plan the whole organisation.
     "targets:plan_export": (lambda c: {"pk": a_plan().pk}, ADMIN_ONLY),
     # The grid opens on the topmost unit each may see; its cells are scoped (tests/targets/test_grid.py).

@@ -305,3 +305,24 @@ def test_two_approvers_accepting_at_once_apply_the_change_once(roles):
     plan.refresh_from_db()
     assert plan.version == 2
     assert PlanEvent.objects.filter(plan=plan, action="accept").count() == 1
+
+
+def test_the_grid_asks_and_the_plan_page_decides(client, roles, plan):
+    c = roles
+    client.force_login(user("lead_sh"))
+    page = client.get(f"/targets/plans/{plan.pk}/grid/?unit={c.sh.pk}").content.decode()
+    assert 'data-testid="grid-request-mode"' in page and "变更申请" in page
+    rep = rep_cell(c)
+    asked = raise_rep(c, "lead_sh", 3_00, reason="客户预算增加")
+    client.force_login(user("director_east"))
+    page = client.get(f"/targets/plans/{plan.pk}/").content.decode()
+    assert "客户预算增加" in page and f'data-testid="accept-{asked.pk}"' in page and "陈一" in page
+    answer = client.post(f"/targets/plans/{plan.pk}/changes/{asked.pk}/", {"action": "accept", "comment": "好"})
+    assert answer.status_code == 302
+    assert rep_cell(c).target == rep.target + 3_00
+    client.force_login(user("rep_sh1"))
+    assert client.post(f"/targets/plans/{plan.pk}/changes/{asked.pk}/", {"action": "decline"}).status_code == 404
+    client.force_login(user("ops"))
+    answer = client.post(f"/targets/plans/{plan.pk}/restore/", {"version": "1"})
+    restored = Plan.objects.exclude(pk=plan.pk).get(restored_from=plan)
+    assert answer.status_code == 302 and answer["Location"].endswith(f"/plans/{restored.pk}/")

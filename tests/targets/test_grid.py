@@ -349,17 +349,28 @@ def test_a_rep_sees_only_their_own_row_and_changes_nothing(company, scenario, cl
     assert client.get(f"/targets/plans/{scenario.plan_id}/grid/?unit={company.sz.pk}").status_code == 404
 
 
-def test_a_plan_in_force_is_read_only(company, plan, scenario, client):
+def test_a_plan_in_force_is_never_saved_in_place(company, plan, scenario, client):
+    """Approved: the grid is read-only. Published: edits become a change request (the page says
+    so, tests/targets/test_change_requests.py sends one); saving cells is refused either way."""
     c = cell(scenario, unit=company.sh, start=MONTHS[0], target=100)
-    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.PUBLISHED)
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.APPROVED)
     scenario.refresh_from_db()
     scenario.plan.refresh_from_db()
-    assert not grid(company.admin, scenario, company.sh)["editable"]
+    data = grid(company.admin, scenario, company.sh)
+    assert not data["editable"] and data["plan"]["mode"] == "read"
     with pytest.raises(DomainError):
         do_save_cells(company.admin, scenario, [CellChange(id=c.pk, version=1, field="target", value=1)])
     client.force_login(company.admin)
     page = client.get(f"/targets/plans/{plan.pk}/grid/?unit={company.sh.pk}", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert page.status_code == 200 and 'data-testid="grid-read-only"' in page.content.decode()
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.PUBLISHED)
+    scenario.plan.refresh_from_db()
+    data = grid(company.admin, scenario, company.sh)
+    assert data["editable"] and data["plan"]["mode"] == "request"
+    with pytest.raises(DomainError):
+        do_save_cells(company.admin, scenario, [CellChange(id=c.pk, version=1, field="target", value=1)])
+    page = client.get(f"/targets/plans/{plan.pk}/grid/?unit={company.sh.pk}", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert 'data-testid="grid-request-mode"' in page.content.decode()
     c.refresh_from_db()
     assert (c.target, c.version) == (100, 1)
 

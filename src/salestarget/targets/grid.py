@@ -92,7 +92,10 @@ def grid(user, scenario: Scenario, unit: OrgUnit, *, product=None) -> dict:
     period = columns[0].period
     scope = scope_of(user)
     view, change = scope.reach(Action.VIEW), scope.reach(Action.CHANGE)
-    draft = plan.status == Plan.Status.DRAFT
+    # A draft is edited directly; the published plan's edits become a change request
+    # (targets.changes); anything else is read-only.
+    requesting = plan.status == Plan.Status.PUBLISHED and scenario.is_primary
+    draft = plan.status == Plan.Status.DRAFT or requesting
 
     children = list(OrgUnit.objects.filter(parent=unit).order_by("code").values("id", "code", "name", "path"))
     grandparents = set(
@@ -183,7 +186,8 @@ def grid(user, scenario: Scenario, unit: OrgUnit, *, product=None) -> dict:
             "name": plan.name,
             "status": plan.status,
             "status_label": str(plan.get_status_display()),
-            "draft": draft,
+            "draft": plan.status == Plan.Status.DRAFT,
+            "mode": "edit" if plan.status == Plan.Status.DRAFT else "request" if requesting else "read",
             "by_product": plan.by_product,
             "floor_factor": None if plan.floor_factor is None else str(plan.floor_factor.normalize()),
             "stretch_factor": None if plan.stretch_factor is None else str(plan.stretch_factor.normalize()),

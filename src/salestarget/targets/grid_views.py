@@ -47,7 +47,9 @@ def grid_page(request, pk: int):
         "api": {
             "grid": reverse("api:get_plan_grid", kwargs={"plan_id": plan.pk}),
             "cells": reverse("api:save_plan_cells", kwargs={"plan_id": plan.pk}),
+            "requests": reverse("api:request_change", kwargs={"plan_id": plan.pk}),
         },
+        "plan_page": reverse("targets:plan", kwargs={"pk": plan.pk}),
         "page": reverse("targets:grid", kwargs={"pk": plan.pk}),
         "words": words(),
     }
@@ -95,4 +97,8 @@ def words() -> dict[str, str]:
         "read_only": _("You may not change this row."),
         "none": _("none"),
         "open_unit": _("Open this unit's grid"),
+        "request_count": _("%(n)s changes to send"),
+        "request_reason": _("Say why the targets change before sending the request."),
+        "requested": _("Change request #%(n)s sent: it applies once someone above the unit accepts it."),
+        "no_lock_in_force": _("Locks belong to drafts: a published plan's cells are not locked."),
     }

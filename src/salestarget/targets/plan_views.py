@@ -97,6 +97,8 @@ def plan(request, pk: int):
         "can_export": planner,
         "units": unit_choices(),
         "workflow": _workflow_context(request.user, the_plan),
+        "requests": _requests_context(request.user, the_plan, show),
+        "versions": range(the_plan.version, 0, -1) if planner and the_plan.version > 1 else None,
         "nav": "targets",
     }
     return render(request, "targets/plan.html", context)
@@ -119,6 +121,88 @@ def _workflow_context(user, the_plan: Plan) -> dict:
         {"action": a, "label": workflow.action_label(a)} for a, allowed in state["may"].items() if allowed
     ]
     return state
+
+
+def _requests_context(user, the_plan: Plan, show) -> list[dict]:
+    """The change requests the user may see, each change named (unit or person, period, level)
+    and shown in the metric's unit."""
+    from salestarget.org.models import Person
+    from salestarget.targets import changes
+
+    rows = changes.requests_out(user, the_plan)
+    units = dict(
+        OrgUnit.objects.filter(pk__in={i["unit_id"] for r in rows for i in r["changes"]}).values_list(
+            "pk", "name"
+        )
+    )
+    people = dict(
+        Person.objects.filter(pk__in={i["person_id"] for r in rows for i in r["changes"]}).values_list(
+            "pk", "name"
+        )
+    )
+    levels = {"target": _("Target"), "floor": _("Floor"), "stretch": _("Stretch")}
+    for r in rows:
+        r["lines"] = [
+            {
+                "who": people.get(i["person_id"]) if i["person_id"] else units.get(i["unit_id"]),
+                "period": i["period_start"]
+                if i["period_kind"] != the_plan.period_kind
+                else _("whole period"),
+                "level": levels.get(i["field"], i["field"]),
+                "before": show(i["before"]) if i["before"] is not None else "—",
+                "after": show(i["after"]) if i["after"] is not None else "—",
+            }
+            for i in r["changes"][:50]
+        ]
+        r["more"] = max(0, len(r["changes"]) - 50)
+    return rows
+
+
+@login_required
+@require_POST
+def change_request_decide(request, pk: int, request_id: int):
+    """Accept, decline or withdraw a change request from the plan's page."""
+    from salestarget.targets import changes
+    from salestarget.targets.models import ChangeRequest
+
+    found = get_object_or_404(
+        ChangeRequest.objects.restrict(request.user).select_related("plan", "unit"), pk=request_id, plan_id=pk
+    )
+    try:
+        decided = changes.do_decide_change(
+            request.user, found, request.POST.get("action", ""), comment=request.POST.get("comment", "")
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Change request #%(n)s: %(status)s.")
+            % {"n": decided.pk, "status": decided.get_status_display()},
+        )
+    return redirect("targets:plan", pk=pk)
+
+
+@login_required
+@require_POST
+def plan_restore(request, pk: int):
+    """An earlier version of the plan as a new draft (planners)."""
+    from salestarget.targets import changes
+
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = 0
+    try:
+        draft = changes.do_restore_version(request.user, the_plan, version)
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("targets:plan", pk=pk)
+    messages.success(
+        request, _("Version %(n)s restored as the draft “%(name)s”.") % {"n": version, "name": draft.name}
+    )
+    return redirect("targets:plan", pk=draft.pk)
 
 
 @login_required

@@ -10,6 +10,12 @@ urlpatterns = [
     path("plans/<int:pk>/export/", plan_views.plan_export, name="plan_export"),
     path("plans/<int:pk>/import/", plan_views.plan_import, name="plan_import"),
     path("plans/<int:pk>/workflow/", plan_views.plan_workflow, name="plan_workflow"),
+    path("plans/<int:pk>/restore/", plan_views.plan_restore, name="plan_restore"),
+    path(
+        "plans/<int:pk>/changes/<int:request_id>/",
+        plan_views.change_request_decide,
+        name="change_request_decide",
+    ),
     path("plans/<int:pk>/grid/", grid_views.grid_page, name="grid"),
     path("plans/<int:pk>/scenarios/", scenario_views.scenarios, name="scenarios"),
     path("plans/<int:pk>/compare/", scenario_views.compare, name="compare"),

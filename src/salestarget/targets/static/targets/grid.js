@@ -378,7 +378,14 @@
     return { changes, where };
   }
 
+  // A published plan: edits wait in the table until they are sent as one change request.
+  const REQUESTING = data.plan.mode === "request";
+
   function schedule() {
+    if (REQUESTING) {
+      showRequest();
+      return;
+    }
     clearTimeout(timer);
     timer = setTimeout(() => {
       saving = saving.then(save);
@@ -488,7 +495,63 @@
     refresh();
   }
 
+  function showRequest() {
+    const bar = document.getElementById("grid-request");
+    const n = pendingCount();
+    bar.classList.toggle("d-none", n === 0);
+    document.getElementById("grid-request-count").textContent = fill(W.request_count, { n });
+  }
+
+  // The table back to the stored values (a request sent or discarded changes nothing yet).
+  function revert() {
+    for (const row of table.getRows()) {
+      const r = row.getData();
+      const update = {};
+      for (const col of data.columns) {
+        const meta = (stored[r.key] || {})[col.key];
+        update[col.key] = meta ? meta[level] : null;
+      }
+      row.update(update);
+    }
+    refresh();
+    showRequest();
+  }
+
+  async function sendRequest(event) {
+    event.preventDefault();
+    const reason = document.getElementById("grid-request-reason").value.trim();
+    if (!reason) {
+      status(W.request_reason, "danger");
+      return;
+    }
+    const { changes } = pending();
+    if (!changes.length) return;
+    const response = await fetch(config.api.requests, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, Accept: "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify({ reason, changes }),
+    });
+    let body = {};
+    try {
+      body = await response.json();
+    } catch (_e) {
+      body = { detail: response.statusText };
+    }
+    if (response.status !== 200) {
+      status(fill(W.save_failed, { reason: body.detail || response.status }), "danger");
+      return;
+    }
+    document.getElementById("grid-request-reason").value = "";
+    revert();
+    status(fill(W.requested, { n: body.id }), "success");
+  }
+
   function toggleLock(cells) {
+    if (REQUESTING) {
+      status(W.no_lock_in_force, "secondary");
+      return;
+    }
     const targets = cells.filter((cell) => {
       const row = cell.getRow().getData();
       return row.editable && cellMeta(cell);
@@ -558,6 +621,10 @@
       });
     }
     table.on("tableBuilt", () => refresh());
+    if (REQUESTING) {
+      document.getElementById("grid-request").addEventListener("submit", sendRequest);
+      document.getElementById("grid-request-discard").addEventListener("click", revert);
+    }
     const holder = document.getElementById("st-grid");
     holder.addEventListener("keydown", (e) => {
       if ((e.ctrlKey || e.metaKey) && (e.key === "l" || e.key === "L")) {

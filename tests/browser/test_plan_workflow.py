@@ -1,0 +1,130 @@
+"""Issue 14 in a browser: a team lead submits the team's part, the region's director approves it,
+the company's manager submits the plan, an administrator approves and publishes it; the lead then
+changes a rep's published target in the grid, which becomes a change request with its reason, and
+the director accepts it on the plan's page; the history shows every step with who, when and why.
+Screenshots at 1440 and 390 px."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from salestarget.metrics.models import Metric
+from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.targets.models import ChangeRequest, Plan, PlanEvent, TargetCell
+from salestarget.targets.services import do_create_plan, do_set_plan_total
+from tests.browser.conftest import screenshot
+from tests.browser.test_grid import cell
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MONTHS = [dt.date(2027, m, 1) for m in range(1, 13)]
+
+
+@pytest.fixture
+def plan(company):
+    plan = do_create_plan(
+        company.admin, metric=Metric.objects.get(code="sales"), period=fiscal_calendar().year(2027)
+    )
+    do_set_plan_total(company.admin, plan, method="typed", amount=50_000_000_00)
+    scenario = plan.scenarios.get(is_primary=True)
+    TargetCell.objects.create(
+        scenario=scenario, unit=company.sh, period_kind="year", period_start=MONTHS[0], target=1_200_000_00
+    )
+    for person in (company.rep_sh1, company.rep_sh2):
+        TargetCell.objects.create(
+            scenario=scenario, person=person, period_kind="year", period_start=MONTHS[0], target=600_000_00
+        )
+        for month in MONTHS:
+            TargetCell.objects.create(
+                scenario=scenario, person=person, period_kind="month", period_start=month, target=50_000_00
+            )
+    return plan
+
+
+def act(page, testid: str, comment: str | None = None, *, field: str = "#plan-comment") -> None:
+    if comment is not None:
+        page.fill(field, comment)
+    page.get_by_test_id(testid).click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_a_plan_goes_up_is_published_and_changes_through_a_request(page_for, live_server, company, plan):
+    url = f"{live_server.url}/targets/plans/{plan.pk}/"
+
+    # The team lead submits the team's part with a comment.
+    lead = page_for("lead_sh", company.password)
+    lead.goto(url)
+    lead.get_by_test_id("unit-submit").locator("select").select_option(str(company.sh.pk))
+    lead.fill("#submit-comment", "上海组确认 120 万")
+    lead.get_by_test_id("unit-submit").locator("button").click()
+    lead.wait_for_load_state("networkidle")
+    assert "已提交" in lead.get_by_test_id("reviews").inner_text()
+
+    # The region's director approves it from the plan's page.
+    director = page_for("director_east", company.password)
+    director.goto(url)
+    director.get_by_test_id(f"approve-{company.sh.pk}").click()
+    director.wait_for_load_state("networkidle")
+    assert "已批准" in director.get_by_test_id("reviews").inner_text()
+
+    # The company's manager submits the plan; an administrator approves and publishes it.
+    vp = page_for("vp", company.password)
+    vp.goto(url)
+    act(vp, "plan-submit", "2027 年目标提交审批")
+    admin = page_for("admin", company.password)
+    admin.goto(url)
+    act(admin, "plan-approve", "同意")
+    act(admin, "plan-publish")
+    assert Plan.objects.get(pk=plan.pk).status == "published"
+    assert "已发布" in admin.get_by_test_id("plan-status").inner_text()
+
+    # The lead changes a rep's published March target in the grid: it becomes a request.
+    lead.goto(f"{live_server.url}/targets/plans/{plan.pk}/grid/?unit={company.sh.pk}")
+    lead.wait_for_load_state("networkidle")
+    lead.get_by_test_id("grid-request-mode").wait_for()
+    cell(lead, "陈一", "m03").click()
+    lead.keyboard.type("80000")
+    lead.keyboard.press("Enter")
+    lead.get_by_test_id("grid-request").wait_for(state="visible")
+    lead.fill("#grid-request-reason", "陈一三月签下华为大单")
+    screenshot(lead, "issue14-grid-change-request-desktop")
+    lead.click("#grid-request-send")
+    lead.wait_for_function("document.getElementById('grid-status').textContent.includes('#')")
+    asked = ChangeRequest.objects.get()
+    assert asked.status == "pending" and asked.reason == "陈一三月签下华为大单"
+    march = TargetCell.objects.get(person=company.rep_sh1, period_kind="month", period_start=MONTHS[2])
+    assert march.target == 50_000_00  # nothing applied yet
+    assert cell(lead, "陈一", "m03").inner_text().strip() in ("50,000", "50000")
+
+    # The director accepts it on the plan's page; the plan's next version holds it.
+    director.goto(url)
+    box = director.get_by_test_id(f"change-request-{asked.pk}")
+    assert "陈一三月签下华为大单" in box.inner_text() and "→" in box.inner_text()
+    box.locator("input[name=comment]").fill("同意调整")
+    director.get_by_test_id(f"accept-{asked.pk}").click()
+    director.wait_for_load_state("networkidle")
+    march.refresh_from_db()
+    assert march.target == 80_000_00 and Plan.objects.get(pk=plan.pk).version == 2
+    history = director.get_by_test_id("plan-history").inner_text()
+    for words in ("上海组确认 120 万", "2027 年目标提交审批", "陈一三月签下华为大单", "同意调整"):
+        assert words in history, words
+    assert [e.action for e in PlanEvent.objects.filter(plan=plan).order_by("at", "pk")] == [
+        "submit",
+        "approve",
+        "submit",
+        "approve",
+        "publish",
+        "request",
+        "accept",
+    ]
+    screenshot(director, "issue14-plan-workflow-desktop")
+
+    # A rep of another team sees the plan's own steps, not 上海组's; on a phone the page fits.
+    rep = page_for("rep_sz", company.password, phone=True)
+    rep.goto(url)
+    text = rep.get_by_test_id("plan-history").inner_text()
+    assert "2027 年目标提交审批" in text and "上海组确认 120 万" not in text
+    assert rep.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    screenshot(rep, "issue14-plan-workflow-phone")
