@@ -35,6 +35,8 @@ WEB = {
     # Who may take each step: tests/targets/test_workflow.py.
     "targets:plan_workflow": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_restore": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    # Everyone sees the kick-off view of the topmost unit they reach (tests/targets/test_commitments.py).
+    "targets:kickoff": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # Who may decide: tests/targets/test_change_requests.py.
     "targets:change_request_decide": (
         lambda c: {"pk": a_plan().pk, "request_id": 1},
@@ -181,6 +183,7 @@ def _api():
         # The steps are scoped by unit (tests/targets/test_workflow.py).
         "/api/v1/targets/plans/{plan_id}/workflow": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/change-requests": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/plans/{plan_id}/commitments": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/versions": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/cells/{cell_id}/history": (lambda c: {"cell_id": a_cell(c).pk}, TargetCell),
         "/api/v1/targets/plans/{plan_id}/compare": (lambda c: {"plan_id": a_plan().pk}, Plan),

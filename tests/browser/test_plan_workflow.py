@@ -1,4 +1,5 @@
-"""Issue 14 in a browser: a team lead submits the team's part, the region's director approves it,
+"""Issue 14 in a browser: a team lead commits lower than the top-down target and the region's
+director reconciles (split half way); the lead submits the team's part, the director approves it,
 the company's manager submits the plan, an administrator approves and publishes it; the lead then
 changes a rep's published target in the grid, which becomes a change request with its reason, and
 the director accepts it on the plan's page; the history shows every step with who, when and why.
@@ -53,8 +54,33 @@ def act(page, testid: str, comment: str | None = None, *, field: str = "#plan-co
 def test_a_plan_goes_up_is_published_and_changes_through_a_request(page_for, live_server, company, plan):
     url = f"{live_server.url}/targets/plans/{plan.pk}/"
 
-    # The team lead submits the team's part with a comment.
+    # Kick-off: the team lead commits lower than the top-down 1,200,000 for the team.
     lead = page_for("lead_sh", company.password)
+    lead.goto(url)
+    lead.get_by_test_id("plan-kickoff").click()
+    lead.wait_for_load_state("networkidle")
+    form = lead.get_by_test_id(f"commit-unit-{company.sh.pk}")
+    form.locator("input[name=amount]").fill("1,000,000")
+    form.locator("input[name=note]").fill("两名新人还在爬坡")
+    form.locator("button").click()
+    lead.wait_for_load_state("networkidle")
+    row = lead.get_by_test_id(f"kickoff-unit-{company.sh.pk}").inner_text()
+    assert "100万" in row and "-20万" in row, row
+
+    # The region's director reconciles: the difference is split half way.
+    director = page_for("director_east", company.password)
+    director.goto(f"{live_server.url}/targets/plans/{plan.pk}/commitments/?unit={company.east.pk}")
+    form = director.get_by_test_id(f"reconcile-unit-{company.sh.pk}")
+    form.locator("select[name=decision]").select_option("split")
+    form.locator("input[name=note]").fill("折中：新人按半年计")
+    form.locator("button").click()
+    director.wait_for_load_state("networkidle")
+    assert "110万" in director.get_by_test_id(f"kickoff-unit-{company.sh.pk}").inner_text()
+    screenshot(director, "issue14-kickoff-desktop")
+    sh_year = TargetCell.objects.get(unit=company.sh, person=None, period_kind="year")
+    assert sh_year.target == 1_100_000_00
+
+    # The team lead submits the team's part with a comment.
     lead.goto(url)
     lead.get_by_test_id("unit-submit").locator("select").select_option(str(company.sh.pk))
     lead.fill("#submit-comment", "上海组确认 120 万")
@@ -63,7 +89,6 @@ def test_a_plan_goes_up_is_published_and_changes_through_a_request(page_for, liv
     assert "已提交" in lead.get_by_test_id("reviews").inner_text()
 
     # The region's director approves it from the plan's page.
-    director = page_for("director_east", company.password)
     director.goto(url)
     director.get_by_test_id(f"approve-{company.sh.pk}").click()
     director.wait_for_load_state("networkidle")
@@ -108,9 +133,18 @@ def test_a_plan_goes_up_is_published_and_changes_through_a_request(page_for, liv
     march.refresh_from_db()
     assert march.target == 80_000_00 and Plan.objects.get(pk=plan.pk).version == 2
     history = director.get_by_test_id("plan-history").inner_text()
-    for words in ("上海组确认 120 万", "2027 年目标提交审批", "陈一三月签下华为大单", "同意调整"):
+    for words in (
+        "两名新人还在爬坡",
+        "折中：新人按半年计",
+        "上海组确认 120 万",
+        "2027 年目标提交审批",
+        "陈一三月签下华为大单",
+        "同意调整",
+    ):
         assert words in history, words
     assert [e.action for e in PlanEvent.objects.filter(plan=plan).order_by("at", "pk")] == [
+        "commit",
+        "reconcile",
         "submit",
         "approve",
         "submit",

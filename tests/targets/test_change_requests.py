@@ -317,11 +317,15 @@ def test_the_grid_asks_and_the_plan_page_decides(client, roles, plan):
     client.force_login(user("director_east"))
     page = client.get(f"/targets/plans/{plan.pk}/").content.decode()
     assert "客户预算增加" in page and f'data-testid="accept-{asked.pk}"' in page and "陈一" in page
-    answer = client.post(f"/targets/plans/{plan.pk}/changes/{asked.pk}/", {"action": "accept", "comment": "好"})
+    answer = client.post(
+        f"/targets/plans/{plan.pk}/changes/{asked.pk}/", {"action": "accept", "comment": "好"}
+    )
     assert answer.status_code == 302
     assert rep_cell(c).target == rep.target + 3_00
     client.force_login(user("rep_sh1"))
-    assert client.post(f"/targets/plans/{plan.pk}/changes/{asked.pk}/", {"action": "decline"}).status_code == 404
+    assert (
+        client.post(f"/targets/plans/{plan.pk}/changes/{asked.pk}/", {"action": "decline"}).status_code == 404
+    )
     client.force_login(user("ops"))
     answer = client.post(f"/targets/plans/{plan.pk}/restore/", {"version": "1"})
     restored = Plan.objects.exclude(pk=plan.pk).get(restored_from=plan)

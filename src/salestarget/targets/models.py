@@ -407,6 +407,8 @@ class PlanEvent(models.Model):
         DECLINE = "decline", _("Change declined")
         WITHDRAW = "withdraw", _("Change withdrawn")
         RESTORE = "restore", _("Restored as a new draft")
+        COMMIT = "commit", _("Committed")
+        RECONCILE = "reconcile", _("Reconciled")
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="events", verbose_name=_("plan"))
     unit = models.ForeignKey(
@@ -430,6 +432,86 @@ class PlanEvent(models.Model):
 
     def __str__(self):
         return f"{self.plan} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class CommitmentQuerySet(RestrictedQuerySet):
+    def scope_filter(self, reach):
+        # As the node's target: a unit's by the subtree, a person's by the person.
+        return (
+            reach.units_q("unit__")
+            | reach.own_q("person_id")
+            | (Q(person__isnull=False) & reach.people_q("person_id"))
+        )
+
+
+class Commitment(models.Model):
+    """A team's or a rep's own figure for their node over the plan's period (团队共创, bottom-up),
+    beside the top-down target, and how the director reconciled the two. One per node and plan;
+    committing again replaces the figure until it is reconciled."""
+
+    class Decision(models.TextChoices):
+        KEEP = "keep", _("Kept the top-down target")
+        ACCEPT = "accept", _("Accepted the commitment")
+        SPLIT = "split", _("Split the difference")
+
+    plan = models.ForeignKey(
+        Plan, on_delete=models.CASCADE, related_name="commitments", verbose_name=_("plan")
+    )
+    unit = models.ForeignKey(
+        "org.OrgUnit",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("unit"),
+    )
+    person = models.ForeignKey(
+        "org.Person",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("person"),
+    )
+    amount = models.BigIntegerField(_("commitment"))
+    note = models.TextField(_("note"), blank=True)
+    committed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    committed_at = models.DateTimeField(_("committed at"), auto_now=True)
+    # The top-down target when the commitment was made, and the reconciliation.
+    top_down = models.BigIntegerField(_("top-down target"), null=True, blank=True)
+    decision = models.CharField(_("decision"), max_length=8, choices=Decision.choices, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    result = models.BigIntegerField(_("reconciled target"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    objects = CommitmentQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("commitment")
+        verbose_name_plural = _("commitments")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(unit__isnull=False) & Q(person__isnull=True))
+                | (Q(unit__isnull=True) & Q(person__isnull=False)),
+                name="commitment_has_one_owner",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="commitment_not_negative"),
+            models.UniqueConstraint(
+                "plan",
+                Coalesce("unit", Value(0)),
+                Coalesce("person", Value(0)),
+                name="one_commitment_per_node",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} / {self.unit or self.person}: {self.amount}"
 
 
 class ChangeRequestQuerySet(RestrictedQuerySet):

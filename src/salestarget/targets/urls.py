@@ -1,6 +1,6 @@
 from django.urls import path
 
-from salestarget.targets import grid_views, plan_views, scenario_views, views, wizard_views
+from salestarget.targets import commitment_views, grid_views, plan_views, scenario_views, views, wizard_views
 
 app_name = "targets"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("plans/<int:pk>/import/", plan_views.plan_import, name="plan_import"),
     path("plans/<int:pk>/workflow/", plan_views.plan_workflow, name="plan_workflow"),
     path("plans/<int:pk>/restore/", plan_views.plan_restore, name="plan_restore"),
+    path("plans/<int:pk>/commitments/", commitment_views.kickoff, name="kickoff"),
     path(
         "plans/<int:pk>/changes/<int:request_id>/",
         plan_views.change_request_decide,

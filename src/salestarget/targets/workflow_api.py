@@ -6,12 +6,12 @@ for what the caller can fix, 409 when someone else acted first (the body says wh
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from salestarget.core.api_contract import BodyIn, ErrorOut, Id, QueryIn, Text, Whole, responses
+from salestarget.core.api_contract import MAX_AMOUNT, BodyIn, ErrorOut, Id, QueryIn, Text, Whole, responses
 from salestarget.targets import workflow
 from salestarget.targets.grid_api import CellChangeIn
 
@@ -253,3 +253,109 @@ def cell_history(request, cell_id: Id):
 
     cell = get_object_or_404(TargetCell.objects.restrict(request.user), pk=cell_id)
     return changes.cell_history(cell)
+
+
+# --- team commitments (a draft plan) --------------------------------------------------------------
+
+
+class KickoffQuery(QueryIn):
+    unit_id: Id | None = Field(None, description="the node: the topmost unit you may see by default")
+
+
+class CommitIn(BodyIn):
+    unit_id: Id | None = Field(None, description="a unit below the company (or person_id)")
+    person_id: Id | None = None
+    amount: Whole(0, MAX_AMOUNT, description="the metric's minor units (fen)")
+    note: Text(2000) = ""
+
+
+class ReconcileIn(BodyIn):
+    decision: Literal["keep", "accept", "split"]
+    note: Text(2000) = Field("", description="required to keep the top-down target")
+    share: Whole(0, 100, description="split: percent of the gap the target moves toward the commitment") = 50
+
+
+class CommitmentOut(Schema):
+    id: int
+    unit_id: int | None
+    person_id: int | None
+    amount: int
+    note: str
+    top_down: int | None
+    decision: str
+    decision_note: str
+    result: int | None
+
+
+def _commitment_out(c) -> dict:
+    return {
+        "id": c.pk,
+        "unit_id": c.unit_id,
+        "person_id": c.person_id,
+        "amount": c.amount,
+        "note": c.note,
+        "top_down": c.top_down,
+        "decision": c.decision,
+        "decision_note": c.decision_note,
+        "result": c.result,
+    }
+
+
+@router.get("/plans/{plan_id}/commitments", response=responses(dict[str, Any], 404, 422))
+def get_kickoff(request, plan_id: Id, q: Query[KickoffQuery]):
+    """The kick-off view of a node: for it, its sub-units and its people, the top-down target, the
+    commitment, the gap and the decision; who has committed and who has not (``waiting``)."""
+    from django.http import Http404
+
+    from salestarget.org.models import OrgUnit
+    from salestarget.targets import commitments
+    from salestarget.targets.grid import default_node
+
+    plan = _plan(request, plan_id)
+    unit = (
+        default_node(request.user)
+        if q.unit_id is None
+        else get_object_or_404(OrgUnit.objects.restrict(request.user), pk=q.unit_id)
+    )
+    if unit is None:
+        raise Http404
+    return commitments.kickoff(request.user, plan, unit)
+
+
+@router.post("/plans/{plan_id}/commitments", response=responses(CommitmentOut, 400, 403, 404, 413, 422))
+def commit(request, plan_id: Id, body: CommitIn):
+    """Commit a figure for your team (or a unit below it) or yourself, while the plan is a draft."""
+    from salestarget.org.models import OrgUnit, Person
+    from salestarget.targets import commitments
+
+    plan = _plan(request, plan_id)
+    unit = (
+        None
+        if body.unit_id is None
+        else get_object_or_404(OrgUnit.objects.restrict(request.user), pk=body.unit_id)
+    )
+    person = (
+        None
+        if body.person_id is None
+        else get_object_or_404(Person.objects.restrict(request.user), pk=body.person_id)
+    )
+    made = commitments.do_commit(
+        request.user, plan, unit=unit, person=person, amount=body.amount, note=body.note
+    )
+    return _commitment_out(made)
+
+
+@router.post(
+    "/commitments/{commitment_id}/reconcile", response=responses(CommitmentOut, 400, 403, 404, 413, 422)
+)
+def reconcile(request, commitment_id: Id, body: ReconcileIn):
+    """Keep the top-down target (with a note), accept the commitment, or split the difference;
+    the node's target for the period becomes the result."""
+    from salestarget.targets import commitments
+    from salestarget.targets.models import Commitment
+
+    found = get_object_or_404(
+        Commitment.objects.restrict(request.user).select_related("plan", "unit", "person"), pk=commitment_id
+    )
+    done = commitments.do_reconcile(request.user, found, body.decision, note=body.note, share=body.share)
+    return _commitment_out(done.commitment)
