@@ -28,6 +28,8 @@ WEB = {
     "targets:backtest": (lambda c: {}, EVERYONE),
     # Everyone sees which plans exist (tests/targets/test_plans.py: who may create and set them).
     "targets:index": (lambda c: {}, EVERYONE),
+    # Everyone's own inbox (tests/targets/test_inbox.py checks what each sees).
+    "targets:inbox": (lambda c: {}, EVERYONE),
     "targets:plan": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # POST only: a GET is refused whoever asks.
     "targets:plan_total": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
@@ -184,6 +186,7 @@ def _api():
         "/api/v1/targets/plans/{plan_id}/workflow": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/change-requests": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/plans/{plan_id}/commitments": (lambda c: {"plan_id": a_plan().pk}, Plan),
+        "/api/v1/targets/inbox": (None, None),
         "/api/v1/targets/plans/{plan_id}/versions": (lambda c: {"plan_id": a_plan().pk}, Plan),
         "/api/v1/targets/cells/{cell_id}/history": (lambda c: {"cell_id": a_cell(c).pk}, TargetCell),
         "/api/v1/targets/plans/{plan_id}/compare": (lambda c: {"plan_id": a_plan().pk}, Plan),

@@ -337,3 +337,11 @@ def plan_import(request, pk: int):
         for error in answer["errors"][:20]:
             messages.error(request, _("Row %(row)s, %(column)s “%(value)s”: %(reason)s") % error)
     return redirect("targets:plan", pk=pk)
+
+
+@login_required
+def inbox(request):
+    """What awaits my decision, my open change requests, and what changed in my targets."""
+    from salestarget.targets.inbox import inbox as build
+
+    return render(request, "targets/inbox.html", {"data": build(request.user), "nav": "inbox"})

@@ -5,6 +5,7 @@ from salestarget.targets import commitment_views, grid_views, plan_views, scenar
 app_name = "targets"
 urlpatterns = [
     path("plans/", plan_views.plans, name="index"),
+    path("inbox/", plan_views.inbox, name="inbox"),
     path("plans/<int:pk>/", plan_views.plan, name="plan"),
     path("plans/<int:pk>/total/", plan_views.plan_total, name="plan_total"),
     path("plans/<int:pk>/export/", plan_views.plan_export, name="plan_export"),

@@ -255,6 +255,16 @@ def cell_history(request, cell_id: Id):
     return changes.cell_history(cell)
 
 
+@router.get("/inbox", response=responses(dict[str, Any], 422))
+def get_inbox(request):
+    """What awaits your decision (``awaiting``: units' parts, plans, change requests, commitments),
+    your open change requests (``mine``), and what changed in the targets you see (``news``,
+    the last 90 days)."""
+    from salestarget.targets.inbox import inbox
+
+    return inbox(request.user)
+
+
 # --- team commitments (a draft plan) --------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from salestarget.org.permissions import Action
 NAV = [
     ("home", "web:home", _("Home"), "bi-house", None),
     ("targets", "targets:index", _("Targets"), "bi-flag", None),
+    ("inbox", "targets:inbox", _("Inbox"), "bi-inbox", None),
     ("tracking", "tracking:index", _("Tracking"), "bi-graph-up-arrow", None),
     ("actuals", "actuals:index", _("Actuals"), "bi-table", None),
     ("recommend", "targets:recommend", _("Recommend"), "bi-lightbulb", None),
