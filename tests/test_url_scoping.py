@@ -37,6 +37,7 @@ WEB = {
     # Who may take each step: tests/targets/test_workflow.py.
     "targets:plan_workflow": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_restore": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    "targets:plan_midyear": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     # Everyone sees the kick-off view of the topmost unit they reach (tests/targets/test_commitments.py).
     "targets:kickoff": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # Who may decide: tests/targets/test_change_requests.py.

@@ -99,6 +99,7 @@ def plan(request, pk: int):
         "workflow": _workflow_context(request.user, the_plan),
         "requests": _requests_context(request.user, the_plan, show),
         "versions": range(the_plan.version, 0, -1) if planner and the_plan.version > 1 else None,
+        "midyear": _midyear_context(request.user, the_plan),
         "nav": "targets",
     }
     return render(request, "targets/plan.html", context)
@@ -156,6 +157,60 @@ def _requests_context(user, the_plan: Plan, show) -> list[dict]:
         ]
         r["more"] = max(0, len(r["changes"]) - 50)
     return rows
+
+
+def _midyear_context(user, the_plan: Plan) -> dict | None:
+    """The mid-year change form for a published plan: the people and teams the user may change."""
+    from salestarget.org.models import Person
+    from salestarget.org.permissions import Action, scope_of
+
+    if the_plan.status != Plan.Status.PUBLISHED or not scope_of(user).can(Action.CHANGE):
+        return None
+    people = Person.objects.restrict(user, Action.CHANGE).order_by("code").values_list("pk", "name")[:500]
+    units = OrgUnit.objects.restrict(user, Action.CHANGE).filter(parent__isnull=False).order_by("path")
+    return {"people": list(people), "units": list(units.values_list("pk", "name")[:500])}
+
+
+@login_required
+@require_POST
+def plan_midyear(request, pk: int):
+    """A move, departure or hire from the plan's page, as one change request."""
+    import datetime as dt
+
+    from salestarget.org.models import Person
+    from salestarget.targets import midyear
+
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    post = request.POST
+    try:
+        person = Person.objects.restrict(request.user).get(pk=int(post.get("person", "")))
+        unit = OrgUnit.objects.restrict(request.user).get(pk=int(post["unit"])) if post.get("unit") else None
+        effective = dt.date.fromisoformat(post.get("effective", ""))
+    except (ValueError, Person.DoesNotExist, OrgUnit.DoesNotExist):
+        messages.error(request, _("Choose the person, the team and the effective date."))
+        return redirect("targets:plan", pk=pk)
+    try:
+        made = midyear.do_request_mid_year(
+            request.user,
+            the_plan,
+            post.get("kind", ""),
+            person=person,
+            unit=unit,
+            effective=effective,
+            mode=post.get("mode", "vacancy"),
+            source=post.get("source", "vacancy"),
+            ramp=post.get("ramp", "").replace("，", ",").split(","),
+            reason=post.get("reason", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("Change request #%(n)s sent: it applies once someone above the unit accepts it.")
+            % {"n": made.pk},
+        )
+    return redirect("targets:plan", pk=pk)
 
 
 @login_required

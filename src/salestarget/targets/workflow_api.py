@@ -11,7 +11,17 @@ from typing import Any, Literal
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 
-from salestarget.core.api_contract import MAX_AMOUNT, BodyIn, ErrorOut, Id, QueryIn, Text, Whole, responses
+from salestarget.core.api_contract import (
+    MAX_AMOUNT,
+    BodyIn,
+    ErrorOut,
+    Id,
+    IsoDate,
+    QueryIn,
+    Text,
+    Whole,
+    responses,
+)
 from salestarget.targets import workflow
 from salestarget.targets.grid_api import CellChangeIn
 
@@ -369,3 +379,55 @@ def reconcile(request, commitment_id: Id, body: ReconcileIn):
     )
     done = commitments.do_reconcile(request.user, found, body.decision, note=body.note, share=body.share)
     return _commitment_out(done.commitment)
+
+
+# --- mid-year changes (a published plan) ----------------------------------------------------------
+
+
+class MidYearIn(BodyIn):
+    kind: Literal["move", "depart", "hire"]
+    person_id: Id = Field(description="who moves, leaves or joins")
+    unit_id: Id | None = Field(None, description="move: the new team; hire: the team joined")
+    effective: IsoDate = Field(description="the first day the change applies (within the plan's period)")
+    mode: Literal["vacancy", "redistribute"] = Field(
+        "vacancy", description="depart: what becomes of the rest"
+    )
+    source: Literal["vacancy", "team"] = Field("vacancy", description="hire: where the new target comes from")
+    ramp: list[Text(12, 1)] = Field(
+        default_factory=lambda: ["0.25", "0.5", "0.75", "1"],
+        max_length=24,
+        description="hire: factors per month from the effective month, 0 to 1",
+    )
+    reason: Text(2000, 1)
+
+
+@router.post(
+    "/plans/{plan_id}/mid-year-changes", response=responses(ChangeRequestOut, 400, 403, 404, 413, 422)
+)
+def mid_year_change(request, plan_id: Id, body: MidYearIn):
+    """A move, departure or hire as one change request: only the remaining target from the
+    effective date moves, split by working days in its month, exact to the fen; the request
+    explains the amounts."""
+    from salestarget.org.models import OrgUnit, Person
+    from salestarget.targets import changes, midyear
+
+    plan = _plan(request, plan_id)
+    person = get_object_or_404(Person.objects.restrict(request.user), pk=body.person_id)
+    unit = (
+        None
+        if body.unit_id is None
+        else get_object_or_404(OrgUnit.objects.restrict(request.user), pk=body.unit_id)
+    )
+    made = midyear.do_request_mid_year(
+        request.user,
+        plan,
+        body.kind,
+        person=person,
+        unit=unit,
+        effective=body.effective,
+        mode=body.mode,
+        source=body.source,
+        ramp=body.ramp,
+        reason=body.reason,
+    )
+    return changes.request_out(request.user, made)
