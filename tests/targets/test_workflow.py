@@ -348,3 +348,23 @@ def test_two_approvers_at_once_one_wins_and_nothing_is_applied_twice(transaction
     )
     assert PlanEvent.objects.filter(plan=plan, action="approve").count() == 1
     assert Review.objects.get(plan=plan, unit=c.sh).version == 2
+
+
+def test_the_command_line_takes_the_same_steps(roles, plan):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("plan", "submit", str(plan.pk), "--unit", "SH", "--comment", "命令行提交", stdout=out)
+    assert "上海组" in out.getvalue()
+    assert Review.objects.get(plan=plan, unit=roles.sh).status == "submitted"
+    with pytest.raises(CommandError, match="上海组"):
+        call_command("plan", "submit", str(plan.pk), stdout=io.StringIO())
+    call_command("plan", "approve", str(plan.pk), "--unit", "SH", stdout=io.StringIO())
+    for step in ("submit", "approve", "publish"):
+        call_command("plan", step, str(plan.pk), stdout=io.StringIO())
+    plan.refresh_from_db()
+    assert plan.status == "published"
+    with pytest.raises(CommandError):
+        call_command("plan", "reject", str(plan.pk), stdout=io.StringIO())

@@ -1,5 +1,7 @@
-"""``salestarget plan export|import|decompose``: a plan's targets as a workbook or CSV, and
-back; a scenario decomposed from the plan's total by rules (``targets.decomposition``).
+"""``salestarget plan export|import|decompose|submit|approve|reject|publish|close``: a plan's
+targets as a workbook or CSV, and back; a scenario decomposed from the plan's total by rules
+(``targets.decomposition``); a workflow step (``targets.workflow``), e.g. publishing a plan
+approved in the app, or closing last year's at year end.
 
 Runs with full rights, as ``salestarget import`` does (whoever can run commands on the server
 can change the database anyway). Exit codes, as ``salestarget import``: 0 done (or a clean dry
@@ -34,7 +36,18 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True, metavar="export|import|decompose")
+        actions = parser.add_subparsers(
+            dest="action",
+            required=True,
+            metavar="export|import|decompose|submit|approve|reject|publish|close",
+        )
+        for step in ("submit", "approve", "reject", "publish", "close"):
+            sub = actions.add_parser(
+                step, help=f"{step} the plan (or, with --unit, a unit's part: submit, approve, reject)"
+            )
+            sub.add_argument("plan", type=int, metavar="PLAN_ID")
+            sub.add_argument("--unit", metavar="CODE", help="the unit whose part this is (default: the plan)")
+            sub.add_argument("--comment", default="", help="why (required to reject)")
         export = actions.add_parser("export", help="write the plan's targets to FILE (.xlsx or .csv)")
         export.add_argument("plan", type=int, metavar="PLAN_ID")
         export.add_argument("file", help="the .xlsx (or, with --csv, .csv) file to write")
@@ -81,12 +94,32 @@ class Command(BaseCommand):
             record = Plan.objects.select_related("metric").get(pk=plan)
         except Plan.DoesNotExist:
             raise CommandError(_("There is no plan %(id)s.") % {"id": plan}) from None
-        if action == "decompose":
+        if action in ("submit", "approve", "reject", "publish", "close"):
+            self._step(record, action, options)
+        elif action == "decompose":
             self._decompose(record, options)
         elif action == "export":
             self._export(record, file, options)
         else:
             self._import(record, file, options)
+
+    def _step(self, plan: Plan, action: str, options) -> None:
+        from salestarget.org.models import OrgUnit
+        from salestarget.targets.workflow import do_workflow, past_label
+
+        unit = None
+        if options.get("unit"):
+            unit = OrgUnit.objects.filter(code=options["unit"]).first()
+            if unit is None:
+                raise CommandError(_("There is no unit %(code)s.") % {"code": options["unit"]})
+        try:
+            step = do_workflow(None, plan, action, unit=unit, comment=options.get("comment") or "")
+        except DomainError as problem:
+            raise CommandError(str(problem)) from None
+        what = step.unit.name if step.unit else plan.name
+        self.stdout.write(
+            self.style.SUCCESS(_("%(what)s: %(action)s.") % {"what": what, "action": past_label(action)})
+        )
 
     def _export(self, plan: Plan, file: str, options) -> None:
         fmt = "csv" if options["csv"] else "xlsx"
