@@ -259,3 +259,38 @@ def test_the_page_and_the_api_send_mid_year_changes(client, company, plan):
     assert bad.status_code == 400
     client.force_login(user("rep_sh1"))
     assert 'data-testid="midyear"' not in client.get(f"/targets/plans/{plan.pk}/").content.decode()
+
+
+def test_a_territory_changes_hands_with_its_share_of_the_remaining_target(company, plan):
+    from fractions import Fraction
+
+    from salestarget.actuals.models import DailyRollup
+    from salestarget.engine.rounding import round_half_up
+
+    c = company
+    with pytest.raises(DomainError, match="广东"):  # no history to tell the territory's share
+        midyear.do_request_territory(
+            user("director_east"), plan, c.guangdong, c.rep_sh1, c.rep_hz, APRIL_15, reason="x"
+        )
+    for region, amount in ((c.shanghai, 300_00), (c.guangdong, 100_00)):
+        DailyRollup.objects.create(
+            day=dt.date(YEAR - 1, 11, 3), kind="order", person_id=c.rep_sh1.pk, unit_id=c.sh.pk,
+            region_id=region.pk, amount=amount, rows=1,
+        )  # fmt: skip
+    asked = midyear.do_request_territory(
+        user("director_east"), plan, c.guangdong, c.rep_sh1, c.rep_hz, APRIL_15, reason="广东划给周杭"
+    )
+    assert "25.0%" in asked.reason and asked.kind == "territory"
+    accept(asked)
+    april = round_half_up(Fraction(april_after(REP), 4))
+    assert months(person=c.rep_sh1) == [REP] * 3 + [REP - april] + [REP - REP // 4] * 8
+    assert months(person=c.rep_hz) == [HZ] * 3 + [HZ + april] + [HZ + REP // 4] * 8
+    assert months(unit=c.sh, person=None) == [SH] * 3 + [SH - april] + [SH - REP // 4] * 8
+    check_adds_up(c)
+    # A share given by hand, over the API.
+    client_share = midyear.do_request_mid_year(
+        user("director_east"), plan, "territory", person=c.rep_sh2, unit=None, effective=dt.date(YEAR, 7, 1),
+        region=c.shanghai, to_person=c.rep_hz, share_bp=10_000, reason="上海全部划出",
+    )  # fmt: skip
+    accept(client_share)
+    assert months(person=c.rep_sh2)[6:] == [0] * 6

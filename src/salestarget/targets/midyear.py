@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from fractions import Fraction
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from salestarget.core.errors import DomainError
 from salestarget.engine import midyear as engine
 from salestarget.engine.allocate import AllocationError
+from salestarget.engine.rounding import round_half_up
 from salestarget.org.models import Membership, OrgUnit, Person
 from salestarget.targets import changes, grid
 from salestarget.targets.models import Plan, TargetCell
@@ -40,14 +42,24 @@ def do_request_mid_year(
     mode: str = "vacancy",
     source: str = "vacancy",
     ramp=("0.25", "0.5", "0.75", "1"),
+    region=None,
+    to_person: Person | None = None,
+    share_bp: int | None = None,
     reason: str,
 ):
-    """One entry for the page and the API: ``kind`` move (to ``unit``), depart (``mode``) or hire
-    (into ``unit``, from ``source``, ramped by ``ramp``: factors from 0 to 1 as text or numbers)."""
+    """One entry for the page and the API: ``kind`` move (to ``unit``), depart (``mode``), hire
+    (into ``unit``, from ``source``, ramped by ``ramp``: factors from 0 to 1 as text or numbers)
+    or territory (``region`` from ``person`` to ``to_person``, at ``share_bp`` or by history)."""
     from decimal import Decimal, InvalidOperation
 
-    if kind not in ("move", "depart", "hire"):
+    if kind not in ("move", "depart", "hire", "territory"):
         raise DomainError(_("Unknown action “%(action)s”."), action=kind)
+    if kind == "territory":
+        if region is None or to_person is None:
+            raise DomainError(_("Name the territory and the rep who takes it over."))
+        return do_request_territory(
+            user, plan, region, person, to_person, effective, reason=reason, share_bp=share_bp
+        )
     if kind in ("move", "hire") and unit is None:
         raise DomainError(_("Name the team."))
     if kind == "move":
@@ -113,6 +125,73 @@ def do_request_hire(
         )
     )
     return _request(user, plan, tree, ctx, change, reason, "hire")
+
+
+def do_request_territory(
+    user,
+    plan: Plan,
+    region,
+    from_person: Person,
+    to_person: Person,
+    effective: dt.date,
+    *,
+    reason: str,
+    share_bp: int | None = None,
+):
+    """``region`` passes from one rep to another: the part of the first rep's remaining target
+    that the territory stands for moves with it, both teams' chains following. That part is the
+    territory's share of the rep's sales over the 12 months before the change (credited as the
+    actuals are: the rep on the row, the region's subtree), or ``share_bp`` (basis points) when
+    given, e.g. when the territory has no history."""
+    if from_person == to_person:
+        raise DomainError(_("%(person)s is already in %(unit)s."), person=to_person.name, unit=region.name)
+    share = _territory_share(plan, region, from_person, effective) if share_bp is None else (share_bp, 10_000)
+    if not 0 <= share[0] <= share[1]:
+        raise DomainError(_("The share is a whole percentage from 0 to 100."))
+    source = _team(plan, from_person, _before(plan, effective))
+    target = _team(plan, to_person, _before(plan, effective))
+    tree, ctx = _tree(
+        plan, effective, teams=[source, target], placed={from_person.pk: source, to_person.pk: target}
+    )
+    key = f"p{from_person.pk}"
+    rest = engine.remaining(tree.tree.values[key], ctx.cut, ctx.slot_months)
+    amounts = [round_half_up(Fraction(r * share[0], share[1])) for r in rest]
+    change = _run(lambda: engine.reassign(tree.tree, key, f"p{to_person.pk}", amounts))
+    percent = f"{share[0] * 100 / share[1]:.1f}%"
+    note = _("%(region)s is %(share)s of %(person)s's remaining target.") % {
+        "region": region.name,
+        "share": percent,
+        "person": from_person.name,
+    }
+    return _request(
+        user, plan, tree, ctx, change, f"{reason.strip()}\n{note}" if reason.strip() else "", "territory"
+    )
+
+
+def _territory_share(plan: Plan, region, person: Person, effective: dt.date) -> tuple[int, int]:
+    from django.db.models import Sum
+
+    from salestarget.actuals.models import DailyRollup
+    from salestarget.catalog.models import Region
+    from salestarget.targets.history import value_field
+
+    field = value_field(plan.metric)
+    first = effective - dt.timedelta(days=365)
+    rows = DailyRollup.objects.filter(
+        person_id=person.pk, day__gte=first, day__lt=effective, kind=plan.metric.fact_kind or "order"
+    )
+    regions = Region.objects.filter(path__startswith=region.path).values("pk")
+    total = rows.aggregate(s=Sum(field))["s"] or 0
+    part = rows.filter(region_id__in=regions).aggregate(s=Sum(field))["s"] or 0
+    if total <= 0:
+        raise DomainError(
+            _(
+                "%(person)s has no sales in the 12 months before the change to tell %(region)s's share: give the share."
+            ),
+            person=person.name,
+            region=region.name,
+        )
+    return max(0, part), total
 
 
 # --- the plan as the engine's tree ----------------------------------------------------------------

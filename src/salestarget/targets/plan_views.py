@@ -168,7 +168,14 @@ def _midyear_context(user, the_plan: Plan) -> dict | None:
         return None
     people = Person.objects.restrict(user, Action.CHANGE).order_by("code").values_list("pk", "name")[:500]
     units = OrgUnit.objects.restrict(user, Action.CHANGE).filter(parent__isnull=False).order_by("path")
-    return {"people": list(people), "units": list(units.values_list("pk", "name")[:500])}
+    from salestarget.catalog.models import Region
+
+    regions = Region.objects.order_by("path").values_list("pk", "name")[:500]
+    return {
+        "people": list(people),
+        "units": list(units.values_list("pk", "name")[:500]),
+        "regions": list(regions),
+    }
 
 
 @login_required
@@ -177,6 +184,7 @@ def plan_midyear(request, pk: int):
     """A move, departure or hire from the plan's page, as one change request."""
     import datetime as dt
 
+    from salestarget.catalog.models import Region
     from salestarget.org.models import Person
     from salestarget.targets import midyear
 
@@ -186,7 +194,13 @@ def plan_midyear(request, pk: int):
         person = Person.objects.restrict(request.user).get(pk=int(post.get("person", "")))
         unit = OrgUnit.objects.restrict(request.user).get(pk=int(post["unit"])) if post.get("unit") else None
         effective = dt.date.fromisoformat(post.get("effective", ""))
-    except (ValueError, Person.DoesNotExist, OrgUnit.DoesNotExist):
+        region = Region.objects.get(pk=int(post["region"])) if post.get("region") else None
+        to_person = (
+            Person.objects.restrict(request.user).get(pk=int(post["to_person"]))
+            if post.get("to_person")
+            else None
+        )
+    except (ValueError, Person.DoesNotExist, OrgUnit.DoesNotExist, Region.DoesNotExist):
         messages.error(request, _("Choose the person, the team and the effective date."))
         return redirect("targets:plan", pk=pk)
     try:
@@ -200,6 +214,8 @@ def plan_midyear(request, pk: int):
             mode=post.get("mode", "vacancy"),
             source=post.get("source", "vacancy"),
             ramp=post.get("ramp", "").replace("，", ",").split(","),
+            region=region,
+            to_person=to_person,
             reason=post.get("reason", ""),
         )
     except DomainError as exc:

@@ -385,8 +385,13 @@ def reconcile(request, commitment_id: Id, body: ReconcileIn):
 
 
 class MidYearIn(BodyIn):
-    kind: Literal["move", "depart", "hire"]
-    person_id: Id = Field(description="who moves, leaves or joins")
+    kind: Literal["move", "depart", "hire", "territory"]
+    person_id: Id = Field(description="who moves, leaves or joins; territory: who gives it up")
+    region_id: Id | None = Field(None, description="territory: the region that changes hands")
+    to_person_id: Id | None = Field(None, description="territory: who takes it over")
+    share_bp: Whole(0, 10_000) | None = Field(
+        None, description="territory: its share of the remaining target in basis points; by history if absent"
+    )
     unit_id: Id | None = Field(None, description="move: the new team; hire: the team joined")
     effective: IsoDate = Field(description="the first day the change applies (within the plan's period)")
     mode: Literal["vacancy", "redistribute"] = Field(
@@ -408,6 +413,7 @@ def mid_year_change(request, plan_id: Id, body: MidYearIn):
     """A move, departure or hire as one change request: only the remaining target from the
     effective date moves, split by working days in its month, exact to the fen; the request
     explains the amounts."""
+    from salestarget.catalog.models import Region
     from salestarget.org.models import OrgUnit, Person
     from salestarget.targets import changes, midyear
 
@@ -417,6 +423,12 @@ def mid_year_change(request, plan_id: Id, body: MidYearIn):
         None
         if body.unit_id is None
         else get_object_or_404(OrgUnit.objects.restrict(request.user), pk=body.unit_id)
+    )
+    region = None if body.region_id is None else get_object_or_404(Region.objects.all(), pk=body.region_id)
+    to_person = (
+        None
+        if body.to_person_id is None
+        else get_object_or_404(Person.objects.restrict(request.user), pk=body.to_person_id)
     )
     made = midyear.do_request_mid_year(
         request.user,
@@ -428,6 +440,9 @@ def mid_year_change(request, plan_id: Id, body: MidYearIn):
         mode=body.mode,
         source=body.source,
         ramp=body.ramp,
+        region=region,
+        to_person=to_person,
+        share_bp=body.share_bp,
         reason=body.reason,
     )
     return changes.request_out(request.user, made)
