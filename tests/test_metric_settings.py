@@ -139,7 +139,7 @@ def test_decimals_cannot_change_once_the_metric_has_targets(client, company, ops
     )
     with pytest.raises(DomainError) as caught:
         do_update_metric(ops, visits, decimals=0)
-    assert "already has targets" in str(caught.value)
+    assert "已有目标" in str(caught.value)
     signed_in(client, ops)
     response = client.post("/settings/metrics/visits/", form_data(visits, decimals=2))
     assert response.status_code == 200
@@ -153,7 +153,7 @@ def test_decimals_cannot_change_once_the_metric_has_targets(client, company, ops
 def test_money_metrics_keep_two_decimals(company, ops):
     with pytest.raises(DomainError) as caught:
         do_update_metric(ops, Metric.objects.get(code="sales"), decimals=0)
-    assert "hundredths" in str(caught.value)
+    assert "百分之一" in str(caught.value)
 
 
 def test_code_and_aggregation_are_not_editable(company, ops):

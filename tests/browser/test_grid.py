@@ -145,14 +145,24 @@ def test_a_director_edits_the_grid(page_for, live_server, company, plan, size):
     assert target(company.sh, 6).target == 888_00
 
 
-def test_a_plan_in_force_and_a_reps_grid_are_read_only(page_for, live_server, company, plan):
+def test_a_plan_in_force_is_never_saved_from_the_grid_and_a_reps_grid_is_read_only(
+    page_for, live_server, company, plan
+):
     from salestarget.targets.models import Plan
 
-    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.PUBLISHED)
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.APPROVED)
     page = page_for("director_east", company.password)
     page.goto(f"{live_server.url}/targets/plans/{plan.pk}/grid/?unit={company.sh.pk}")
     assert page.get_by_test_id("grid-read-only").is_visible()
     type_into(page, "上海组", "m01", "5")
+    page.wait_for_timeout(500)
+    assert target(company.sh, 1).target == 100_00
+    # Published: what is typed waits to be sent as a change request; nothing is saved.
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.PUBLISHED)
+    page.goto(f"{live_server.url}/targets/plans/{plan.pk}/grid/?unit={company.sh.pk}")
+    assert page.get_by_test_id("grid-request-mode").is_visible()
+    type_into(page, "上海组", "m01", "5")
+    page.get_by_test_id("grid-request").wait_for(state="visible")
     page.wait_for_timeout(500)
     assert target(company.sh, 1).target == 100_00
 

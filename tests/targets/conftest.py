@@ -68,3 +68,21 @@ def add_one_off_deal(person, unit, amount: int) -> dt.date:
         day=month.replace(day=20), kind="order", person_id=person.pk, unit_id=unit.pk, amount=amount
     )
     return month
+
+
+def user(username: str):
+    """The sign-in of a user of the ``company`` fixture (or of ``roles``)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username)
+
+
+@pytest.fixture
+def roles(company):
+    """Sales operations and a company-wide viewer besides the tree's managers and reps."""
+    from salestarget.org.models import RoleAssignment
+    from tests.factories import UserFactory
+
+    RoleAssignment.objects.create(user=UserFactory(username="ops"), role="ops")
+    RoleAssignment.objects.create(user=UserFactory(username="viewer"), role="viewer")
+    return company

@@ -9,7 +9,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
@@ -17,29 +16,17 @@ from django.utils import timezone
 from salestarget.core.errors import DomainError
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.org.models import RoleAssignment
 from salestarget.targets import changes, workflow
 from salestarget.targets.grid import CellChange
 from salestarget.targets.models import ChangeRequest, Plan, PlanEvent, TargetCell
 from salestarget.targets.services import do_create_plan, do_set_plan_total
 from tests.conftest import seed_standard_metrics
-from tests.factories import UserFactory
+from tests.targets.conftest import user
 
 pytestmark = pytest.mark.django_db
 
 REP_YEAR = 5_000_000_00
 TEAM_YEAR = 12_000_000_00
-
-
-def user(username):
-    return get_user_model().objects.get(username=username)
-
-
-@pytest.fixture
-def roles(company):
-    RoleAssignment.objects.create(user=UserFactory(username="ops"), role="ops")
-    RoleAssignment.objects.create(user=UserFactory(username="viewer"), role="viewer")
-    return company
 
 
 def published(roles) -> Plan:

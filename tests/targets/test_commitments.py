@@ -6,18 +6,16 @@ becomes the node's target, exact to the fen."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from salestarget.core.errors import DomainError
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.org.models import RoleAssignment
 from salestarget.targets import commitments
 from salestarget.targets.models import Commitment, PlanEvent, TargetCell
 from salestarget.targets.services import do_create_plan, do_set_plan_total
-from tests.factories import UserFactory
+from tests.targets.conftest import user
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +23,9 @@ TEAM = 1_200_000_00
 REP = 600_000_00
 
 
-def user(username):
-    return get_user_model().objects.get(username=username)
-
-
 @pytest.fixture
-def plan(company):
-    RoleAssignment.objects.create(user=UserFactory(username="ops"), role="ops")
-    RoleAssignment.objects.create(user=UserFactory(username="viewer"), role="viewer")
+def plan(roles):
+    company = roles
     period = fiscal_calendar().year(timezone.localdate().year + 1)
     plan = do_create_plan(company.admin, metric=Metric.objects.get(code="sales"), period=period)
     do_set_plan_total(company.admin, plan, method="typed", amount=50_000_000_00)

@@ -7,8 +7,9 @@ import pytest
 
 from salestarget.targets import changes, commitments, workflow
 from salestarget.targets.inbox import inbox
-from tests.targets.test_change_requests import published, raise_rep, roles  # noqa: F401
-from tests.targets.test_workflow import make_plan, user
+from tests.targets.conftest import user
+from tests.targets.test_change_requests import published, raise_rep
+from tests.targets.test_workflow import make_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def titles(username, part="awaiting"):
     return [i["title"] for i in inbox(user(username))[part]]
 
 
-def test_parts_plans_and_commitments_reach_whoever_decides_them(roles):  # noqa: F811
+def test_parts_plans_and_commitments_reach_whoever_decides_them(roles):
     c = roles
     plan = make_plan(c)
     commitments.do_commit(user("lead_sh"), plan, unit=c.sh, amount=1)
@@ -33,7 +34,7 @@ def test_parts_plans_and_commitments_reach_whoever_decides_them(roles):  # noqa:
     assert "批准计划" in titles("ops") and "批准计划" not in titles("vp")
 
 
-def test_change_requests_reach_the_deciders_and_the_rep_hears_of_the_change(roles):  # noqa: F811
+def test_change_requests_reach_the_deciders_and_the_rep_hears_of_the_change(roles):
     c = roles
     plan = published(c)
     asked = raise_rep(c, "lead_sh", 1_00, reason="大单提前")
@@ -48,7 +49,7 @@ def test_change_requests_reach_the_deciders_and_the_rep_hears_of_the_change(role
     assert plan.pk == asked.plan_id
 
 
-def test_the_inbox_page_and_api(client, roles):  # noqa: F811
+def test_the_inbox_page_and_api(client, roles):
     c = roles
     plan = make_plan(c)
     workflow.do_workflow(user("lead_sh"), plan, "submit", unit=c.sh)

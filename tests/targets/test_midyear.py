@@ -10,7 +10,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 
 from salestarget.core.errors import DomainError
@@ -22,6 +21,7 @@ from salestarget.targets import changes, midyear, workflow
 from salestarget.targets.models import Plan, TargetCell
 from salestarget.targets.services import do_create_plan, do_set_plan_total
 from tests.factories import MembershipFactory, PersonFactory
+from tests.targets.conftest import user
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,6 @@ YEAR = 2027
 MONTHS = [dt.date(YEAR, m, 1) for m in range(1, 13)]
 SH, HZ, REP = 100_000_00, 30_000_00, 50_000_00
 APRIL_15 = dt.date(YEAR, 4, 15)
-
-
-def user(username):
-    return get_user_model().objects.get(username=username)
 
 
 @pytest.fixture

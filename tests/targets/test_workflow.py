@@ -9,7 +9,6 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
@@ -17,27 +16,14 @@ from django.utils import timezone
 from salestarget.core.errors import DomainError
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.org.models import RoleAssignment
 from salestarget.targets import workflow
 from salestarget.targets.grid import CellChange, do_save_cells
 from salestarget.targets.models import Plan, PlanEvent, Review, TargetCell
 from salestarget.targets.services import do_create_plan, do_set_plan_total
 from tests.conftest import seed_standard_metrics
-from tests.factories import UserFactory
+from tests.targets.conftest import user
 
 pytestmark = pytest.mark.django_db
-
-
-def user(username):
-    return get_user_model().objects.get(username=username)
-
-
-@pytest.fixture
-def roles(company):
-    """Sales operations and a company-wide viewer besides the tree's managers and reps."""
-    RoleAssignment.objects.create(user=UserFactory(username="ops"), role="ops")
-    RoleAssignment.objects.create(user=UserFactory(username="viewer"), role="viewer")
-    return company
 
 
 @pytest.fixture

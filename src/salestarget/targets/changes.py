@@ -59,7 +59,9 @@ def do_request_change(
         for pk, edit in by_id.items():
             cell = stored[pk]
             for field, value in edit.values.items():
-                items.append(_item(cell_key(cell), field, getattr(cell, field), value, pk, edit.version))
+                items.append(
+                    _item(grid.cell_key_out(cell), field, getattr(cell, field), value, pk, edit.version)
+                )
         for key, edit in by_key.items():
             unit_id, person_id, kind_, start, product_id = key
             cell_key_ = {
@@ -84,16 +86,6 @@ def do_request_change(
         )
         _event(user, plan, request, PlanEvent.Action.REQUEST, reason)
     return request
-
-
-def cell_key(cell: TargetCell) -> dict:
-    return {
-        "unit_id": None if cell.person_id else cell.unit_id,
-        "person_id": cell.person_id,
-        "period_kind": cell.period_kind,
-        "period_start": cell.period_start.isoformat(),
-        "product_id": cell.product_id,
-    }
 
 
 def _item(key: dict, field: str, before, after, cell_id, version) -> dict:

@@ -35,7 +35,15 @@ MAX_NOTE = 2000
 
 def top_down(plan: Plan, *, unit: OrgUnit | None = None, person: Person | None = None) -> TargetCell | None:
     """The node's cell for the plan's whole period in the plan (its primary scenario)."""
-    cells = TargetCell.objects.filter(
+    cells = _period_cells(plan)
+    if person is not None:
+        return cells.filter(person=person).first()
+    return cells.filter(unit=unit, person__isnull=True).first()
+
+
+def _period_cells(plan: Plan):
+    """The plan's cells (its primary scenario) for its whole period, over all products."""
+    return TargetCell.objects.filter(
         scenario__plan=plan,
         scenario__is_primary=True,
         period_kind=plan.period_kind,
@@ -44,9 +52,6 @@ def top_down(plan: Plan, *, unit: OrgUnit | None = None, person: Person | None =
         region__isnull=True,
         segment__isnull=True,
     )
-    if person is not None:
-        return cells.filter(person=person).first()
-    return cells.filter(unit=unit, person__isnull=True).first()
 
 
 def team_of(plan: Plan, person: Person) -> OrgUnit | None:
@@ -237,15 +242,7 @@ def kickoff(user, plan: Plan, unit: OrgUnit) -> dict:
         .filter(view.people_q("pk", on=plan.period_start, until=plan.period_end))
         .order_by("code")
     )
-    cells = TargetCell.objects.filter(
-        scenario__plan=plan,
-        scenario__is_primary=True,
-        period_kind=plan.period_kind,
-        period_start=plan.period_start,
-        product__isnull=True,
-        region__isnull=True,
-        segment__isnull=True,
-    )
+    cells = _period_cells(plan)
     unit_cells = dict(cells.filter(unit__in=units, person__isnull=True).values_list("unit_id", "target"))
     person_cells = dict(cells.filter(person__in=people).values_list("person_id", "target"))
     found = (

@@ -611,12 +611,16 @@ def _key_out(change: CellChange) -> dict:
     }
 
 
-def _saved_out(cell: TargetCell) -> dict:
+def cell_key_out(cell: TargetCell) -> dict:
+    """A cell's key as the API names it: a person's cell names no unit."""
     return {
-        **cell_out(cell),
         "unit_id": None if cell.person_id else cell.unit_id,
         "person_id": cell.person_id,
         "period_kind": cell.period_kind,
         "period_start": cell.period_start.isoformat(),
         "product_id": cell.product_id,
     }
+
+
+def _saved_out(cell: TargetCell) -> dict:
+    return {**cell_out(cell), **cell_key_out(cell)}
