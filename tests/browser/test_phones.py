@@ -1,5 +1,6 @@
-"""Issue 12, item 10: on a phone (390 px) the amounts and the team lead's 团队日报 tab stay on
-screen, on the recommendation page, the facts list and the actuals tabs."""
+"""Issue 12, items 8 and 10: on a phone (390 px) the amounts and the team lead's 团队日报 tab stay
+on screen, on the recommendation page, the facts list and the actuals tabs, in Chinese and
+English; opportunity stages read in the user's language."""
 
 from __future__ import annotations
 
@@ -43,9 +44,11 @@ def facts(company):
     return company
 
 
-def open_at(page_for, company, username, size):
+def open_at(page_for, company, username, size, language="zh", live_server=None):
     page = page_for(username, company.password, phone=size == "390")
     page.set_viewport_size(SIZES[size])
+    if language == "en":
+        page.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
     return page
 
 
@@ -62,39 +65,71 @@ def assert_on_screen(page, selector, width, count=None):
         assert page.locator(selector).nth(n).is_visible()
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("size", SIZES)
-def test_the_bottom_up_amounts_on_the_recommendation(page_for, live_server, company, size):
+def test_the_bottom_up_amounts_on_the_recommendation(page_for, live_server, company, size, language):
     write_history(company)
-    page = open_at(page_for, company, "lead_sh", size)
+    page = open_at(page_for, company, "lead_sh", size, language, live_server)
     page.goto(f"{live_server.url}/targets/recommend/")
     table = page.get_by_test_id("bottom-up")
     table.wait_for()
     # Two reps, the bottom-up sum and the top-down whole: expected and recommended each;
     # and the gap.
     assert_on_screen(page, "[data-testid=bottom-up] td.text-end", SIZES[size]["width"], count=9)
-    screenshot(page, f"phones-recommend-{size}")
-    table.screenshot(path=str(screenshot(page, f"phones-recommend-bottom-up-{size}")))
+    screenshot(page, f"phones-recommend-{size}-{language}")
+    table.screenshot(path=str(screenshot(page, f"phones-recommend-bottom-up-{size}-{language}")))
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("username", ["lead_sh", "rep_sh1"])
-def test_the_amounts_in_the_facts_list(page_for, live_server, facts, size, username):
-    page = open_at(page_for, facts, username, size)
+def test_the_amounts_in_the_facts_list(page_for, live_server, facts, size, username, language):
+    page = open_at(page_for, facts, username, size, language, live_server)
     page.goto(f"{live_server.url}/actuals/")
     cells = "main tbody td.font-monospace"
     assert_on_screen(page, cells, SIZES[size]["width"], count=3 if username == "lead_sh" else 2)
     texts = [c.inner_text().strip() for c in page.locator(cells).all()]
     biggest = "98,765,432.10" if username == "lead_sh" else "1,234,567.89"
     assert any(biggest in t for t in texts), texts
-    screenshot(page, f"phones-facts-{username}-{size}")
+    screenshot(page, f"phones-facts-{username}-{size}-{language}")
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
 @pytest.mark.parametrize("size", SIZES)
-def test_the_team_reports_tab_of_a_lead(page_for, live_server, company, size):
-    page = open_at(page_for, company, "lead_sh", size)
+def test_the_team_reports_tab_of_a_lead(page_for, live_server, company, size, language):
+    page = open_at(page_for, company, "lead_sh", size, language, live_server)
     page.goto(f"{live_server.url}/actuals/")
-    tab = page.get_by_role("link", name="团队日报", exact=True)
+    tab = page.get_by_role("link", name="团队日报" if language == "zh" else "Team reports", exact=True)
     assert tab.count() == 1
     assert_on_screen(page, ".nav-tabs .nav-link", SIZES[size]["width"], count=6)
     assert tab.is_visible()
-    screenshot(page, f"phones-tabs-lead-{size}")
+    screenshot(page, f"phones-tabs-lead-{size}-{language}")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+@pytest.mark.parametrize("size", SIZES)
+def test_opportunity_stages_in_the_users_language(page_for, live_server, company, size, language):
+    from salestarget.actuals.services import do_import_fact_rows
+
+    rows = [
+        {
+            "external_id": f"P{n}",
+            "date": "2024-03-01",
+            "amount": "50000",
+            "person": company.rep_sh1.code,
+            "stage": stage,
+        }
+        for n, stage in enumerate(["lead", "qualified", "proposal"])
+    ]
+    assert do_import_fact_rows(company.admin, "opportunity", rows, source="crm").ok
+    page = open_at(page_for, company, "admin", size, language, live_server)
+    page.goto(f"{live_server.url}/actuals/?kind=opportunity")
+    assert_on_screen(page, "main tbody td.font-monospace", SIZES[size]["width"], count=3)
+    text = page.locator("main tbody").inner_text()
+    # A column at 1440 px, under the date on a phone.
+    expected = ["线索", "已确认", "方案"] if language == "zh" else ["Lead", "Qualified", "Proposal"]
+    for label in expected:
+        assert label in text, text
+    for raw in ("lead", "qualified", "proposal"):
+        assert f"\t{raw}\t" not in text and not text.strip().endswith(raw)
+    screenshot(page, f"issue12-stages-{size}-{language}")
