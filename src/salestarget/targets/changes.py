@@ -218,16 +218,9 @@ def _apply(user, plan: Plan, request: ChangeRequest) -> None:
         for item in request.changes
     ]
     by_id, by_key = grid.parse_changes(plan, changes)
+    reason = _("Change request #%(n)s: %(reason)s") % {"n": request.pk, "reason": request.reason}
     try:
-        grid.apply_edits(
-            scenario,
-            plan,
-            by_id,
-            by_key,
-            user=user,
-            checked=False,
-            reason=_("Change request #%(n)s: %(reason)s") % {"n": request.pk, "reason": request.reason},
-        )
+        grid.apply_edits(scenario, plan, by_id, by_key, user=user, checked=False, reason=reason)
     except grid.Conflict as exc:
         raise DomainError(
             _(
@@ -236,6 +229,10 @@ def _apply(user, plan: Plan, request: ChangeRequest) -> None:
             ),
             n=len(exc.cells),
         ) from exc
+    if any(item["period_kind"] == "month" and item["field"] == "target" for item in request.changes):
+        from salestarget.targets.decomposition import refit_weeks  # numpy: off the start-up path
+
+        refit_weeks(scenario, user=user, reason=reason)
 
 
 def _decided_message(request: ChangeRequest) -> str:
@@ -307,6 +304,7 @@ def do_restore_version(user, plan: Plan, version: int) -> Plan:
     from salestarget.targets.services import _check_may_plan
 
     _check_may_plan(user)
+    plan = Plan.objects.get(pk=plan.pk)  # the version as stored, not as the caller last read it
     undo = differences(plan, version, plan.version) if version < plan.version else []
     with transaction.atomic():
         draft = Plan.objects.get(pk=plan.pk)
@@ -341,6 +339,10 @@ def do_restore_version(user, plan: Plan, version: int) -> Plan:
                 cells.delete()  # made by a later request
             else:
                 cells.update(**{row["field"]: row["before"]})
+        if any(row["period_kind"] == "month" and row["field"] == "target" for row in undo):
+            from salestarget.targets.decomposition import refit_weeks
+
+            refit_weeks(target, user=user, reason=_("Version %(n)s restored") % {"n": version})
         _event_plain(
             user,
             plan,

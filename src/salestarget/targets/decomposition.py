@@ -822,6 +822,87 @@ def _kept_week_parts(parts: list[tuple[int, dt.date, int]], kept: dict) -> dict[
     return out
 
 
+def refit_weeks(scenario: Scenario, *, user=None, reason: str = "") -> int:
+    """Weeks that follow the months as they now stand, after months changed in place (an
+    accepted change request, a restored version): the same fit as a run's, from the stored
+    months of every node and the kept weeks, so every node's weeks still add up to its months
+    and its parent's weeks. Only weeks whose value moves are written, each with a history row
+    (``user``, ``reason``); a plan without weeks is left alone. Returns the weeks written."""
+    from decimal import Decimal
+
+    from salestarget.engine.rounding import round_half_up
+    from salestarget.targets.models import period_end
+
+    plan = scenario.plan
+    base = scenario.cells.filter(region__isnull=True, segment__isnull=True, product__isnull=True)
+    fields = ("unit_id", "person_id", "period_kind", "period_start", "product_id")
+    stored = {cell_key({f: getattr(c, f) for f in fields}): c for c in base.filter(period_kind="week")}
+    if not stored:
+        return 0
+    months = plan_months(plan)
+    index = {m.start: i for i, m in enumerate(months)}
+    tree = build_tree(plan, Rules())  # vacancies hold no cells, so none take part
+    slots = {key: np.zeros(len(months), dtype=np.int64) for key in tree.nodes}
+    has_months: set[str] = set()
+    for row in base.filter(period_kind="month").values(*fields, "target"):
+        key = node_key(row["unit_id"], row["person_id"])
+        if key in slots and row["period_start"] in index:
+            slots[key][index[row["period_start"]]] = row["target"]
+            has_months.add(key)
+
+    def tree_of(node: Node, depth: int) -> Decomposed:
+        return Decomposed(node, 0, depth, node.name, children=[tree_of(c, depth + 1) for c in node.children])
+
+    result = Result(tree, tree_of(tree.root, 0), months, None, [], None, slots)
+    kept = {
+        key: c.target
+        for key, c in stored.items()
+        if c.locked or c.source in (c.Source.MANUAL, c.Source.IMPORT)
+    }
+    _weeks(result, kept, lambda *_: None)
+    factors = [None if f is None else Decimal(f) for f in (plan.floor_factor, plan.stretch_factor)]
+    changed, created = [], []
+    for key, weeks in result.weeks.items():
+        if key not in has_months:
+            continue
+        for anchor, value in weeks.items():
+            cell = stored.get((key, "week", anchor, None))
+            if cell is not None and cell.target == value:
+                continue
+            floor, stretch = (None if f is None else round_half_up(value * f) for f in factors)
+            if cell is None:
+                person = int(key[1:]) if key[0] == "p" else None
+                created.append(
+                    TargetCell(
+                        scenario=scenario,
+                        unit_id=None if person else int(key[1:]),
+                        person_id=person,
+                        period_kind="week",
+                        period_start=anchor,
+                        period_end=period_end("week", anchor),
+                        floor=floor,
+                        target=value,
+                        stretch=stretch,
+                        source=TargetCell.Source.SPLIT,
+                    )
+                )
+                continue
+            cell.target = value
+            if factors[0] is not None:
+                cell.floor = floor
+            if factors[1] is not None:
+                cell.stretch = stretch
+            cell.version += 1
+            changed.append(cell)
+    TargetCell.objects.bulk_update(changed, ["target", "floor", "stretch", "version"], batch_size=2000)
+    created = TargetCell.objects.bulk_create(created, batch_size=2000)
+    history = TargetCell.history
+    who = user if getattr(user, "pk", None) else None
+    history.bulk_history_create(changed, update=True, default_user=who, default_change_reason=reason[:100])
+    history.bulk_history_create(created, default_user=who, default_change_reason=reason[:100])
+    return len(changed) + len(created)
+
+
 def _weeks_do_not_fit(name: str) -> DomainError:
     return DomainError(
         _(
