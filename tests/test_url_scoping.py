@@ -38,6 +38,8 @@ WEB = {
     "targets:plan_workflow": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_restore": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_midyear": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    # Everyone sees a plan's versions; the differences are scoped (tests/targets/test_change_requests.py).
+    "targets:plan_versions": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # Everyone sees the kick-off view of the topmost unit they reach (tests/targets/test_commitments.py).
     "targets:kickoff": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # Who may decide: tests/targets/test_change_requests.py.

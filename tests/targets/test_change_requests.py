@@ -317,3 +317,31 @@ def test_the_grid_asks_and_the_plan_page_decides(client, roles, plan):
     answer = client.post(f"/targets/plans/{plan.pk}/restore/", {"version": "1"})
     restored = Plan.objects.exclude(pk=plan.pk).get(restored_from=plan)
     assert answer.status_code == 302 and answer["Location"].endswith(f"/plans/{restored.pk}/")
+
+
+def test_the_versions_page_and_a_cells_history_page(client, roles, plan):
+    """The plan's versions, the difference between two and a cell's changes, as pages: who,
+    when, why, before and after; a rep sees only the differences of cells they may see."""
+    c = roles
+    rep, team = rep_cell(c), team_cell(c)
+    asked = raise_rep(c, "lead_sh", 1_000_000_00, reason="新增大客户")
+    changes.do_decide_change(user("director_east"), asked, "accept", comment="同意")
+    client.force_login(user("director_east"))
+    page = client.get(f"/targets/plans/{plan.pk}/").content.decode()
+    assert f"/targets/plans/{plan.pk}/versions/" in page
+    page = client.get(f"/targets/plans/{plan.pk}/versions/?old=1&new=2").content.decode()
+    assert "新增大客户" in page and f"#{asked.pk}" in page and "director_east" in page
+    assert "500万 → 600万" in page and "1,200万 → 1,300万" in page
+    assert "陈一" in page and c.sh.name in page
+    client.force_login(user("rep_sh2"))  # sees neither rep_sh1's cell nor the team's
+    page = client.get(f"/targets/plans/{plan.pk}/versions/?old=1&new=2").content.decode()
+    assert "500万 →" not in page and "1,200万 →" not in page
+    client.force_login(user("rep_sh1"))
+    page = client.get(f"/targets/plans/{plan.pk}/versions/?old=1&new=2").content.decode()
+    assert "500万 → 600万" in page and "1,200万 →" not in page
+    page = client.get(f"/targets/plans/{plan.pk}/versions/?old=2&new=1").content.decode()
+    assert "版本号为 1 到 2；请先给较早的版本" in page  # the older first, said in Chinese
+    page = client.get(f"/targets/cells/{rep.pk}/why/").content.decode()
+    assert 'data-testid="cell-history"' in page and "新增大客户" in page and "director_east" in page
+    assert "600万" in page
+    assert client.get(f"/targets/cells/{team.pk}/why/").status_code == 404

@@ -835,65 +835,74 @@ def refit_weeks(scenario: Scenario, *, user=None, reason: str = "") -> int:
 
     plan = scenario.plan
     base = scenario.cells.filter(region__isnull=True, segment__isnull=True, product__isnull=True)
-    fields = ("unit_id", "person_id", "period_kind", "period_start", "product_id")
-    stored = {cell_key({f: getattr(c, f) for f in fields}): c for c in base.filter(period_kind="week")}
+    # Plain rows, not model instances: a 5,000-rep plan has 290,000 weeks.
+    stored = {
+        (node_key(unit, person), "week", start, None): (pk, target)
+        for pk, unit, person, start, target in base.filter(period_kind="week").values_list(
+            "pk", "unit_id", "person_id", "period_start", "target"
+        )
+    }
     if not stored:
         return 0
+    kept = {
+        (node_key(unit, person), "week", start, None): target
+        for unit, person, start, target in base.filter(KEEP, period_kind="week").values_list(
+            "unit_id", "person_id", "period_start", "target"
+        )
+    }
     months = plan_months(plan)
     index = {m.start: i for i, m in enumerate(months)}
     tree = build_tree(plan, Rules())  # vacancies hold no cells, so none take part
     slots = {key: np.zeros(len(months), dtype=np.int64) for key in tree.nodes}
     has_months: set[str] = set()
-    for row in base.filter(period_kind="month").values(*fields, "target"):
-        key = node_key(row["unit_id"], row["person_id"])
-        if key in slots and row["period_start"] in index:
-            slots[key][index[row["period_start"]]] = row["target"]
+    for unit, person, start, target in base.filter(period_kind="month").values_list(
+        "unit_id", "person_id", "period_start", "target"
+    ):
+        key = node_key(unit, person)
+        if key in slots and start in index:
+            slots[key][index[start]] = target
             has_months.add(key)
 
     def tree_of(node: Node, depth: int) -> Decomposed:
         return Decomposed(node, 0, depth, node.name, children=[tree_of(c, depth + 1) for c in node.children])
 
     result = Result(tree, tree_of(tree.root, 0), months, None, [], None, slots)
-    kept = {
-        key: c.target
-        for key, c in stored.items()
-        if c.locked or c.source in (c.Source.MANUAL, c.Source.IMPORT)
-    }
     _weeks(result, kept, lambda *_: None)
+    moved: dict[int, int] = {}
+    created = []
     factors = [None if f is None else Decimal(f) for f in (plan.floor_factor, plan.stretch_factor)]
-    changed, created = [], []
     for key, weeks in result.weeks.items():
         if key not in has_months:
             continue
         for anchor, value in weeks.items():
-            cell = stored.get((key, "week", anchor, None))
-            if cell is not None and cell.target == value:
+            pk, target = stored.get((key, "week", anchor, None), (None, None))
+            if pk is not None:
+                if target != value:
+                    moved[pk] = value
                 continue
+            person = int(key[1:]) if key[0] == "p" else None
             floor, stretch = (None if f is None else round_half_up(value * f) for f in factors)
-            if cell is None:
-                person = int(key[1:]) if key[0] == "p" else None
-                created.append(
-                    TargetCell(
-                        scenario=scenario,
-                        unit_id=None if person else int(key[1:]),
-                        person_id=person,
-                        period_kind="week",
-                        period_start=anchor,
-                        period_end=period_end("week", anchor),
-                        floor=floor,
-                        target=value,
-                        stretch=stretch,
-                        source=TargetCell.Source.SPLIT,
-                    )
+            created.append(
+                TargetCell(
+                    scenario=scenario,
+                    unit_id=None if person else int(key[1:]),
+                    person_id=person,
+                    period_kind="week",
+                    period_start=anchor,
+                    period_end=period_end("week", anchor),
+                    floor=floor,
+                    target=value,
+                    stretch=stretch,
+                    source=TargetCell.Source.SPLIT,
                 )
-                continue
-            cell.target = value
-            if factors[0] is not None:
-                cell.floor = floor
-            if factors[1] is not None:
-                cell.stretch = stretch
-            cell.version += 1
-            changed.append(cell)
+            )
+    changed = list(TargetCell.objects.filter(pk__in=list(moved)))
+    for cell in changed:
+        cell.target = moved[cell.pk]
+        floor, stretch = (None if f is None else round_half_up(cell.target * f) for f in factors)
+        cell.floor = floor if factors[0] is not None else cell.floor
+        cell.stretch = stretch if factors[1] is not None else cell.stretch
+        cell.version += 1
     TargetCell.objects.bulk_update(changed, ["target", "floor", "stretch", "version"], batch_size=2000)
     created = TargetCell.objects.bulk_create(created, batch_size=2000)
     history = TargetCell.history

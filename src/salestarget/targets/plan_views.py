@@ -131,32 +131,87 @@ def _requests_context(user, the_plan: Plan, show) -> list[dict]:
     from salestarget.targets import changes
 
     rows = changes.requests_out(user, the_plan)
-    units = dict(
-        OrgUnit.objects.filter(pk__in={i["unit_id"] for r in rows for i in r["changes"]}).values_list(
-            "pk", "name"
-        )
-    )
-    people = dict(
-        Person.objects.filter(pk__in={i["person_id"] for r in rows for i in r["changes"]}).values_list(
-            "pk", "name"
-        )
-    )
-    levels = {"target": _("Target"), "floor": _("Floor"), "stretch": _("Stretch")}
     for r in rows:
-        r["lines"] = [
-            {
-                "who": people.get(i["person_id"]) if i["person_id"] else units.get(i["unit_id"]),
-                "period": i["period_start"]
-                if i["period_kind"] != the_plan.period_kind
-                else _("whole period"),
-                "level": levels.get(i["field"], i["field"]),
-                "before": show(i["before"]) if i["before"] is not None else "—",
-                "after": show(i["after"]) if i["after"] is not None else "—",
-            }
-            for i in r["changes"][:50]
-        ]
+        r["lines"] = _change_lines(the_plan, r["changes"][:50], show)
         r["more"] = max(0, len(r["changes"]) - 50)
     return rows
+
+
+def _change_lines(the_plan: Plan, items: list[dict], show) -> list[dict]:
+    """Changed cells (a request's items, a difference's rows) named for people: the unit or the
+    person, the period, the level, before and after in the metric's unit."""
+    from salestarget.catalog.models import Product
+    from salestarget.org.models import Person
+
+    def names(model, field):
+        return dict(model.objects.filter(pk__in={i[field] for i in items}).values_list("pk", "name"))
+
+    units, people, products = names(OrgUnit, "unit_id"), names(Person, "person_id"), names(Product, "product_id")
+    levels = {"target": _("Target"), "floor": _("Floor"), "stretch": _("Stretch")}
+    return [
+        {
+            "who": people.get(i["person_id"]) if i["person_id"] else units.get(i["unit_id"]),
+            "product": products.get(i["product_id"]),
+            "period": i["period_start"] if i["period_kind"] != the_plan.period_kind else _("whole period"),
+            "level": levels.get(i["field"], i["field"]),
+            "before": show(i["before"]) if i["before"] is not None else "—",
+            "after": show(i["after"]) if i["after"] is not None else "—",
+            "requests": i.get("requests", []),
+        }
+        for i in items
+    ]
+
+
+@login_required
+def plan_versions(request, pk: int):
+    """The plan's versions (each accepted change request makes one) and what changed between any
+    two of them, cells the user may see only."""
+    from salestarget.actuals.summary import shown
+    from salestarget.targets import changes
+    from salestarget.targets.labels import lang
+    from salestarget.targets.models import ChangeRequest, PlanEvent
+
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+    language = lang()
+
+    def show(value):
+        return shown(value, the_plan.metric, language)
+
+    def number(name, default):
+        try:
+            return int(request.GET.get(name, default))
+        except ValueError:
+            return default
+
+    old, new = number("old", max(1, the_plan.version - 1)), number("new", the_plan.version)
+    error, lines = None, []
+    try:
+        rows = changes.visible_rows(request.user, the_plan, changes.differences(the_plan, old, new))
+        lines = _change_lines(the_plan, rows[:1000], show)
+    except DomainError as exc:
+        error = str(exc)
+    published = the_plan.events.filter(action=PlanEvent.Action.PUBLISH).select_related("actor").first()
+    accepted = (
+        ChangeRequest.objects.restrict(request.user)
+        .filter(plan=the_plan, status=ChangeRequest.Status.ACCEPTED)
+        .select_related("decided_by", "requested_by", "unit")
+        .order_by("plan_version")
+    )
+    return render(
+        request,
+        "targets/versions.html",
+        {
+            "plan": the_plan,
+            "old": old,
+            "new": new,
+            "numbers": range(the_plan.version, 0, -1),
+            "published": published,
+            "accepted": accepted,
+            "lines": lines,
+            "error": error,
+            "nav": "targets",
+        },
+    )
 
 
 def _midyear_context(user, the_plan: Plan) -> dict | None:

@@ -464,8 +464,15 @@ def why(request, cell_id: int):
         steps = decomposition.why(request.user, cell, language)
     except DomainError as exc:  # a scenario whose company total is gone: nothing to start from
         steps, error = [], str(exc)
+    from salestarget.targets.changes import cell_history
+
+    history = [
+        {**h, **{level: shown(h[level], plan.metric, language) for level in ("target", "floor", "stretch")}}
+        for h in cell_history(cell)
+    ]
     context = {
         "cell": cell,
+        "history": history,
         "error": error,
         "plan": plan,
         "owner": cell.person.name if cell.person_id else cell.unit.name,
