@@ -155,6 +155,19 @@ def test_a_plan_goes_up_is_published_and_changes_through_a_request(page_for, liv
     ]
     screenshot(director, "issue14-plan-workflow-desktop")
 
+    # The versions page: v2 is the accepted request, and the difference from v1 names the cell.
+    director.get_by_test_id("versions-link").click()
+    director.wait_for_load_state("networkidle")
+    assert "陈一三月签下华为大单" in director.get_by_test_id("version-list").inner_text()
+    differences = director.get_by_test_id("differences").inner_text()
+    assert "陈一" in differences and "5万 → 8万" in differences, differences
+    screenshot(director, "issue14-versions-desktop")
+    # The March cell's own changes, on its "why" page.
+    director.goto(f"{live_server.url}/targets/cells/{march.pk}/why/")
+    changes_of_cell = director.get_by_test_id("cell-history").inner_text()
+    assert "陈一三月签下华为大单" in changes_of_cell and "8万" in changes_of_cell
+    screenshot(director, "issue14-cell-history-desktop")
+
     # A rep of another team sees the plan's own steps, not 上海组's; on a phone the page fits.
     rep = page_for("rep_sz", company.password, phone=True)
     rep.goto(url)
@@ -162,3 +175,42 @@ def test_a_plan_goes_up_is_published_and_changes_through_a_request(page_for, liv
     assert "2027 年目标提交审批" in text and "上海组确认 120 万" not in text
     assert rep.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     screenshot(rep, "issue14-plan-workflow-phone")
+
+
+def test_commitments_on_the_grid(page_for, live_server, company, plan):
+    """团队共创 on the same grid: the lead commits for the team in the Commitment column beside
+    the top-down target and sees the gap; a rep on a phone commits for themselves only."""
+    from salestarget.targets.models import Commitment
+    from tests.browser.test_grid import settled
+
+    url = f"{live_server.url}/targets/plans/{plan.pk}/grid/?unit={company.sh.pk}"
+    lead = page_for("lead_sh", company.password)
+    lead.goto(url)
+    lead.get_by_test_id("grid-commitments-help").wait_for()
+    team = cell(lead, "上海组", "commit")
+    team.dblclick()
+    lead.keyboard.type("1,000,000")
+    lead.keyboard.press("Enter")
+    settled(lead)
+    lead.wait_for_function("document.getElementById('grid-status').textContent.includes('1,000,000')")
+    found = Commitment.objects.get(plan=plan, unit=company.sh)
+    assert found.amount == 1_000_000_00 and found.committed_by.username == "lead_sh"
+    assert cell(lead, "上海组", "gap").inner_text().strip() == "-200,000"
+    screenshot(lead, "issue14-grid-commitments-desktop")
+
+    rep = page_for("rep_sh2", company.password, phone=True)
+    rep.goto(url)
+    rep.get_by_test_id("grid-commitments-help").wait_for()
+    mine = cell(rep, "陈二", "commit")
+    mine.dblclick()
+    rep.keyboard.type("650000")
+    rep.keyboard.press("Enter")
+    rep.wait_for_function("document.getElementById('grid-status').textContent.includes('650,000')")
+    assert Commitment.objects.get(plan=plan, person=company.rep_sh2).amount == 650_000_00
+    assert cell(rep, "陈二", "gap").inner_text().strip() == "50,000"
+    # The team's row is not the rep's to commit for: double-clicking it opens no editor.
+    if cell(rep, "上海组", "commit").count():
+        cell(rep, "上海组", "commit").dblclick()
+        assert rep.locator("#st-grid input").count() == 0
+    assert Commitment.objects.filter(plan=plan).count() == 2
+    screenshot(rep, "issue14-grid-commitments-phone")

@@ -158,3 +158,43 @@ def test_the_kickoff_page_commits_and_reconciles(client, company, plan):
     client.force_login(user("lead_sh"))
     view = client.get(f"/api/v1/targets/plans/{plan.pk}/commitments?unit_id={c.sh.pk}").json()
     assert view["committed"] == 2 and view["waiting"] == ["陈一"]
+
+
+def test_the_grid_shows_commitments_and_who_may_commit(company, plan):
+    """On the grid of a draft, every visible row carries its commitment and whether the reader
+    may commit for it: the lead for their team and its reps, a rep for themselves only, the
+    company (the plan's total) never."""
+    from salestarget.targets import grid
+
+    c = company
+    commitments.do_commit(user("rep_sh1"), plan, person=c.rep_sh1, amount=650_000_00, note="老客户续约")
+    scenario = plan.scenarios.get(is_primary=True)
+    lead = grid.grid(user("lead_sh"), scenario, c.sh)
+    assert lead["commitments"] is True
+    rows = {r["key"]: r["commitment"] for r in lead["rows"]}
+    assert rows[f"u{c.sh.pk}"] == {
+        "amount": None,
+        "note": "",
+        "decision": "",
+        "decision_label": "",
+        "may": True,
+    }
+    assert (
+        rows[f"p{c.rep_sh1.pk}"]["amount"] == 650_000_00 and rows[f"p{c.rep_sh1.pk}"]["note"] == "老客户续约"
+    )
+    assert rows[f"p{c.rep_sh2.pk}"]["may"] is True
+    rep = grid.grid(user("rep_sh2"), scenario, c.sh)
+    mine = {r["key"]: r["commitment"] for r in rep["rows"]}
+    assert mine[f"p{c.rep_sh2.pk}"]["may"] is True
+    assert f"p{c.rep_sh1.pk}" not in mine  # another rep's row is not shown at all
+    assert not (mine.get(f"u{c.sh.pk}") or {}).get("may")
+    top = grid.grid(company.admin, scenario, c.hq)
+    assert top["rows"][0]["commitment"] is None  # the company holds the plan's total
+    assert all(r["commitment"]["may"] for r in top["rows"][1:])
+    from salestarget.targets import workflow
+
+    for action in ("submit", "approve", "publish"):
+        workflow.do_workflow(company.admin, plan, action)
+    plan.refresh_from_db()
+    published = grid.grid(user("lead_sh"), scenario, c.sh)
+    assert published["commitments"] is False and all(r["commitment"] is None for r in published["rows"])

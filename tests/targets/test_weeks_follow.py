@@ -9,7 +9,8 @@ import datetime as dt
 
 import pytest
 
-from salestarget.targets import changes, decomposition as D, midyear, workflow
+from salestarget.targets import changes, midyear, workflow
+from salestarget.targets import decomposition as D
 from salestarget.targets.models import TargetCell
 from tests.targets.test_decomposition import RULES, check_exact, make_plan
 

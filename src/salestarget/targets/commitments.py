@@ -82,6 +82,43 @@ def may_commit(user, plan: Plan, *, unit: OrgUnit | None = None, person: Person 
     )
 
 
+def for_rows(user, plan: Plan, units: dict[int, str], people: list[int]) -> dict[tuple[str, int], dict]:
+    """("unit"|"person", id) -> the node's commitment as the grid shows it (its figure, note and
+    decision, or none yet) and whether the user may commit for it; ``units`` maps ids to paths.
+    The company holds the plan's total and commits nothing, so it is left out by the caller."""
+    reach = scope_of(user).reach(Action.SUBMIT) if user is not None else None
+    everything = reach is None or reach.everything
+    may_units = {
+        pk for pk, path in units.items() if everything or any(path.startswith(p) for p in reach.paths)
+    }
+    if everything:
+        may_people = set(people)
+    else:
+        may_people = set(
+            Person.objects.filter(pk__in=people)
+            .filter(reach.people_q("pk", on=plan.period_start, until=plan.period_end))
+            .values_list("pk", flat=True)
+        ) | ({reach.person_id} & set(people))
+    found = {
+        ("person", c.person_id) if c.person_id else ("unit", c.unit_id): c
+        for c in Commitment.objects.restrict(user).filter(
+            Q(unit_id__in=list(units)) | Q(person_id__in=people), plan=plan
+        )
+    }
+    out = {}
+    for kind, ids, may in (("unit", units, may_units), ("person", people, may_people)):
+        for pk in ids:
+            c = found.get((kind, pk))
+            out[(kind, pk)] = {
+                "amount": c.amount if c else None,
+                "note": c.note if c else "",
+                "decision": c.decision if c else "",
+                "decision_label": str(Commitment.Decision(c.decision).label) if c and c.decision else "",
+                "may": pk in may,
+            }
+    return out
+
+
 def may_reconcile(user, plan: Plan, commitment: Commitment) -> bool:
     if user is None:
         return True

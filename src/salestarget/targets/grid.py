@@ -160,6 +160,18 @@ def grid(user, scenario: Scenario, unit: OrgUnit, *, product=None) -> dict:
         if key is not None and row is not None:
             row["cells"][key] = cell_out(c)
 
+    # Team commitments (团队共创) beside the top-down target, while the plan is a draft.
+    commitments = plan.status == Plan.Status.DRAFT and scenario.is_primary and product is None
+    if commitments:
+        from salestarget.targets.commitments import for_rows
+
+        paths = {c["id"]: c["path"] for c in children}
+        if unit.parent_id is not None:
+            paths[unit.pk] = unit.path
+        found = for_rows(user, plan, paths, person_ids)
+        for row in rows:
+            row["commitment"] = found.get((row["kind"], row["id"])) if row["visible"] else None
+
     month_keys = [c.key for c in columns[1:]]
     for row in rows:
         row["totals"] = {
@@ -213,6 +225,7 @@ def grid(user, scenario: Scenario, unit: OrgUnit, *, product=None) -> dict:
         "children_sum": children_sum,
         "mismatch": mismatch,
         "over_assignment_bp": over_bp,
+        "commitments": commitments,
         "editable": any(r["editable"] for r in rows),
     }
 
@@ -229,6 +242,7 @@ def _row(kind: str, pk: int, code: str, name: str, *, parent: bool = False, visi
         "drill": False,
         "has_children": False,
         "editable": False,
+        "commitment": None,
         "cells": {},
     }
 

@@ -97,7 +97,9 @@ def get_plan_grid(request, plan_id: Id, q: Query[GridQuery]):
     """A node's grid: the node and its sub-units and people × the plan's period and months, with
     floor, target and stretch (fen for money), each cell's id, version, lock and source, the
     rows' totals and, per column, the children's sum and whether it differs from the node's.
-    Only cells you may see; ``editable`` per row when you may change it and the plan is a draft."""
+    Only cells you may see; ``editable`` per row when you may change it and the plan is a draft.
+    In a draft's primary scenario each row also carries its team ``commitment`` (团队共创: amount,
+    note, decision, and ``may``: whether you may commit for it)."""
     from salestarget.catalog.models import Product
     from salestarget.org.models import OrgUnit
 

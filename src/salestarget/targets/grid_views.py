@@ -48,6 +48,7 @@ def grid_page(request, pk: int):
             "grid": reverse("api:get_plan_grid", kwargs={"plan_id": plan.pk}),
             "cells": reverse("api:save_plan_cells", kwargs={"plan_id": plan.pk}),
             "requests": reverse("api:request_change", kwargs={"plan_id": plan.pk}),
+            "commitments": reverse("api:commit", kwargs={"plan_id": plan.pk}),
         },
         "plan_page": reverse("targets:plan", kwargs={"pk": plan.pk}),
         "page": reverse("targets:grid", kwargs={"pk": plan.pk}),
@@ -101,4 +102,14 @@ def words() -> dict[str, str]:
         "request_reason": _("Say why the targets change before sending the request."),
         "requested": _("Change request #%(n)s sent: it applies once someone above the unit accepts it."),
         "no_lock_in_force": _("Locks belong to drafts: a published plan's cells are not locked."),
+        "commitment": _("Commitment"),
+        "commitment_help": _(
+            "Team commitment (团队共创): the figure a team or rep commits to for the whole period, "
+            "beside the top-down target. Double-click your own row to commit."
+        ),
+        "gap": _("Gap"),
+        "gap_help": _("The commitment minus the top-down target"),
+        "committed": _("Commitment saved: %(amount)s."),
+        "commitment_empty": _("A commitment cannot be empty."),
+        "decided": _("Reconciled: %(decision)s"),
     }

@@ -127,7 +127,6 @@ def _workflow_context(user, the_plan: Plan) -> dict:
 def _requests_context(user, the_plan: Plan, show) -> list[dict]:
     """The change requests the user may see, each change named (unit or person, period, level)
     and shown in the metric's unit."""
-    from salestarget.org.models import Person
     from salestarget.targets import changes
 
     rows = changes.requests_out(user, the_plan)
@@ -146,7 +145,11 @@ def _change_lines(the_plan: Plan, items: list[dict], show) -> list[dict]:
     def names(model, field):
         return dict(model.objects.filter(pk__in={i[field] for i in items}).values_list("pk", "name"))
 
-    units, people, products = names(OrgUnit, "unit_id"), names(Person, "person_id"), names(Product, "product_id")
+    units, people, products = (
+        names(OrgUnit, "unit_id"),
+        names(Person, "person_id"),
+        names(Product, "product_id"),
+    )
     levels = {"target": _("Target"), "floor": _("Floor"), "stretch": _("Stretch")}
     return [
         {

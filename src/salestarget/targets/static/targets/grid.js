@@ -88,7 +88,8 @@
   function rowsFor(lvl) {
     return data.rows.map((row) => {
       const out = { key: row.key, kind: row.kind, id: row.id, name: row.name, code: row.code, parent: row.parent,
-        drill: row.drill, editable: row.editable, visible: row.visible };
+        drill: row.drill, editable: row.editable, visible: row.visible,
+        commit: row.commitment ? row.commitment.amount : null };
       for (const col of data.columns) {
         const cell = row.cells[col.key];
         out[col.key] = cell ? cell[lvl] : null;
@@ -308,6 +309,7 @@
       },
       numeric(data.columns[0], { title: W.year, minWidth: 110 }),
     ];
+    if (data.commitments) cols.push(...commitmentColumns());
     if (quarters.length) {
       quarters.forEach((group, i) => {
         group.forEach((col) => cols.push(numeric(col)));
@@ -321,6 +323,124 @@
       if (col.field !== "name") repaint.set(col.field, { formatter: col.formatter, html: col.field === "lock" });
     }
     return cols;
+  }
+
+  // ------------------------------------------------------------------ commitments
+
+  // Team commitments (团队共创) beside the top-down target of the whole period: a lead commits
+  // for their team, a rep for themselves, straight to the commitments API (not a target cell).
+  const rowByKey = new Map(data.rows.map((r) => [r.key, r]));
+
+  function topDown(r) {
+    if (level === "target" && typeof r.y === "number") return r.y;
+    const meta = (stored[r.key] || {}).y;
+    return meta ? meta.target : null;
+  }
+
+  // The row's commitment, or null (and for the bottom calculation row, which is no data row).
+  function commitmentOf(cell) {
+    const row = rowByKey.get(cell.getRow().getData().key);
+    return row ? row.commitment : null;
+  }
+
+  function commitmentColumns() {
+    const mayCommit = (cell) => {
+      const c = commitmentOf(cell);
+      return !!(c && c.may);
+    };
+    return [
+      {
+        title: W.commitment,
+        field: "commit",
+        headerTooltip: W.commitment_help,
+        hozAlign: "right",
+        headerHozAlign: "right",
+        width: 132,
+        cssClass: "st-num",
+        editor: amountEditor,
+        editable: mayCommit,
+        formatter: (cell) => {
+          const el = cell.getElement();
+          const c = commitmentOf(cell);
+          el.classList.toggle("st-readonly", !(c && c.may));
+          el.classList.toggle("st-commit", !!(c && c.may));
+          el.removeAttribute("title");
+          if (c && c.decision) el.title = fill(W.decided, { decision: c.decision_label });
+          else if (c && c.note) el.title = c.note;
+          const value = cell.getValue();
+          return typeof value === "string" ? value : show(value);
+        },
+        bottomCalc: () => sumOf(table ? table.getData().filter((r) => !r.parent).map((r) => r.commit) : []),
+        bottomCalcFormatter: (c) => show(c.getValue()),
+      },
+      {
+        title: W.gap,
+        field: "gap",
+        headerTooltip: W.gap_help,
+        hozAlign: "right",
+        headerHozAlign: "right",
+        width: 120,
+        cssClass: "st-num st-sub",
+        editable: false,
+        formatter: (cell) => {
+          const r = cell.getRow().getData();
+          if (!rowByKey.has(r.key)) return "";
+          const top = topDown(r);
+          if (typeof r.commit !== "number" || top === null) return "";
+          const gap = r.commit - top;
+          cell.getElement().classList.toggle("text-danger", gap < 0);
+          return (gap < 0 ? "-" : "") + show(Math.abs(gap));
+        },
+      },
+    ];
+  }
+
+  async function commit(r, value) {
+    const row = rowByKey.get(r.key);
+    const response = await fetch(config.api.commitments, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": CSRF, Accept: "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify({
+        unit_id: r.kind === "unit" ? r.id : null,
+        person_id: r.kind === "person" ? r.id : null,
+        amount: value,
+        note: row.commitment.note || "",
+      }),
+    });
+    let body = {};
+    try {
+      body = await response.json();
+    } catch (_e) {
+      body = { detail: response.statusText };
+    }
+    if (response.status === 200) {
+      row.commitment = { ...row.commitment, amount: body.amount, decision: "", decision_label: "" };
+      status(fill(W.committed, { amount: show(body.amount) }), "success");
+    } else {
+      status(fill(W.save_failed, { reason: body.detail || response.statusText }), "danger");
+    }
+  }
+
+  // Commitments typed, pasted, undone or redone: each differing from the stored one is sent.
+  function syncCommitments() {
+    if (!data.commitments || !table) return Promise.resolve();
+    const sends = [];
+    for (const row of table.getRows()) {
+      const r = row.getData();
+      const c = rowByKey.get(r.key).commitment;
+      if (!c || !c.may) continue;
+      const parsed = asMinor(r.commit);
+      if (parsed.value === c.amount) continue;
+      if (parsed.error || parsed.value === null) {
+        status(parsed.error || W.commitment_empty, "danger");
+        row.update({ commit: c.amount });
+        continue;
+      }
+      if (typeof r.commit === "string") row.update({ commit: parsed.value });
+      sends.push(commit(r, parsed.value));
+    }
+    return Promise.all(sends).then(() => refresh());
   }
 
   // ------------------------------------------------------------------ saving
@@ -618,6 +738,7 @@
       table.on(event, () => {
         refresh();
         schedule();
+        saving = saving.then(syncCommitments);
       });
     }
     table.on("tableBuilt", () => refresh());
