@@ -58,6 +58,8 @@ WEB = {
     "targets:decompose_progress": (lambda c: {"pk": a_plan().pk, "scenario_id": a_scenario().pk}, ADMIN_ONLY),
     # A cell's explanation: as visible as the cell, here rep_sh1's.
     "targets:why": (lambda c: {"cell_id": a_cell(c).pk}, OWN_ROW),
+    # Everyone follows their own progress; whose figures each sees: tests/tracking/test_progress.py.
+    "tracking:index": (lambda c: {}, EVERYONE),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
@@ -203,7 +205,14 @@ def _api():
         "/api/v1/targets/cells/{cell_id}/why": (lambda c: {"cell_id": a_cell(c).pk}, TargetCell),
         "/api/v1/targets/recommendations": (None, None),
         "/api/v1/targets/recommendations/backtest": (None, None),
+        # Needs a published plan (none here: a 400 saying so); who follows whom is
+        # tests/tracking/test_progress.py::test_who_may_follow_what.
+        "/api/v1/tracking/progress": (None, None),
     }
+
+
+# API GETs that answer 400 here, for want of data the fixture does not hold.
+API_NEEDS_DATA = {"/api/v1/tracking/progress"}
 
 
 # API GETs of _api() for those who plan the whole organisation only (403 for anyone else).
@@ -243,6 +252,9 @@ def test_api_scoping(client, scoped_company, role):
         response = client.get(url)
         if role == "anonymous":
             assert response.status_code == 401, f"anonymous GET {url}"
+            continue
+        if path in API_NEEDS_DATA:
+            assert response.status_code == 400, f"{role} GET {url}: {response.content[:200]}"
             continue
         if path in API_PLANNERS_ONLY:
             assert response.status_code == ADMIN_ONLY[role], f"{role} GET {url}"

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "salestarget.metrics",
     "salestarget.actuals",
     "salestarget.targets",
+    "salestarget.tracking",
     "salestarget.web",
 ]
 

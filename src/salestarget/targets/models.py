@@ -87,6 +87,14 @@ class Plan(models.Model):
         related_name="+",
         verbose_name=_("restored from"),
     )
+    # Tracking (tracking.progress): the status of a target from its pace, actual against what
+    # the plan expected by the date, in percent: below the warning line (预警线) at risk, below
+    # the lagging line lagging, above the ahead line ahead; the incentive line (激励线) marks an
+    # achievement of the whole target worth rewarding.
+    warning_line_pct = models.PositiveSmallIntegerField(_("warning line (%)"), default=60)
+    lagging_below_pct = models.PositiveSmallIntegerField(_("lagging below (%)"), default=80)
+    ahead_above_pct = models.PositiveSmallIntegerField(_("ahead above (%)"), default=120)
+    incentive_line_pct = models.PositiveSmallIntegerField(_("incentive line (%)"), null=True, blank=True)
 
     objects = PlanQuerySet.as_manager()
     history = HistoricalRecords()

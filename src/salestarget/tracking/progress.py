@@ -1,0 +1,419 @@
+"""Where a target stands at a date: the published plan's targets for a node and period, the
+actuals credited by the metric's rule up to the date, and the figures of ``engine.pace``
+(achievement, time progress in the company's working days, expected-to-date by the plan's own
+months, pace, projections, chance, what is needed per remaining working day, status), with the
+same figures for each child of the node and comparisons with last year and the previous period.
+
+Targets are read from the plan's primary scenario: a period's target is the sum of its months'
+cells; a week uses its week cell when the plan has weeks; a part of a month (a day, a week
+without a cell, a month without a cell) takes the month's (or the plan period's) target in
+proportion to its working days. Actuals are the credited rows of ``actuals.credit`` summed over
+the days, so a sale credited to two people of a team counts once for the team.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from fractions import Fraction
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from salestarget.actuals.credit import COLUMNS, to_units, total_rows
+from salestarget.core.errors import DomainError
+from salestarget.engine import pace as engine
+from salestarget.engine.calendar import Period
+from salestarget.engine.rounding import round_half_up
+from salestarget.metrics.models import Metric
+from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.org.models import Membership, OrgUnit, Person, active_on
+from salestarget.org.permissions import Action, scope_of
+from salestarget.targets.labels import lang
+from salestarget.targets.models import Plan, TargetCell
+
+# Periods to date: the figures of the enclosing period, cut at the as-of date.
+TO_DATE = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}
+KINDS = ("year", "half", "quarter", "month", "week", "day", *TO_DATE)
+LEVELS = ("floor", "target", "stretch")
+
+
+@dataclass(frozen=True)
+class Node:
+    """A unit (its whole subtree) or a person whose target is tracked."""
+
+    kind: str  # "unit" | "person"
+    id: int
+    code: str
+    name: str
+    unit: OrgUnit | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind[0]}{self.id}"
+
+
+def unit_node(unit: OrgUnit) -> Node:
+    return Node("unit", unit.pk, unit.code, unit.name, unit)
+
+
+def person_node(person: Person) -> Node:
+    return Node("person", person.pk, person.code, person.name)
+
+
+def may_track(user, node: Node, on: dt.date) -> bool:
+    """A unit's progress for those who reach its subtree (a rep, who may name their team, does
+    not see its figures); a person's for themselves and those who reach them on the date."""
+    reach = scope_of(user).reach(Action.VIEW)
+    if reach.everything:
+        return True
+    if node.kind == "unit":
+        return any(node.unit.path.startswith(p) for p in reach.paths)
+    if reach.person_id == node.id:
+        return True
+    return Person.objects.filter(pk=node.id).filter(reach.people_q("pk", on=on, until=on)).exists()
+
+
+def default_node(user, on: dt.date) -> Node | None:
+    """The topmost unit the user reaches, else the user's own person."""
+    reach = scope_of(user).reach(Action.VIEW)
+    units = OrgUnit.objects.order_by("depth", "path")
+    if not reach.everything:
+        units = units.filter(reach.units_q("")) if reach.paths else units.none()
+    unit = units.first()
+    if unit is not None:
+        return unit_node(unit)
+    if reach.person_id:
+        return person_node(Person.objects.get(pk=reach.person_id))
+    return None
+
+
+def resolve_period(kind: str, as_of: dt.date) -> tuple[Period, bool]:
+    """The period of ``kind`` holding ``as_of``, and whether it is read to date (YTD...)."""
+    if kind not in KINDS:
+        raise DomainError(_("Unknown period “%(kind)s”."), kind=kind)
+    return fiscal_calendar().period_of(TO_DATE.get(kind, kind), as_of), kind in TO_DATE
+
+
+def thresholds_of(plan: Plan) -> engine.Thresholds:
+    return engine.Thresholds(
+        lagging_below=Fraction(plan.lagging_below_pct, 100),
+        ahead_above=Fraction(plan.ahead_above_pct, 100),
+        warning_line=Fraction(plan.warning_line_pct, 100),
+        incentive_line=None if plan.incentive_line_pct is None else Fraction(plan.incentive_line_pct, 100),
+        lower_is_better=plan.metric.direction == Metric.Direction.LOWER,
+    )
+
+
+def in_force(metric: Metric, on: dt.date) -> Plan | None:
+    """The published (or closed) plan of ``metric`` whose period holds ``on``."""
+    plans = Plan.objects.filter(metric=metric, status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED])
+    for plan in plans.order_by("-period_start"):
+        if plan.period_start <= on <= plan.period_end:
+            return plan
+    return None
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+class Targets:
+    """One node's cells in a plan (its primary scenario, over all products), answering the
+    target of any period inside the plan's."""
+
+    def __init__(self, plan: Plan, node: Node, cal):
+        cells = TargetCell.objects.filter(
+            scenario__plan=plan,
+            scenario__is_primary=True,
+            product__isnull=True,
+            region__isnull=True,
+            segment__isnull=True,
+        )
+        if node.kind == "person":
+            cells = cells.filter(person_id=node.id)
+        else:
+            cells = cells.filter(unit_id=node.id, person__isnull=True)
+        self.plan, self.cal = plan, cal
+        self.months: dict[dt.date, dict[str, int | None]] = {}
+        self.weeks: dict[dt.date, dict[str, int | None]] = {}
+        self.whole: dict[str, int | None] | None = None
+        for c in cells.values("period_kind", "period_start", *LEVELS):
+            values = {level: c[level] for level in LEVELS}
+            if c["period_kind"] == "month":
+                self.months[c["period_start"]] = values
+            elif c["period_kind"] == "week":
+                self.weeks[c["period_start"]] = values
+            elif c["period_kind"] == plan.period_kind and c["period_start"] == plan.period_start:
+                self.whole = values
+
+    @property
+    def any(self) -> bool:
+        return bool(self.months or self.whole)
+
+    def month(self, month: Period) -> dict[str, int | None]:
+        """A month's cell, or its working days' share of the plan period's cell."""
+        if month.start in self.months:
+            return self.months[month.start]
+        if self.whole is None:
+            return dict.fromkeys(LEVELS)
+        plan_days = self.cal.working_days_between(self.plan.period_start, self.plan.period_end)
+        days = self.cal.working_days_between(month.start, month.end)
+        return {level: _part(self.whole[level], days, plan_days) for level in LEVELS}
+
+    def of(self, period: Period) -> dict[str, int | None]:
+        if period.kind == "week" and period.start in self.weeks and period.days == 7:
+            return self.weeks[period.start]
+        return self.between(period.start, period.end)
+
+    def between(self, start: dt.date, end: dt.date) -> dict[str, int | None]:
+        """The target of [start, end]: whole months' cells plus the working-day share of the
+        months it covers in part."""
+        out: dict[str, int | None] = dict.fromkeys(LEVELS)
+        month = self.cal.period_of("month", start)
+        while month.start <= end:
+            values = self.month(month)
+            if start <= month.start and month.end <= end:
+                share = values
+            else:
+                days = self.cal.working_days_between(max(month.start, start), min(month.end, end))
+                whole = self.cal.working_days_between(month.start, month.end)
+                share = {level: _part(values[level], days, whole) for level in LEVELS}
+            for level in LEVELS:
+                if share[level] is not None:
+                    out[level] = (out[level] or 0) + share[level]
+            month = month.next()
+        return out
+
+    def segments(self, period: Period, as_of: dt.date) -> list[engine.Segment]:
+        """The plan's profile over ``period``: its months (or the period itself when shorter),
+        each weighted by its target, in the days time progress counts."""
+        parts = self.cal.periods("month", period) if period.kind in ("year", "half", "quarter") else [period]
+        out = []
+        for part in parts:
+            start, end = max(part.start, period.start), min(part.end, period.end)
+            out.append(
+                engine.Segment(
+                    weight=max(0, self.between(start, end)["target"] or 0),
+                    working_days=_days(self.cal, start, end),
+                    elapsed=_days(self.cal, start, min(as_of, end)),
+                )
+            )
+        return out
+
+
+def _days(cal, start: dt.date, end: dt.date) -> int:
+    """Days time progress counts: working days of the company calendar, or calendar days."""
+    if end < start:
+        return 0
+    return cal.working_days_between(start, end) if cal.working_days else (end - start).days + 1
+
+
+def _part(value: int | None, days: int, whole: int) -> int | None:
+    if value is None:
+        return None
+    return round_half_up(Fraction(value * days, whole)) if whole else 0
+
+
+# --- actuals ----------------------------------------------------------------------------------
+
+
+def actual(user, metric: Metric, node: Node, start: dt.date, end: dt.date) -> int:
+    """The node's credited actual over [start, end], in the metric's minor units. The company
+    (the top unit, for those who reach everything) counts every sale, credited or not."""
+    if end < start:
+        return 0
+    if metric.aggregation not in COLUMNS:
+        raise DomainError(
+            _(
+                "Progress is tracked for metrics that add up (amounts, quantities, counts); “%(metric)s” does not."
+            ),
+            metric=metric.name,
+        )
+    column, money = COLUMNS[metric.aggregation]
+    if node.kind == "person":
+        rows = total_rows(user, metric, person_id=node.id, since=start, until=end)
+    elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
+        rows = total_rows(user, metric, since=start, until=end)
+    else:
+        rows = total_rows(user, metric, unit=node.unit, since=start, until=end)
+    return to_units(int(rows.aggregate(v=Sum(column))["v"] or 0), money, metric.decimals)
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def figures(
+    user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, to_date: bool = False, cal=None
+) -> dict:
+    """Every figure of ``node`` for ``period`` at ``as_of`` (the end of the last complete day)."""
+    cal = cal or fiscal_calendar()
+    metric = plan.metric
+    targets = Targets(plan, node, cal)
+    whole = targets.of(period) if targets.any else dict.fromkeys(LEVELS)
+    until = min(as_of, period.end)
+    done = actual(user, metric, node, period.start, until)
+    segments = targets.segments(period, as_of)
+    result = engine.pace(
+        done,
+        whole["target"],
+        segments,
+        floor=whole["floor"],
+        stretch=whole["stretch"],
+        thresholds=thresholds_of(plan),
+    )
+    if to_date and whole["target"] is not None:
+        # Read to date: the target is what the plan expected by now.
+        share = engine.expected_share(segments)
+        cut = {
+            level: None if whole[level] is None else round_half_up(whole[level] * share) for level in LEVELS
+        }
+        to_date_segments = [engine.Segment(s.weight, s.elapsed, s.elapsed) for s in segments]
+        result = engine.pace(
+            done, cut["target"], to_date_segments, floor=cut["floor"], stretch=cut["stretch"],
+            thresholds=thresholds_of(plan),
+        )  # fmt: skip
+    last_year = actual(user, metric, node, _year_back(period.start), _year_back(until))
+    previous = period.prev()
+    previous_until = min(previous.end, previous.start + (until - period.start))
+    before = actual(user, metric, node, previous.start, previous_until)
+    return {
+        **_pace_out(result),
+        "until": until.isoformat(),
+        "last_year": last_year,
+        "change_last_year": _ratio(engine.change(done, last_year)),
+        "previous": before,
+        "change_previous": _ratio(engine.change(done, before)),
+    }
+
+
+def _year_back(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _ratio(value: Fraction | None) -> float | None:
+    return None if value is None else round(float(value), 6)
+
+
+def _pace_out(p: engine.Pace) -> dict:
+    return {
+        "actual": p.actual,
+        "target": p.target,
+        "floor": p.floor,
+        "stretch": p.stretch,
+        "achievement": _ratio(p.achievement),
+        "gap": p.gap,
+        "time_progress": _ratio(p.time_progress),
+        "expected_share": _ratio(p.expected_share),
+        "expected_to_date": p.expected_to_date,
+        "pace": _ratio(p.pace),
+        "run_rate": p.run_rate,
+        "seasonal": p.seasonal,
+        "projection": p.projection,
+        "chance": None if p.chance is None else round(p.chance, 4),
+        "remaining_days": p.remaining_days,
+        "required_per_day": p.required_per_day,
+        "status": p.status,
+        "incentive": p.incentive,
+    }
+
+
+def children_of(user, node: Node, period: Period, as_of: dt.date) -> list[Node]:
+    """A unit's sub-units and its members on the date that matters, those the user may track."""
+    if node.kind != "unit":
+        return []
+    on = min(as_of, period.end)
+    units = [unit_node(u) for u in OrgUnit.objects.filter(parent=node.unit).order_by("code")]
+    members = (
+        Membership.objects.filter(active_on(on), unit=node.unit, role=Membership.Role.MEMBER)
+        .select_related("person")
+        .order_by("person__code")
+    )
+    people = [person_node(m.person) for m in members]
+    return [n for n in units + people if may_track(user, n, on)]
+
+
+def progress(user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, children: bool = True) -> dict:
+    """The node's figures and its children's, for the API and the pages."""
+    period, to_date = resolve_period(kind, as_of)
+    if not plan.period_start <= period.start <= plan.period_end:
+        raise DomainError(
+            _("%(period)s is outside the plan's period (%(start)s – %(end)s)."),
+            period=period.label(lang()),
+            start=plan.period_start.isoformat(),
+            end=plan.period_end.isoformat(),
+        )
+    if not may_track(user, node, min(as_of, period.end)):
+        raise PermissionDenied(_("You may follow only your own targets and those of the teams you manage."))
+    cal = fiscal_calendar()
+    out = {
+        "node": {"kind": node.kind, "id": node.id, "code": node.code, "name": node.name},
+        "period": {
+            "kind": kind,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "to_date": to_date,
+        },
+        "as_of": as_of.isoformat(),
+        "figures": figures(user, plan, node, period, as_of, to_date=to_date, cal=cal),
+        "children": [],
+    }
+    if children:
+        for child in children_of(user, node, period, as_of):
+            out["children"].append(
+                {
+                    "node": {"kind": child.kind, "id": child.id, "code": child.code, "name": child.name},
+                    "figures": figures(user, plan, child, period, as_of, to_date=to_date, cal=cal),
+                }
+            )
+    return out
+
+
+# --- the curve --------------------------------------------------------------------------------
+
+
+def curve(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=None) -> dict:
+    """Cumulative actual against the plan's cumulative expectation over ``period``: by day for a
+    month or shorter, by month for longer periods; actuals stop at ``as_of``."""
+    cal = cal or fiscal_calendar()
+    buckets = (
+        cal.periods("month", period) if period.kind in ("year", "half", "quarter") else period.children("day")
+    )
+    targets = Targets(plan, node, cal)
+    whole = targets.of(period)["target"] if targets.any else None
+    metric = plan.metric
+    column, money = COLUMNS.get(metric.aggregation, (None, False))
+    if column is None:
+        raise DomainError(
+            _(
+                "Progress is tracked for metrics that add up (amounts, quantities, counts); “%(metric)s” does not."
+            ),
+            metric=metric.name,
+        )
+    until = min(as_of, period.end)
+    by_day: dict[dt.date, int] = {}
+    if until >= period.start:
+        if node.kind == "person":
+            rows = total_rows(user, metric, person_id=node.id, since=period.start, until=until)
+        elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
+            rows = total_rows(user, metric, since=period.start, until=until)
+        else:
+            rows = total_rows(user, metric, unit=node.unit, since=period.start, until=until)
+        for r in rows.values("day").annotate(v=Sum(column)):
+            by_day[r["day"]] = int(r["v"] or 0)
+    labels, actual_line, expected_line = [], [], []
+    running = 0
+    for bucket in buckets:
+        end = min(bucket.end, period.end)
+        running += sum(v for day, v in by_day.items() if bucket.start <= day <= end)
+        labels.append(bucket.start.isoformat())
+        actual_line.append(to_units(running, money, metric.decimals) if bucket.start <= until else None)
+        if whole is None:
+            expected_line.append(None)
+        else:
+            share = engine.expected_share(targets.segments(period, end))
+            expected_line.append(round_half_up(whole * share))
+    return {"labels": labels, "actual": actual_line, "expected": expected_line, "target": whole}

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from salestarget.tracking import views
+
+app_name = "tracking"
+urlpatterns = [
+    path("", views.dashboard, name="index"),
+]

@@ -1,0 +1,206 @@
+"""The tracking dashboard: where a target stands today, for the company, a manager's subtree or a
+rep (the same page, phone first): KPI cards, the cumulative curve against the plan's, the children
+ranked with their status and the lagging list. Thin: figures from ``tracking.progress``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from salestarget.actuals.summary import is_money, shown
+from salestarget.core.errors import DomainError
+from salestarget.metrics.models import Metric
+from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.org.models import OrgUnit, Person
+from salestarget.targets.labels import lang
+from salestarget.targets.models import Plan
+from salestarget.tracking import progress as tracking
+
+PERIODS = [
+    ("month", gettext_lazy("This month")),
+    ("mtd", gettext_lazy("Month to date")),
+    ("week", gettext_lazy("This week")),
+    ("quarter", gettext_lazy("This quarter")),
+    ("qtd", gettext_lazy("Quarter to date")),
+    ("half", gettext_lazy("This half")),
+    ("year", gettext_lazy("This year")),
+    ("ytd", gettext_lazy("Year to date")),
+    ("day", gettext_lazy("The day")),
+]
+STATUS_LABELS = {
+    "reached": gettext_lazy("Reached"),
+    "ahead": gettext_lazy("Ahead"),
+    "on_track": gettext_lazy("On track"),
+    "lagging": gettext_lazy("Lagging"),
+    "at_risk": gettext_lazy("At risk"),
+    "not_started": gettext_lazy("Not started"),
+    "no_target": gettext_lazy("No target"),
+}
+# The app's status colours (app.css) per status.
+STATUS_CLASSES = {
+    "reached": "status-ahead",
+    "ahead": "status-ahead",
+    "on_track": "status-on-track",
+    "lagging": "status-behind",
+    "at_risk": "status-at-risk",
+}
+
+
+def _date(text: str | None, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+def _id(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 19 else None
+
+
+@login_required
+def dashboard(request):
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    as_of = _date(request.GET.get("as_of"), yesterday)
+    kind = request.GET.get("period") or "month"
+    if kind not in tracking.KINDS:
+        kind = "month"
+    plans = list(
+        Plan.objects.restrict(request.user)
+        .filter(status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED])
+        .select_related("metric")
+        .order_by("-period_start", "metric__sort_order")
+    )
+    plan_id = _id(request.GET.get("plan"))
+    plan = next((p for p in plans if p.pk == plan_id), None) if plan_id else None
+    if plan is None:
+        sales = Metric.objects.filter(code="sales").first()
+        found = tracking.in_force(sales, as_of) if sales else None
+        plan = (
+            found
+            if found in plans
+            else next(
+                (p for p in plans if p.period_start <= as_of <= p.period_end), plans[0] if plans else None
+            )
+        )
+    context = {
+        "nav": "tracking",
+        "plans": plans,
+        "plan": plan,
+        "periods": PERIODS,
+        "kind": kind,
+        "as_of": as_of,
+    }
+    if plan is None:
+        return render(request, "tracking/dashboard.html", context)
+    node = _node(request, as_of)
+    if node is None:
+        raise PermissionDenied
+    language = lang()
+    try:
+        data = tracking.progress(request.user, plan, node, kind, as_of)
+        period, _to_date = tracking.resolve_period(kind, as_of)
+        line = tracking.curve(request.user, plan, node, period, as_of)
+    except DomainError as exc:
+        context["error"] = str(exc)
+        return render(request, "tracking/dashboard.html", context)
+    metric = plan.metric
+
+    def show(value):
+        return shown(value, metric, language)
+
+    def decorate(figures: dict) -> dict:
+        return {
+            **figures,
+            "shown": {
+                k: show(figures[k])
+                for k in (
+                    "actual",
+                    "target",
+                    "floor",
+                    "stretch",
+                    "gap",
+                    "expected_to_date",
+                    "run_rate",
+                    "seasonal",
+                    "projection",
+                    "required_per_day",
+                    "last_year",
+                    "previous",
+                )
+            },  # fmt: skip
+            "status_label": STATUS_LABELS[figures["status"]],
+            "status_class": STATUS_CLASSES.get(figures["status"], ""),
+        }
+
+    children = [{**c, "figures": decorate(c["figures"])} for c in data["children"]]
+    children.sort(key=lambda c: (c["figures"]["achievement"] is None, -(c["figures"]["achievement"] or 0)))
+    for rank, child in enumerate(children, 1):
+        child["rank"] = rank
+    context.update(
+        {
+            "node": node,
+            "data": data,
+            "figures": decorate(data["figures"]),
+            "children": children,
+            "lagging": [c for c in children if c["figures"]["status"] in ("lagging", "at_risk")],
+            "period": period,
+            "period_label": period.label(language),
+            "units": _units(request.user),
+            "chart": _chart(line, metric),
+            "estimated": fiscal_calendar().is_estimated(period.start.year),
+        }
+    )
+    return render(request, "tracking/dashboard.html", context)
+
+
+def _node(request, as_of: dt.date) -> tracking.Node | None:
+    unit_id, person_id = _id(request.GET.get("unit")), _id(request.GET.get("person"))
+    if person_id is not None:
+        return tracking.person_node(get_object_or_404(Person.objects.restrict(request.user), pk=person_id))
+    if unit_id is not None:
+        return tracking.unit_node(get_object_or_404(OrgUnit.objects.restrict(request.user), pk=unit_id))
+    return tracking.default_node(request.user, as_of)
+
+
+def _units(user) -> list[tuple[int, str]]:
+    """The units whose progress the user may follow, for the picker."""
+    from salestarget.org.permissions import Action, scope_of
+
+    reach = scope_of(user).reach(Action.VIEW)
+    units = OrgUnit.objects.order_by("path")
+    if not reach.everything:
+        units = units.filter(reach.units_q("")) if reach.paths else units.none()
+    return [(u.pk, "　" * u.depth + u.name) for u in units[:500]]
+
+
+def _chart(line: dict, metric: Metric) -> dict:
+    money = "cny" if is_money(metric) else None
+    return {
+        "tooltip": {"trigger": "axis", **({"valueFormatter": money} if money else {})},
+        "legend": {"top": 0},
+        "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": [label[5:] for label in line["labels"]], "boundaryGap": False},
+        "yAxis": {"type": "value", **({"axisLabel": {"formatter": money}} if money else {})},
+        "series": [
+            {
+                "name": _("Actual (cumulative)"),
+                "type": "line",
+                "data": line["actual"],
+                "areaStyle": {"opacity": 0.15},
+                "showSymbol": False,
+            },
+            {
+                "name": _("Expected by the plan"),
+                "type": "line",
+                "data": line["expected"],
+                "lineStyle": {"type": "dashed"},
+                "showSymbol": False,
+            },
+        ],  # fmt: skip
+    }

@@ -1,0 +1,305 @@
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from salestarget.engine.pace import (
+    STATUSES,
+    Pace,
+    Segment,
+    Thresholds,
+    change,
+    expected_share,
+    normal_chance,
+    pace,
+)
+
+YUAN = 100  # fen
+WAN = 10_000 * YUAN  # 1万元
+FAST = settings(max_examples=200, deadline=None)
+LOWER = Thresholds(lower_is_better=True)
+
+
+def month(days: int, elapsed: int, weight: int = 1) -> Segment:
+    return Segment(weight=weight, working_days=days, elapsed=elapsed)
+
+
+# --- worked examples ------------------------------------------------------------------------------
+
+
+class TestWorkedExamples:
+    def test_month_half_gone_at_75_percent_must_speed_up(self):
+        # 月目标100万元, 22个工作日过了11天, 完成37.5万元: 时间过半, 进度75%, 落后.
+        p = pace(375_000 * YUAN, 1_000_000 * YUAN, [month(22, 11, 100)])
+        assert p.time_progress == Fraction(1, 2)
+        assert p.expected_share == Fraction(1, 2)
+        assert p.expected_to_date == 500_000 * YUAN
+        assert p.achievement == Fraction(3, 8)
+        assert p.pace == Fraction(3, 4)
+        assert p.status == "lagging"
+        assert p.gap == 625_000 * YUAN
+        assert p.remaining_days == 11
+        assert p.required_per_day == math.ceil(Fraction(62_500_000, 11)) == 5_681_819
+        assert p.run_rate == 750_000 * YUAN
+        assert p.seasonal == 750_000 * YUAN
+        assert p.projection is not None and p.run_rate <= p.projection < p.target
+        assert p.chance is not None and p.chance < 0.5
+        assert p.incentive is False
+
+    def test_quarter_weighted_30_30_40_after_its_first_month(self):
+        # 季度目标按月30/30/40分解, 第一个月结束: 应完成30%, 不是三分之一.
+        segments = [month(21, 21, 30 * WAN), month(20, 0, 30 * WAN), month(22, 0, 40 * WAN)]
+        assert expected_share(segments) == Fraction(3, 10)
+        p = pace(33 * WAN, 100 * WAN, segments)
+        assert p.time_progress == Fraction(21, 63)
+        assert p.expected_to_date == 30 * WAN
+        assert p.pace == Fraction(11, 10)
+        assert p.status == "on_track"
+        assert p.seasonal == 110 * WAN
+        assert p.run_rate == 99 * WAN  # the run rate ignores that the quarter is back-loaded
+
+    def test_spring_festival_month_weighs_little_but_goes_by_quickly(self):
+        # 1月22天, 2月(春节)只有15个工作日, 3月23天; the plan puts 25/15/60 on them.
+        segments = [month(22, 22, 25 * WAN), month(15, 10, 15 * WAN), month(23, 0, 60 * WAN)]
+        share = expected_share(segments)
+        assert share == Fraction(25, 100) + Fraction(15, 100) * Fraction(10, 15) == Fraction(35, 100)
+        p = pace(42 * WAN, 100 * WAN, segments)
+        assert p.time_progress == Fraction(32, 60)
+        assert p.expected_to_date == 35 * WAN
+        assert p.pace == Fraction(6, 5)
+        assert p.status == "on_track"  # 1.2 is not above the ahead line
+        assert pace(43 * WAN, 100 * WAN, segments).status == "ahead"
+        assert p.required_per_day == math.ceil(Fraction(58 * WAN, 28))
+
+    def test_month_with_no_working_days_counts_once_passed(self):
+        holiday = Segment(weight=10, working_days=0, elapsed=0)
+        assert expected_share([month(5, 5, 10), holiday, month(5, 0, 10)]) == Fraction(1, 3)
+        assert expected_share([month(5, 5, 10), holiday, month(5, 1, 10)]) == Fraction(2, 3) + Fraction(1, 15)
+        # At the end of the period's working days a trailing holiday is behind us too.
+        assert expected_share([month(5, 5, 10), holiday]) == 1
+        assert expected_share([month(5, 4, 10), holiday]) == Fraction(4, 10)
+
+    def test_to_date_view_is_complete(self):
+        # The tracking page reads "to date" with each segment cut at the as-of date.
+        segments = [month(21, 21, 30), month(20, 7, 30), month(22, 0, 40)]
+        cut = [Segment(s.weight, s.elapsed, s.elapsed) for s in segments]
+        assert expected_share(cut) == 1
+
+    def test_reached_and_incentive(self):
+        t = Thresholds(incentive_line=Fraction(11, 10))
+        p = pace(110 * WAN, 100 * WAN, [month(22, 15)], thresholds=t)
+        assert p.status == "reached" and p.incentive
+        assert p.gap == -10 * WAN
+        assert p.required_per_day == 0
+        assert pace(109 * WAN, 100 * WAN, [month(22, 15)], thresholds=t).incentive is False
+
+    def test_at_risk_below_the_warning_line(self):
+        assert pace(29, 100, [month(10, 5)]).status == "at_risk"
+        assert pace(30, 100, [month(10, 5)]).status == "lagging"
+        assert pace(40, 100, [month(10, 5)]).status == "on_track"
+
+    def test_not_started_and_no_target(self):
+        p = pace(0, 100 * WAN, [month(22, 0)])
+        assert p.status == "not_started"
+        assert p.pace is None and p.run_rate is None and p.seasonal is None
+        assert p.time_progress == 0 and p.expected_to_date == 0
+        assert p.required_per_day == math.ceil(Fraction(100 * WAN, 22))
+        assert p.chance == pytest.approx(0.5)  # nothing seen yet: the plan itself is the projection
+        none = pace(5 * WAN, None, [month(22, 11)], floor=None, stretch=None)
+        assert none.status == "no_target"
+        assert none.achievement is none.gap is none.expected_to_date is none.pace is None
+        assert none.projection is none.chance is none.required_per_day is None
+        assert none.run_rate == 10 * WAN
+
+    def test_zero_target_is_reached(self):
+        p = pace(0, 0, [month(22, 3)])
+        assert p.status == "reached" and p.achievement is None and p.chance == 1.0
+
+    def test_period_over(self):
+        p = pace(90 * WAN, 100 * WAN, [month(22, 22)])
+        assert p.remaining_days == 0 and p.required_per_day is None
+        assert p.chance == 0.0 and p.projection == 90 * WAN
+        assert pace(100 * WAN, 100 * WAN, [month(22, 22)]).chance == 1.0
+
+    def test_costs_lower_is_better(self):
+        # 费用预算10万元: 时间过半花了4万, 节奏良好, 但期末前不算达成.
+        p = pace(4 * WAN, 10 * WAN, [month(20, 10)], thresholds=LOWER)
+        assert p.pace == Fraction(5, 4)
+        assert p.status == "ahead"
+        assert p.gap == -6 * WAN
+        assert p.required_per_day == 6 * WAN // 10
+        assert p.chance is not None and p.chance > 0.5
+        assert pace(7 * WAN, 10 * WAN, [month(20, 10)], thresholds=LOWER).status == "lagging"  # 5/7
+        assert pace(9 * WAN, 10 * WAN, [month(20, 20)], thresholds=LOWER).status == "reached"
+        over = pace(11 * WAN, 10 * WAN, [month(20, 20)], thresholds=LOWER)
+        assert over.status == "on_track" and over.chance == 0.0 and over.gap == WAN
+        assert pace(0, 10 * WAN, [month(20, 10)], thresholds=LOWER).status == "ahead"
+        assert pace(10 * WAN, 10 * WAN, [month(20, 20)], thresholds=LOWER).chance == 1.0
+
+    def test_required_per_day_rounds_toward_safety(self):
+        assert pace(0, 10, [month(3, 0)]).required_per_day == 4
+        assert pace(0, 10, [month(3, 0)], thresholds=LOWER).required_per_day == 3
+
+    def test_all_weights_zero_is_a_straight_line(self):
+        assert expected_share([month(10, 10, 0), month(30, 0, 0)]) == Fraction(1, 4)
+
+    def test_no_working_days_at_all(self):
+        assert expected_share([]) == 0
+        assert expected_share([Segment(5, 0, 0)]) == 0
+        p = pace(3, 10, [])
+        assert p.time_progress == 0 and p.remaining_days == 0 and p.status == "not_started"
+
+
+class TestHelpers:
+    def test_normal_chance(self):
+        assert normal_chance(100, 10, 100) == pytest.approx(0.5)
+        assert normal_chance(110, 10, 100) == pytest.approx(0.8413447, abs=1e-6)
+        assert normal_chance(100, 0, 100) == 1.0
+        assert normal_chance(99.9, 0, 100) == 0.0
+        assert 0 < normal_chance(0, 1, 30) < 1e-100  # erfc keeps the tail
+
+    def test_change(self):
+        assert change(120, 100) == Fraction(1, 5)
+        assert change(80, 100) == Fraction(-1, 5)
+        assert change(5, 0) is None and change(5, None) is None
+
+    @pytest.mark.parametrize(
+        "segment",
+        [Segment(-1, 5, 0), Segment(1, -1, 0), Segment(1, 5, 6), Segment(1, 5, -1), Segment(1, 0, 1)],
+    )
+    def test_bad_segments(self, segment):
+        with pytest.raises(ValueError, match="segment 1"):
+            expected_share([month(5, 5), segment])
+        with pytest.raises(ValueError):
+            pace(1, 10, [segment])
+
+    def test_bad_target(self):
+        with pytest.raises(ValueError):
+            pace(1, -10, [month(5, 1)])
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+
+@st.composite
+def segment_lists(draw, min_size=0):
+    n = draw(st.integers(min_size, 6))
+    out = []
+    for _ in range(n):
+        days = draw(st.integers(0, 23))
+        out.append(Segment(draw(st.integers(0, 10**9)), days, draw(st.integers(0, days))))
+    return out
+
+
+def classify(ratio: Fraction) -> str:
+    t = Thresholds()
+    if ratio < t.warning_line:
+        return "at_risk"
+    if ratio < t.lagging_below:
+        return "lagging"
+    return "ahead" if ratio > t.ahead_above else "on_track"
+
+
+def grow(segments, data):
+    """The same segments with some elapsed days moved forward."""
+    return [
+        Segment(s.weight, s.working_days, data.draw(st.integers(s.elapsed, s.working_days))) for s in segments
+    ]
+
+
+money = st.integers(0, 10**12)
+thresholds = st.sampled_from([Thresholds(), LOWER, Thresholds(incentive_line=Fraction(1))])
+
+
+class TestProperties:
+    @FAST
+    @given(segment_lists(), st.data())
+    def test_expected_share_bounded_and_monotone(self, segments, data):
+        s = expected_share(segments)
+        assert isinstance(s, Fraction) and 0 <= s <= 1
+        assert expected_share(grow(segments, data)) >= s
+
+    @FAST
+    @given(segment_lists(min_size=1))
+    def test_expected_share_is_one_when_complete(self, segments):
+        assume(sum(s.working_days for s in segments) > 0)
+        complete = [Segment(s.weight, s.working_days, s.working_days) for s in segments]
+        assert expected_share(complete) == 1
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), st.one_of(st.none(), money), segment_lists(), thresholds)
+    def test_outputs_are_typed_and_consistent(self, actual, target, segments, t):
+        p = pace(actual, target, segments, floor=target, stretch=None, thresholds=t)
+        assert isinstance(p, Pace) and p.status in STATUSES
+        for value in (p.gap, p.expected_to_date, p.run_rate, p.seasonal, p.projection, p.required_per_day):
+            assert value is None or (isinstance(value, int) and not isinstance(value, bool))
+        assert isinstance(p.remaining_days, int) and p.remaining_days >= 0
+        assert 0 <= p.time_progress <= 1
+        if target is None:
+            assert p.status == "no_target" and p.chance is None and p.projection is None
+        else:
+            assert 0 <= p.expected_to_date <= target
+            assert isinstance(p.chance, float) and 0.0 <= p.chance <= 1.0
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), money, segment_lists())
+    def test_reached_iff_actual_at_least_target(self, actual, target, segments):
+        p = pace(actual, target, segments)
+        assert (p.status == "reached") == (actual >= target)
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), money, segment_lists())
+    def test_lower_is_better_reached_only_at_the_end_within_budget(self, actual, target, segments):
+        p = pace(actual, target, segments, thresholds=LOWER)
+        assert (p.status == "reached") == (p.expected_share == 1 and actual <= target)
+        if p.status not in ("reached", "not_started"):
+            if actual <= 0:
+                assert p.pace is None and p.status == "ahead"
+            else:
+                assert p.pace == Fraction(p.expected_to_date, actual)
+                assert p.status == classify(p.pace)
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), money, segment_lists())
+    def test_required_per_day_is_just_enough(self, actual, target, segments):
+        p = pace(actual, target, segments)
+        if p.remaining_days == 0:
+            assert p.required_per_day is None
+            return
+        need = target - actual
+        assert p.required_per_day * p.remaining_days >= need
+        if need > 0:
+            assert (p.required_per_day - 1) * p.remaining_days < need
+        else:
+            assert p.required_per_day == 0
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), money, segment_lists())
+    def test_lower_is_better_allowance_stays_within_budget(self, actual, target, segments):
+        p = pace(actual, target, segments, thresholds=LOWER)
+        if p.remaining_days:
+            assert actual + p.required_per_day * p.remaining_days <= max(actual, target)
+            assert actual + (p.required_per_day + 1) * p.remaining_days > max(actual, target)
+
+    @FAST
+    @given(st.integers(0, 10**12), money, money, segment_lists())
+    def test_chance_does_not_rise_with_the_target(self, actual, a, b, segments):
+        low, high = sorted((a, b))
+        assert pace(actual, low, segments).chance >= pace(actual, high, segments).chance
+        # and the mirror: a bigger budget is never harder to keep. A zero budget is the exception
+        # (nothing more expected, so nothing uncertain), hence low > 0 there.
+        if low > 0:
+            kept = pace(actual, low, segments, thresholds=LOWER).chance
+            assert kept <= pace(actual, high, segments, thresholds=LOWER).chance
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), money, segment_lists())
+    def test_higher_status_follows_the_thresholds(self, actual, target, segments):
+        p = pace(actual, target, segments)
+        if p.status in ("reached", "not_started"):
+            assert (p.status == "not_started") == (actual < target and p.expected_to_date == 0)
+            return
+        assert p.pace == Fraction(actual, p.expected_to_date)
+        assert p.status == classify(p.pace)

@@ -1,0 +1,244 @@
+"""Issue 15: where a target stands — every figure of the progress endpoint equals an independent
+computation over the raw rows (pandas) and the plan's cells, to the fen, under owner and
+territory credit; children, comparisons, periods to date, and who may follow what."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+import pandas as pd
+import pytest
+
+from salestarget.actuals.services import do_import_fact_rows
+from salestarget.engine.rounding import round_half_up
+from salestarget.metrics.models import Metric
+from salestarget.metrics.selectors import fiscal_calendar
+from salestarget.org.models import Membership
+from salestarget.targets.models import Plan, TargetCell
+from salestarget.targets.services import do_create_plan
+from tests.actuals.test_credit_summary import independent, territories  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/tracking/progress"
+YEAR = 2024
+MONTHS = [dt.date(YEAR, m, 1) for m in range(1, 13)]
+# Month targets in fen: a seasonal profile (Spring Festival February low, December high).
+PROFILE = [8, 5, 8, 8, 9, 9, 8, 8, 9, 9, 9, 10]
+
+
+def month_target(base: int, month: int) -> int:
+    return base * PROFILE[month - 1]
+
+
+@pytest.fixture
+def published(company):
+    """A published 2024 sales plan with month and year targets for every unit and rep."""
+    plan = do_create_plan(
+        company.admin, metric=Metric.objects.get(code="sales"), period=fiscal_calendar().year(YEAR)
+    )
+    scenario = plan.scenarios.get(is_primary=True)
+    owners = [
+        ({"unit": company.hq}, 40_000_00),
+        ({"unit": company.east}, 30_000_00),
+        ({"unit": company.south}, 10_000_00),
+        ({"unit": company.sh}, 20_000_00),
+        ({"unit": company.hz}, 10_000_00),
+        ({"unit": company.sz}, 10_000_00),
+        ({"person": company.rep_sh1}, 10_000_00),
+        ({"person": company.rep_sh2}, 10_000_00),
+        ({"person": company.rep_hz}, 10_000_00),
+        ({"person": company.rep_sz}, 10_000_00),
+    ]
+    for owner, base in owners:
+        months = [month_target(base, m) for m in range(1, 13)]
+        TargetCell.objects.filter(scenario=scenario, period_kind="year", **owner).delete()
+        TargetCell.objects.create(
+            scenario=scenario, period_kind="year", period_start=MONTHS[0], target=sum(months),
+            floor=round(sum(months) * 0.9), stretch=round(sum(months) * 1.2), **owner,
+        )  # fmt: skip
+        for start, target in zip(MONTHS, months, strict=True):
+            TargetCell.objects.create(
+                scenario=scenario, period_kind="month", period_start=start, target=target,
+                floor=round(target * 0.9), stretch=round(target * 1.2), **owner,
+            )  # fmt: skip
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.PUBLISHED)
+    plan.refresh_from_db()
+    company.plan = plan
+    return company
+
+
+def sales_rows(c) -> list[dict]:
+    """Orders in 2023 and 2024 for the reps, a refund, and a sale with no person."""
+    rows = []
+    for n, (person, day, amount) in enumerate(
+        [
+            (c.rep_sh1, "2023-07-03", "1000.50"),
+            (c.rep_sh1, "2023-07-20", "2000.00"),
+            (c.rep_sh2, "2024-06-28", "999.99"),
+            (c.rep_sh1, "2024-07-01", "12345.67"),
+            (c.rep_sh1, "2024-07-05", "-345.67"),
+            (c.rep_sh2, "2024-07-09", "40000.01"),
+            (c.rep_hz, "2024-07-10", "25000.00"),
+            (c.rep_sz, "2024-07-12", "7777.77"),
+            (c.rep_sz, "2024-07-16", "8888.88"),  # after the as-of date
+            (None, "2024-07-11", "500.00"),
+        ]
+    ):
+        row = {"external_id": f"T{n}", "date": day, "amount": amount}
+        if person is not None:
+            row["person"] = person.code
+        rows.append(row)
+    return rows
+
+
+def frame(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    df["day"] = pd.to_datetime(df["date"]).dt.date
+    df["fen"] = df["amount"].map(lambda a: int(Decimal(a) * 100))
+    return df
+
+
+def get(client, **params):
+    answer = client.get(URL, params)
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def test_a_month_for_a_team_and_its_people_equals_an_independent_computation(published, login):
+    c = published
+    rows = sales_rows(c)
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    df = frame(rows)
+    as_of = dt.date(YEAR, 7, 15)
+    client = login("admin")
+    got = get(client, plan=c.plan.pk, unit=c.sh.pk, period="month", as_of=as_of.isoformat())
+    f = got["figures"]
+    july = (df["day"] >= dt.date(YEAR, 7, 1)) & (df["day"] <= as_of)
+    sh_people = df["person"].isin([c.rep_sh1.code, c.rep_sh2.code])
+    actual = int(df[july & sh_people]["fen"].sum())
+    target = month_target(20_000_00, 7)
+    cal = fiscal_calendar()
+    total_days = cal.working_days_between(dt.date(YEAR, 7, 1), dt.date(YEAR, 7, 31))
+    elapsed = cal.working_days_between(dt.date(YEAR, 7, 1), as_of)
+    expected = round_half_up(Fraction(target * elapsed, total_days))
+    assert f["actual"] == actual == 1234567 - 34567 + 4000001
+    assert f["target"] == target and f["floor"] == round(target * 0.9) and f["stretch"] == round(target * 1.2)
+    assert f["achievement"] == pytest.approx(actual / target, abs=1e-6)
+    assert f["gap"] == target - actual
+    assert f["time_progress"] == pytest.approx(elapsed / total_days, abs=1e-6)
+    assert f["expected_to_date"] == expected and f["pace"] == pytest.approx(actual / expected, abs=1e-6)
+    remaining = total_days - elapsed
+    assert f["remaining_days"] == remaining
+    assert f["required_per_day"] == max(0, math.ceil((target - actual) / remaining))
+    assert f["run_rate"] == round_half_up(Fraction(actual * total_days, elapsed))
+    # Last year: the same days of July 2023; the previous period: 1-15 June.
+    assert f["last_year"] == 100050 and f["change_last_year"] == pytest.approx(actual / 100050 - 1, abs=1e-6)
+    assert f["previous"] == 0 and f["change_previous"] is None
+    pace = actual / expected
+    status = "at_risk" if pace < 0.6 else "lagging" if pace < 0.8 else "ahead" if pace > 1.2 else "on_track"
+    assert f["status"] == (status if actual < target else "reached")
+    # Children: the team's two reps, each against their own target.
+    kids = {(k["node"]["kind"], k["node"]["id"]): k["figures"] for k in got["children"]}
+    assert set(kids) == {("person", c.rep_sh1.pk), ("person", c.rep_sh2.pk)}
+    for rep in (c.rep_sh1, c.rep_sh2):
+        mine = int(df[july & (df["person"] == rep.code)]["fen"].sum())
+        assert kids[("person", rep.pk)]["actual"] == mine
+        assert kids[("person", rep.pk)]["target"] == month_target(10_000_00, 7)
+
+
+def test_the_company_counts_every_sale_and_a_quarter_follows_the_plans_months(published, login):
+    c = published
+    rows = sales_rows(c)
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    df = frame(rows)
+    as_of = dt.date(YEAR, 7, 15)
+    got = get(login("admin"), plan=c.plan.pk, period="quarter", as_of=as_of.isoformat())
+    assert got["node"]["id"] == c.hq.pk
+    f = got["figures"]
+    quarter = (df["day"] >= dt.date(YEAR, 7, 1)) & (df["day"] <= as_of)
+    assert f["actual"] == int(df[quarter]["fen"].sum())  # the sale with no person too
+    targets = [month_target(40_000_00, m) for m in (7, 8, 9)]
+    assert f["target"] == sum(targets)
+    cal = fiscal_calendar()
+    july_share = Fraction(
+        cal.working_days_between(dt.date(YEAR, 7, 1), as_of),
+        cal.working_days_between(dt.date(YEAR, 7, 1), dt.date(YEAR, 7, 31)),
+    )
+    share = Fraction(targets[0], sum(targets)) * july_share  # by the plan's months, not a line
+    assert f["expected_share"] == pytest.approx(float(share), abs=1e-6)
+    assert f["expected_to_date"] == round_half_up(sum(targets) * share)
+    children = {(k["node"]["kind"], k["node"]["id"]) for k in got["children"]}
+    assert children == {("unit", c.east.pk), ("unit", c.south.pk)}
+    # Quarter to date: the target is what the plan expected by now.
+    qtd = get(login("admin"), plan=c.plan.pk, period="qtd", as_of=as_of.isoformat())["figures"]
+    assert qtd["target"] == f["expected_to_date"] and qtd["actual"] == f["actual"]
+
+
+def test_territory_credit_month_ends_equal_the_independent_computation(territories, login):  # noqa: F811
+    c = territories
+    plan = do_create_plan(
+        c.admin, metric=Metric.objects.get(code="sales"), period=fiscal_calendar().year(YEAR)
+    )
+    Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.PUBLISHED)
+    by_person, by_unit = independent(c)
+    client = login("admin")
+    for month in ("2024-03", "2024-07", "2024-11"):
+        as_of = (pd.Timestamp(month + "-01") + pd.offsets.MonthEnd(0)).date()
+        for unit in (c.east, c.sh, c.hz):
+            got = get(client, plan=plan.pk, unit=unit.pk, period="month", as_of=as_of.isoformat())
+            assert got["figures"]["actual"] == int(by_unit.get((unit.pk, month), 0)), (unit.code, month)
+            for child in got["children"]:
+                if child["node"]["kind"] == "person":
+                    pid = child["node"]["id"]
+                    assert child["figures"]["actual"] == int(by_person.get((pid, month), 0)), (pid, month)
+                    assert child["figures"]["status"] == "no_target"
+
+
+def test_who_may_follow_what(published, login):
+    c = published
+    as_of = "2024-07-15"
+    rep = login("rep_sh1")
+    mine = get(rep, plan=c.plan.pk, as_of=as_of)
+    assert mine["node"] == {
+        "kind": "person",
+        "id": c.rep_sh1.pk,
+        "code": c.rep_sh1.code,
+        "name": c.rep_sh1.name,
+    }
+    assert rep.get(URL, {"plan": c.plan.pk, "unit": c.sh.pk, "as_of": as_of}).status_code == 403
+    assert rep.get(URL, {"plan": c.plan.pk, "person": c.rep_sh2.pk, "as_of": as_of}).status_code == 404
+    lead = login("lead_sh")
+    team = get(lead, plan=c.plan.pk, as_of=as_of)
+    assert team["node"]["id"] == c.sh.pk
+    assert lead.get(URL, {"plan": c.plan.pk, "unit": c.hz.pk, "as_of": as_of}).status_code in (403, 404)
+    director = get(login("director_east"), plan=c.plan.pk, as_of=as_of)
+    assert director["node"]["id"] == c.east.pk
+    assert {k["node"]["id"] for k in director["children"]} == {c.sh.pk, c.hz.pk}
+    # A period outside the plan, a unit and a person at once: clear refusals.
+    admin = login("admin")
+    outside = admin.get(URL, {"plan": c.plan.pk, "as_of": "2025-03-01"})
+    assert outside.status_code == 400 and "计划期间" in outside.json()["detail"]
+    both = admin.get(URL, {"plan": c.plan.pk, "unit": c.sh.pk, "person": c.rep_sh1.pk})
+    assert both.status_code == 400
+
+
+def test_the_page_shows_the_apis_figures(published, login):
+    from salestarget.actuals.summary import shown
+
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("lead_sh")
+    api = get(client, plan=c.plan.pk, period="month", as_of="2024-07-15")
+    page = client.get("/tracking/", {"plan": c.plan.pk, "period": "month", "as_of": "2024-07-15"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    metric = c.plan.metric
+    assert shown(api["figures"]["actual"], metric, "zh") in html
+    assert shown(api["figures"]["target"], metric, "zh") in html
+    for child in api["children"]:
+        assert child["node"]["name"] in html and shown(child["figures"]["actual"], metric, "zh") in html
+    assert Membership.objects.filter(person=c.rep_sh1).exists()
