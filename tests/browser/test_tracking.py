@@ -1,0 +1,54 @@
+"""Issue 15 in a browser: the tracking dashboard as the company's administrator, a team lead and a
+rep (zh; 1440 and 390 px): the numbers on screen are the API's, the chart draws, the page fits."""
+
+from __future__ import annotations
+
+import pytest
+
+from salestarget.actuals.services import do_import_fact_rows
+from salestarget.actuals.summary import shown
+from tests.browser.conftest import screenshot
+from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SIZES = {"1440": {"width": 1440, "height": 900}, "390": {"width": 390, "height": 844}}
+QUERY = "period=month&as_of=2024-07-15"
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("username", ["admin", "lead_sh", "rep_sh1"])
+def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, username, size):  # noqa: F811
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    page = page_for(username, c.password, phone=size == "390")
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{QUERY}")
+    api = page.request.get(f"{live_server.url}/api/v1/tracking/progress?plan={c.plan.pk}&{QUERY}").json()
+    metric = c.plan.metric
+    f = api["figures"]
+    assert page.get_by_test_id("kpi-actual").inner_text().strip() == shown(f["actual"], metric, "zh")
+    assert page.get_by_test_id("kpi-target").inner_text().strip() == shown(f["target"], metric, "zh")
+    assert page.get_by_test_id("kpi-required").inner_text().strip() == shown(
+        f["required_per_day"], metric, "zh"
+    )
+    status = {
+        "reached": "已达成",
+        "ahead": "领先",
+        "on_track": "正常",
+        "lagging": "落后",
+        "at_risk": "有风险",
+    }
+    assert page.get_by_test_id("kpi-status").inner_text().strip() == status[f["status"]]
+    expected_node = {"admin": c.hq.name, "lead_sh": c.sh.name, "rep_sh1": c.rep_sh1.name}[username]
+    assert page.get_by_test_id("tracking-title").inner_text().startswith(expected_node)
+    for child in api["children"]:
+        row = page.get_by_test_id(f"child-{child['node']['kind']}-{child['node']['id']}")
+        assert row.get_by_test_id("child-actual").inner_text().strip() == shown(
+            child["figures"]["actual"], metric, "zh"
+        )
+    if username == "rep_sh1":
+        assert api["children"] == [] and page.get_by_test_id("tracking-children").count() == 0
+    page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+    screenshot(page, f"issue15-dashboard-{username}-{size}")
