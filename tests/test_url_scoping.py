@@ -60,6 +60,8 @@ WEB = {
     "targets:why": (lambda c: {"cell_id": a_cell(c).pk}, OWN_ROW),
     # Everyone follows their own progress; whose figures each sees: tests/tracking/test_progress.py.
     "tracking:index": (lambda c: {}, EVERYONE),
+    # Needs a published plan (?plan=): 404 without one; whose rows: tests/tracking/test_table.py.
+    "tracking:table": (lambda c: {}, dict.fromkeys(EVERYONE, 404)),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),

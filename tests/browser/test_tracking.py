@@ -52,3 +52,21 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
     page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"issue15-dashboard-{username}-{size}")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_tracking_table_page(page_for, live_server, published, size):  # noqa: F811
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    page = page_for("director_east", c.password, phone=size == "390")
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{QUERY}")
+    page.get_by_test_id("tracking-table-link").click()
+    page.wait_for_load_state("networkidle")
+    api = page.request.get(
+        f"{live_server.url}/api/v1/tracking/progress?plan={c.plan.pk}&{QUERY}&unit={c.hz.pk}"
+    ).json()
+    cell = page.get_by_test_id(f"row-unit-{c.hz.pk}").get_by_test_id("cell-actual")
+    assert cell.inner_text().strip() == shown(api["figures"]["actual"], c.plan.metric, "zh")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+    screenshot(page, f"issue15-tracking-table-{size}")

@@ -245,6 +245,65 @@ def by_unit_month(
     return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 
 
+def credited_totals(
+    user,
+    metric: Metric,
+    start: dt.date,
+    end: dt.date,
+    *,
+    units: Iterable[OrgUnit] = (),
+    people: Iterable[int] = (),
+    company: bool = False,
+) -> dict[str, int]:
+    """Credited values over [start, end] in the metric's minor units, for many nodes in a few
+    reads: ``"u<id>"`` a unit's whole subtree (a sale credited to two of its people counted
+    once), ``"p<id>"`` a person, ``"company"`` every sale (credited or not; only for those who
+    see everything). For metrics that add up (``COLUMNS``)."""
+    column, money = COLUMNS[metric.aggregation]
+    units, people = list(units), list(people)
+    out: dict[str, int] = {}
+    if end < start:
+        return {
+            **{f"u{u.pk}": 0 for u in units},
+            **{f"p{p}": 0 for p in people},
+            **({"company": 0} if company else {}),
+        }
+    rows = _days(credit_rows(user, metric), start, end)
+    if people:
+        found = dict(
+            rows.filter(person_id__in=people)
+            .values_list("person_id")
+            .annotate(v=Sum(column))
+            .values_list("person_id", "v")
+        )
+        out |= {f"p{pid}": to_units(int(found.get(pid) or 0), money, metric.decimals) for pid in people}
+    if units:
+        paths = dict(OrgUnit.objects.values_list("pk", "path"))
+        wanted = [(u.pk, u.path) for u in units]
+        sums: dict[int, int] = dict.fromkeys((u.pk for u in units), 0)
+
+        def owners(unit_id) -> list[int]:
+            path = paths.get(unit_id, "\0")
+            return [pk for pk, p in wanted if path.startswith(p)]
+
+        if metric.credit_rule == Metric.Credit.TERRITORY:
+            counted: set[tuple[int, int]] = set()
+            for rollup_id, unit_id, value in rows.values_list("id", "unit_id", column).iterator():
+                for pk in owners(unit_id):
+                    if (pk, rollup_id) not in counted:
+                        counted.add((pk, rollup_id))
+                        sums[pk] += value
+        else:
+            for unit_id, value in rows.values("unit_id").annotate(v=Sum(column)).values_list("unit_id", "v"):
+                for pk in owners(unit_id):
+                    sums[pk] += int(value or 0)
+        out |= {f"u{pk}": to_units(v, money, metric.decimals) for pk, v in sums.items()}
+    if company:
+        every = total_rows(None, metric, since=start, until=end).aggregate(v=Sum(column))["v"]
+        out["company"] = to_units(int(every or 0), money, metric.decimals)
+    return out
+
+
 def month_of(value) -> dt.date:
     day = value.date() if isinstance(value, dt.datetime) else value
     return day.replace(day=1)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from salestarget.actuals.credit import COLUMNS, to_units, total_rows
+from salestarget.actuals.credit import COLUMNS, credited_totals, to_units, total_rows
 from salestarget.core.errors import DomainError
 from salestarget.engine import pace as engine
 from salestarget.engine.calendar import Period
@@ -122,23 +122,12 @@ class Targets:
     """One node's cells in a plan (its primary scenario, over all products), answering the
     target of any period inside the plan's."""
 
-    def __init__(self, plan: Plan, node: Node, cal):
-        cells = TargetCell.objects.filter(
-            scenario__plan=plan,
-            scenario__is_primary=True,
-            product__isnull=True,
-            region__isnull=True,
-            segment__isnull=True,
-        )
-        if node.kind == "person":
-            cells = cells.filter(person_id=node.id)
-        else:
-            cells = cells.filter(unit_id=node.id, person__isnull=True)
+    def __init__(self, plan: Plan, cal, rows: list[dict]):
         self.plan, self.cal = plan, cal
         self.months: dict[dt.date, dict[str, int | None]] = {}
         self.weeks: dict[dt.date, dict[str, int | None]] = {}
         self.whole: dict[str, int | None] | None = None
-        for c in cells.values("period_kind", "period_start", *LEVELS):
+        for c in rows:
             values = {level: c[level] for level in LEVELS}
             if c["period_kind"] == "month":
                 self.months[c["period_start"]] = values
@@ -202,6 +191,25 @@ class Targets:
         return out
 
 
+def targets_for(plan: Plan, nodes: list[Node], cal) -> dict[str, Targets]:
+    """Each node's ``Targets``, from one read of their cells."""
+    units = [n.id for n in nodes if n.kind == "unit"]
+    people = [n.id for n in nodes if n.kind == "person"]
+    cells = TargetCell.objects.filter(
+        Q(unit_id__in=units, person__isnull=True) | Q(person_id__in=people),
+        scenario__plan=plan,
+        scenario__is_primary=True,
+        product__isnull=True,
+        region__isnull=True,
+        segment__isnull=True,
+    )
+    rows: dict[str, list[dict]] = {n.key: [] for n in nodes}
+    for c in cells.values("unit_id", "person_id", "period_kind", "period_start", *LEVELS):
+        key = f"p{c['person_id']}" if c["person_id"] else f"u{c['unit_id']}"
+        rows[key].append(c)
+    return {key: Targets(plan, cal, found) for key, found in rows.items()}
+
+
 def _days(cal, start: dt.date, end: dt.date) -> int:
     """Days time progress counts: working days of the company calendar, or calendar days."""
     if end < start:
@@ -218,11 +226,9 @@ def _part(value: int | None, days: int, whole: int) -> int | None:
 # --- actuals ----------------------------------------------------------------------------------
 
 
-def actual(user, metric: Metric, node: Node, start: dt.date, end: dt.date) -> int:
-    """The node's credited actual over [start, end], in the metric's minor units. The company
+def credited(user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.date) -> dict[str, int]:
+    """Each node's credited actual over [start, end], in the metric's minor units. The company
     (the top unit, for those who reach everything) counts every sale, credited or not."""
-    if end < start:
-        return 0
     if metric.aggregation not in COLUMNS:
         raise DomainError(
             _(
@@ -230,61 +236,68 @@ def actual(user, metric: Metric, node: Node, start: dt.date, end: dt.date) -> in
             ),
             metric=metric.name,
         )
-    column, money = COLUMNS[metric.aggregation]
-    if node.kind == "person":
-        rows = total_rows(user, metric, person_id=node.id, since=start, until=end)
-    elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
-        rows = total_rows(user, metric, since=start, until=end)
-    else:
-        rows = total_rows(user, metric, unit=node.unit, since=start, until=end)
-    return to_units(int(rows.aggregate(v=Sum(column))["v"] or 0), money, metric.decimals)
+    everything = scope_of(user).reach(Action.VIEW).everything
+    company = [n for n in nodes if n.kind == "unit" and n.unit.parent_id is None and everything]
+    found = credited_totals(
+        user,
+        metric,
+        start,
+        end,
+        units=[n.unit for n in nodes if n.kind == "unit" and n not in company],
+        people=[n.id for n in nodes if n.kind == "person"],
+        company=bool(company),
+    )
+    for node in company:
+        found[node.key] = found["company"]
+    return {n.key: found[n.key] for n in nodes}
 
 
 # --- figures ----------------------------------------------------------------------------------
 
 
-def figures(
-    user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, to_date: bool = False, cal=None
-) -> dict:
-    """Every figure of ``node`` for ``period`` at ``as_of`` (the end of the last complete day)."""
+def figures_for(
+    user, plan: Plan, nodes: list[Node], period: Period, as_of: dt.date, *, to_date: bool = False, cal=None
+) -> dict[str, dict]:
+    """Every figure of each node for ``period`` at ``as_of`` (the last day counted), keyed by
+    ``Node.key``: three reads of actuals (now, last year, the previous period) and one of
+    targets, however many nodes."""
     cal = cal or fiscal_calendar()
     metric = plan.metric
-    targets = Targets(plan, node, cal)
-    whole = targets.of(period) if targets.any else dict.fromkeys(LEVELS)
+    lines = thresholds_of(plan)
     until = min(as_of, period.end)
-    done = actual(user, metric, node, period.start, until)
-    segments = targets.segments(period, as_of)
-    result = engine.pace(
-        done,
-        whole["target"],
-        segments,
-        floor=whole["floor"],
-        stretch=whole["stretch"],
-        thresholds=thresholds_of(plan),
-    )
-    if to_date and whole["target"] is not None:
-        # Read to date: the target is what the plan expected by now.
-        share = engine.expected_share(segments)
-        cut = {
-            level: None if whole[level] is None else round_half_up(whole[level] * share) for level in LEVELS
-        }
-        to_date_segments = [engine.Segment(s.weight, s.elapsed, s.elapsed) for s in segments]
-        result = engine.pace(
-            done, cut["target"], to_date_segments, floor=cut["floor"], stretch=cut["stretch"],
-            thresholds=thresholds_of(plan),
-        )  # fmt: skip
-    last_year = actual(user, metric, node, _year_back(period.start), _year_back(until))
+    now = credited(user, metric, nodes, period.start, until)
+    last_year = credited(user, metric, nodes, _year_back(period.start), _year_back(until))
     previous = period.prev()
-    previous_until = min(previous.end, previous.start + (until - period.start))
-    before = actual(user, metric, node, previous.start, previous_until)
-    return {
-        **_pace_out(result),
-        "until": until.isoformat(),
-        "last_year": last_year,
-        "change_last_year": _ratio(engine.change(done, last_year)),
-        "previous": before,
-        "change_previous": _ratio(engine.change(done, before)),
-    }
+    before = credited(
+        user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start))
+    )
+    targets = targets_for(plan, nodes, cal)
+    out = {}
+    for node in nodes:
+        mine = targets[node.key]
+        whole = mine.of(period) if mine.any else dict.fromkeys(LEVELS)
+        segments = mine.segments(period, as_of)
+        if to_date and whole["target"] is not None:
+            # Read to date: the target is what the plan expected by now.
+            share = engine.expected_share(segments)
+            whole = {
+                level: None if whole[level] is None else round_half_up(whole[level] * share)
+                for level in LEVELS
+            }
+            segments = [engine.Segment(s.weight, s.elapsed, s.elapsed) for s in segments]
+        done = now[node.key]
+        result = engine.pace(
+            done, whole["target"], segments, floor=whole["floor"], stretch=whole["stretch"], thresholds=lines
+        )
+        out[node.key] = {
+            **_pace_out(result),
+            "until": until.isoformat(),
+            "last_year": last_year[node.key],
+            "change_last_year": _ratio(engine.change(done, last_year[node.key])),
+            "previous": before[node.key],
+            "change_previous": _ratio(engine.change(done, before[node.key])),
+        }
+    return out
 
 
 def _year_back(day: dt.date) -> dt.date:
@@ -348,9 +361,10 @@ def progress(user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, childre
         )
     if not may_track(user, node, min(as_of, period.end)):
         raise PermissionDenied(_("You may follow only your own targets and those of the teams you manage."))
-    cal = fiscal_calendar()
-    out = {
-        "node": {"kind": node.kind, "id": node.id, "code": node.code, "name": node.name},
+    kids = children_of(user, node, period, as_of) if children else []
+    found = figures_for(user, plan, [node, *kids], period, as_of, to_date=to_date)
+    return {
+        "node": node_out(node),
         "period": {
             "kind": kind,
             "start": period.start.isoformat(),
@@ -358,18 +372,13 @@ def progress(user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, childre
             "to_date": to_date,
         },
         "as_of": as_of.isoformat(),
-        "figures": figures(user, plan, node, period, as_of, to_date=to_date, cal=cal),
-        "children": [],
+        "figures": found[node.key],
+        "children": [{"node": node_out(k), "figures": found[k.key]} for k in kids],
     }
-    if children:
-        for child in children_of(user, node, period, as_of):
-            out["children"].append(
-                {
-                    "node": {"kind": child.kind, "id": child.id, "code": child.code, "name": child.name},
-                    "figures": figures(user, plan, child, period, as_of, to_date=to_date, cal=cal),
-                }
-            )
-    return out
+
+
+def node_out(node: Node) -> dict:
+    return {"kind": node.kind, "id": node.id, "code": node.code, "name": node.name}
 
 
 # --- the curve --------------------------------------------------------------------------------
@@ -382,7 +391,7 @@ def curve(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=N
     buckets = (
         cal.periods("month", period) if period.kind in ("year", "half", "quarter") else period.children("day")
     )
-    targets = Targets(plan, node, cal)
+    targets = targets_for(plan, [node], cal)[node.key]
     whole = targets.of(period)["target"] if targets.any else None
     metric = plan.metric
     column, money = COLUMNS.get(metric.aggregation, (None, False))

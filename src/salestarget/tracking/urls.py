@@ -5,4 +5,5 @@ from salestarget.tracking import views
 app_name = "tracking"
 urlpatterns = [
     path("", views.dashboard, name="index"),
+    path("table/", views.table, name="table"),
 ]

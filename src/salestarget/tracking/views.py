@@ -159,6 +159,71 @@ def dashboard(request):
     return render(request, "tracking/dashboard.html", context)
 
 
+@login_required
+def table(request):
+    """The tracking table for the units and people the user follows: a printable page, or the
+    same rows as xlsx or CSV (``?format=``)."""
+    from django.http import HttpResponse
+
+    from salestarget.tracking.table import as_csv, as_xlsx, tracking_table
+
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    as_of = _date(request.GET.get("as_of"), yesterday)
+    kind = request.GET.get("period") or "month"
+    if kind not in ("year", "half", "quarter", "month", "week"):
+        kind = "month"
+    plans = Plan.objects.restrict(request.user).filter(status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED])
+    plan = get_object_or_404(plans.select_related("metric"), pk=_id(request.GET.get("plan")) or 0)
+    language = lang()
+    try:
+        found = tracking_table(request.user, plan, kind, as_of)
+    except DomainError as exc:
+        return render(
+            request, "tracking/table.html", {"nav": "tracking", "plan": plan, "error": str(exc)}, status=400
+        )
+    name = f"{plan.name}-{found.period.label(language)}-{as_of.isoformat()}"
+    wanted = request.GET.get("format")
+    if wanted in ("xlsx", "csv"):
+        body = (
+            as_xlsx(found, language, STATUS_LABELS)
+            if wanted == "xlsx"
+            else as_csv(found, language, STATUS_LABELS)
+        )
+        kinds = {
+            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "csv": "text/csv; charset=utf-8",
+        }
+        response = HttpResponse(body, content_type=kinds[wanted])
+        from urllib.parse import quote
+
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}.{wanted}"
+        return response
+    metric = plan.metric
+    rows = [
+        {
+            "row": r,
+            "indent": r.depth * 1.25,
+            "period": {k: shown(r.period[k], metric, language) for k in ("target", "actual", "gap")},
+            "to_date": {k: shown(r.to_date[k], metric, language) for k in ("target", "actual", "gap")},
+            "status_label": STATUS_LABELS[r.period["status"]],
+            "status_class": STATUS_CLASSES.get(r.period["status"], ""),
+        }
+        for r in found.rows
+    ]
+    context = {
+        "nav": "tracking",
+        "plan": plan,
+        "table": found,
+        "rows": rows,
+        "kind": kind,
+        "as_of": as_of,
+        "period_label": found.period.label(language),
+        "plan_label": found.plan_period.label(language),
+        "periods": [(v, label) for v, label in PERIODS if v in ("year", "half", "quarter", "month", "week")],
+    }
+    return render(request, "tracking/table.html", context)
+
+
 def _node(request, as_of: dt.date) -> tracking.Node | None:
     unit_id, person_id = _id(request.GET.get("unit")), _id(request.GET.get("person"))
     if person_id is not None:

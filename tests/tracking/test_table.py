@@ -1,0 +1,81 @@
+"""Issue 15, the tracking table (销售目标跟踪表): every row's figures are the progress API's, in
+xlsx (frozen panes, conditional colours), CSV (safe against formulas) and on the printable page;
+each reader gets the rows they follow."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from salestarget.actuals.services import do_import_fact_rows
+from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.django_db
+
+AS_OF = "2024-07-15"
+
+
+def api(client, plan, **node):
+    answer = client.get(
+        "/api/v1/tracking/progress", {"plan": plan.pk, "period": "month", "as_of": AS_OF, **node}
+    )
+    assert answer.status_code == 200, answer.content
+    return answer.json()["figures"]
+
+
+def test_the_workbook_holds_the_apis_figures_for_every_row(published, login):  # noqa: F811
+    c = published
+    c.rep_sh1.name = "=HYPERLINK(1)"
+    c.rep_sh1.save()
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("admin")
+    url = f"/tracking/table/?plan={c.plan.pk}&period=month&as_of={AS_OF}"
+    book = client.get(url + "&format=xlsx")
+    assert book.status_code == 200 and book["Content-Disposition"].startswith("attachment")
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(book.content)).get_sheet_by_index(0).to_python()
+    rows = {r[0]: r for r in sheet[3:]}
+    expected = {
+        c.hq.code: {},
+        c.sh.code: {"unit": c.sh.pk},
+        c.rep_sh1.code: {"person": c.rep_sh1.pk},
+        c.rep_sz.code: {"person": c.rep_sz.pk},
+    }
+    for code, node in expected.items():
+        f = api(client, c.plan, **node)
+        row = rows[code]
+        assert Decimal(str(row[2])) == Decimal(f["target"]) / 100
+        assert Decimal(str(row[3])).quantize(Decimal("0.01")) == Decimal(f["actual"]) / 100
+        assert row[4] == pytest.approx(f["achievement"], abs=1e-6)
+        assert Decimal(str(row[5])).quantize(Decimal("0.01")) == Decimal(f["gap"]) / 100
+    assert rows[c.rep_sh1.code][1].strip() == "=HYPERLINK(1)"  # written as text, not a formula
+    text = client.get(url + "&format=csv").content.decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][0] == "编码" and any("'=HYPERLINK(1)" in cell for line in lines for cell in line)
+    sh = next(line for line in lines if line[0] == c.sh.code)
+    assert Decimal(sh[3]) == Decimal(api(client, c.plan, unit=c.sh.pk)["actual"]) / 100
+    page = client.get(url).content.decode()
+    assert 'data-testid="tracking-table"' in page and c.rep_sz.name in page
+
+
+def test_each_reader_gets_the_rows_they_follow(published, login):  # noqa: F811
+    c = published
+    url = f"/tracking/table/?plan={c.plan.pk}&period=month&as_of={AS_OF}&format=csv"
+
+    def codes(username):
+        text = login(username).get(url).content.decode("utf-8-sig")
+        return [line[0] for line in csv.reader(io.StringIO(text))][1:]
+
+    assert codes("lead_sh") == [c.sh.code, c.rep_sh1.code, c.rep_sh2.code]
+    assert codes("rep_sh1") == [c.rep_sh1.code]
+    assert set(codes("director_east")) == {
+        c.east.code,
+        c.sh.code,
+        c.hz.code,
+        c.rep_sh1.code,
+        c.rep_sh2.code,
+        c.rep_hz.code,
+    }
