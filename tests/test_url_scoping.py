@@ -38,6 +38,7 @@ WEB = {
     "targets:plan_workflow": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_restore": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     "targets:plan_midyear": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
+    "targets:plan_tracking": (lambda c: {"pk": a_plan().pk}, dict.fromkeys(EVERYONE, 405)),
     # Everyone sees a plan's versions; the differences are scoped (tests/targets/test_change_requests.py).
     "targets:plan_versions": (lambda c: {"pk": a_plan().pk}, EVERYONE),
     # Everyone sees the kick-off view of the topmost unit they reach (tests/targets/test_commitments.py).
@@ -62,6 +63,10 @@ WEB = {
     "tracking:index": (lambda c: {}, EVERYONE),
     # Needs a published plan (?plan=): 404 without one; whose rows: tests/tracking/test_table.py.
     "tracking:table": (lambda c: {}, dict.fromkeys(EVERYONE, 404)),
+    # The leaderboard page says when it is for managers only (tests/tracking/test_leaderboard.py).
+    "tracking:leaderboard": (lambda c: {}, EVERYONE),
+    # Needs a published plan: 404 without one (tests/tracking/test_leaderboard.py).
+    "tracking:wallboard": (lambda c: {}, dict.fromkeys(EVERYONE, 404)),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
@@ -210,11 +215,13 @@ def _api():
         # Needs a published plan (none here: a 400 saying so); who follows whom is
         # tests/tracking/test_progress.py::test_who_may_follow_what.
         "/api/v1/tracking/progress": (None, None),
+        # Needs ?plan= (a 422 without it); who sees what: tests/tracking/test_leaderboard.py.
+        "/api/v1/tracking/leaderboard": (None, None),
     }
 
 
-# API GETs that answer 400 here, for want of data the fixture does not hold.
-API_NEEDS_DATA = {"/api/v1/tracking/progress"}
+# API GETs that cannot answer here, for want of data the fixture does not hold: their status.
+API_NEEDS_DATA = {"/api/v1/tracking/progress": 400, "/api/v1/tracking/leaderboard": 422}
 
 
 # API GETs of _api() for those who plan the whole organisation only (403 for anyone else).
@@ -256,7 +263,7 @@ def test_api_scoping(client, scoped_company, role):
             assert response.status_code == 401, f"anonymous GET {url}"
             continue
         if path in API_NEEDS_DATA:
-            assert response.status_code == 400, f"{role} GET {url}: {response.content[:200]}"
+            assert response.status_code == API_NEEDS_DATA[path], f"{role} GET {url}: {response.content[:200]}"
             continue
         if path in API_PLANNERS_ONLY:
             assert response.status_code == ADMIN_ONLY[role], f"{role} GET {url}"

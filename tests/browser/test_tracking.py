@@ -70,3 +70,34 @@ def test_the_tracking_table_page(page_for, live_server, published, size):  # noq
     assert cell.inner_text().strip() == shown(api["figures"]["actual"], c.plan.metric, "zh")
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"issue15-tracking-table-{size}")
+
+
+def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_server, published):  # noqa: F811
+    from salestarget.targets.services import do_set_tracking
+
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    do_set_tracking(
+        c.admin, c.plan, warning_line_pct=60, lagging_below_pct=80, ahead_above_pct=120,
+        incentive_line_pct=None, ranking="everyone",
+    )  # fmt: skip
+    rep = page_for("rep_sh1", c.password, phone=True)
+    rep.set_viewport_size(SIZES["390"])
+    rep.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{QUERY}")
+    assert "共 4 人" in rep.get_by_test_id("kpi-rank").inner_text()
+    rep.get_by_test_id("leaderboard-link").click()
+    rep.wait_for_load_state("networkidle")
+    api = rep.request.get(f"{live_server.url}/api/v1/tracking/leaderboard?plan={c.plan.pk}&{QUERY}").json()
+    shown_rows = rep.locator("[data-testid=leaderboard] tbody tr").count()
+    assert shown_rows == len(api["rows"]) == 4
+    first = api["rows"][0]
+    text = rep.get_by_test_id(f"rank-{first['node']['id']}").get_by_test_id("rank-achievement").inner_text()
+    assert text.strip() == f"{first['figures']['achievement'] * 100:.1f}%"
+    assert rep.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(rep, "issue15-leaderboard-390")
+    tv = page_for("admin", c.password)
+    tv.set_viewport_size({"width": 1920, "height": 1080})
+    tv.goto(f"{live_server.url}/tracking/wallboard/?plan={c.plan.pk}&{QUERY}")
+    tv.wait_for_function("document.querySelector('[data-echarts=wb-bars] canvas') !== null")
+    assert tv.get_by_test_id("wb-top").locator("li").count() == 4
+    screenshot(tv, "issue15-wallboard-1920")

@@ -188,6 +188,24 @@ class TotalIn(BodyIn):
     growth_bp: Whole(-9999, 100000) | None = Field(None, description="naive: basis points, 1000 = +10%")
 
 
+class TrackingIn(BodyIn):
+    """A plan's tracking lines, in percent of what the plan expected by the date."""
+
+    warning_line_pct: Whole(1, 99) = Field(60, description="pace below it: at risk (预警线)")
+    lagging_below_pct: Whole(1, 99) = Field(80, description="pace below it: lagging")
+    ahead_above_pct: Whole(101, 1000) = Field(120, description="pace above it: ahead")
+    incentive_line_pct: Whole(1, 1000) | None = Field(None, description="achievement at or above it (激励线)")
+    ranking: Literal["managers", "everyone"] = Field("managers", description="who sees the leaderboard")
+
+
+class TrackingOut(Schema):
+    warning_line_pct: int
+    lagging_below_pct: int
+    ahead_above_pct: int
+    incentive_line_pct: int | None
+    ranking: str
+
+
 class CellOut(Schema):
     target: int
     floor: int | None
@@ -212,6 +230,7 @@ class PlanOut(Schema):
     total_method: str
     total_chance: int | None
     total_growth_bp: int | None
+    tracking: TrackingOut
 
 
 def _plan_out(plan) -> dict:
@@ -238,6 +257,13 @@ def _plan_out(plan) -> dict:
         "total_method": plan.total_method,
         "total_chance": plan.total_chance,
         "total_growth_bp": plan.total_growth_bp,
+        "tracking": {
+            "warning_line_pct": plan.warning_line_pct,
+            "lagging_below_pct": plan.lagging_below_pct,
+            "ahead_above_pct": plan.ahead_above_pct,
+            "incentive_line_pct": plan.incentive_line_pct,
+            "ranking": plan.ranking,
+        },
     }
 
 
@@ -307,3 +333,16 @@ def set_plan_total(request, plan_id: Id, body: TotalIn):
         growth_bp=body.growth_bp,
     )
     return _plan_out(plan)
+
+
+@router.post("/plans/{plan_id}/tracking", response=responses(PlanOut, 400, 403, 404, 413, 422))
+def set_plan_tracking(request, plan_id: Id, body: TrackingIn):
+    """The plan's tracking lines and who sees its leaderboard (those who plan the whole
+    organisation; in any status: no target changes)."""
+    from django.shortcuts import get_object_or_404
+
+    from salestarget.targets.models import Plan
+    from salestarget.targets.services import do_set_tracking
+
+    plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=plan_id)
+    return _plan_out(do_set_tracking(request.user, plan, **body.model_dump()))

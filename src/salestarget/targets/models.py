@@ -96,6 +96,15 @@ class Plan(models.Model):
     ahead_above_pct = models.PositiveSmallIntegerField(_("ahead above (%)"), default=120)
     incentive_line_pct = models.PositiveSmallIntegerField(_("incentive line (%)"), null=True, blank=True)
 
+    class Ranking(models.TextChoices):
+        MANAGERS = "managers", _("Managers only")
+        EVERYONE = "everyone", _("Everyone")
+
+    # Who sees the leaderboard (排行榜): managers (their own people), or everyone (all reps ranked).
+    ranking = models.CharField(
+        _("leaderboard shown to"), max_length=16, choices=Ranking.choices, default=Ranking.MANAGERS
+    )
+
     objects = PlanQuerySet.as_manager()
     history = HistoricalRecords()
 

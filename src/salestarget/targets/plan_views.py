@@ -100,6 +100,7 @@ def plan(request, pk: int):
         "requests": _requests_context(request.user, the_plan, show),
         "versions": range(the_plan.version, 0, -1) if planner and the_plan.version > 1 else None,
         "midyear": _midyear_context(request.user, the_plan),
+        "rankings": Plan.Ranking.choices,
         "nav": "targets",
     }
     return render(request, "targets/plan.html", context)
@@ -309,6 +310,33 @@ def change_request_decide(request, pk: int, request_id: int):
             _("Change request #%(n)s: %(status)s.")
             % {"n": decided.pk, "status": decided.get_status_display()},
         )
+    return redirect("targets:plan", pk=pk)
+
+
+@login_required
+@require_POST
+def plan_tracking(request, pk: int):
+    """The plan's tracking lines and who sees its leaderboard (planners)."""
+    the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
+
+    def number(name):
+        text = (request.POST.get(name) or "").strip()
+        return int(text) if text.isdigit() and len(text) < 6 else (None if not text else -1)
+
+    try:
+        services.do_set_tracking(
+            request.user,
+            the_plan,
+            warning_line_pct=number("warning_line_pct"),
+            lagging_below_pct=number("lagging_below_pct"),
+            ahead_above_pct=number("ahead_above_pct"),
+            incentive_line_pct=number("incentive_line_pct"),
+            ranking=request.POST.get("ranking", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Tracking settings saved."))
     return redirect("targets:plan", pk=pk)
 
 

@@ -125,6 +125,52 @@ def do_create_plan(
     return plan
 
 
+def do_set_tracking(
+    user,
+    plan: Plan,
+    *,
+    warning_line_pct: int,
+    lagging_below_pct: int,
+    ahead_above_pct: int,
+    incentive_line_pct: int | None,
+    ranking: str,
+) -> Plan:
+    """The plan's tracking lines (pace below the warning line: at risk; below the lagging line:
+    lagging; above the ahead line: ahead; the incentive line on achievement) and who sees its
+    leaderboard. They change no target, so they may change in any status; the history keeps them."""
+    _check_may_plan(user)
+    values = (warning_line_pct, lagging_below_pct, ahead_above_pct)
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in values) or not (
+        0 < warning_line_pct <= lagging_below_pct < 100 < ahead_above_pct <= 1000
+    ):
+        raise DomainError(
+            _(
+                "The lines must satisfy 0 < warning ≤ lagging < 100 < ahead ≤ 1000 (percent of what the "
+                "plan expected by the date); got %(warning)s, %(lagging)s, %(ahead)s."
+            ),
+            warning=warning_line_pct,
+            lagging=lagging_below_pct,
+            ahead=ahead_above_pct,
+        )
+    if incentive_line_pct is not None and (
+        isinstance(incentive_line_pct, bool)
+        or not isinstance(incentive_line_pct, int)
+        or not 1 <= incentive_line_pct <= 1000
+    ):
+        raise DomainError(_("The incentive line is a percentage of the target from 1 to 1000."))
+    if ranking not in Plan.Ranking.values:
+        raise DomainError(_("Unknown choice “%(value)s”."), value=ranking)
+    with transaction.atomic():
+        locked = Plan.objects.select_for_update().get(pk=plan.pk)
+        locked.warning_line_pct, locked.lagging_below_pct, locked.ahead_above_pct = values
+        locked.incentive_line_pct = incentive_line_pct
+        locked.ranking = ranking
+        locked._change_reason = "tracking"
+        locked.save()
+    plan.refresh_from_db()
+    return plan
+
+
 def default_name(metric: Metric, period: Period) -> str:
     from salestarget.targets.labels import lang
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("plans/<int:pk>/workflow/", plan_views.plan_workflow, name="plan_workflow"),
     path("plans/<int:pk>/restore/", plan_views.plan_restore, name="plan_restore"),
     path("plans/<int:pk>/versions/", plan_views.plan_versions, name="plan_versions"),
+    path("plans/<int:pk>/tracking/", plan_views.plan_tracking, name="plan_tracking"),
     path("plans/<int:pk>/mid-year/", plan_views.plan_midyear, name="plan_midyear"),
     path("plans/<int:pk>/commitments/", commitment_views.kickoff, name="kickoff"),
     path(

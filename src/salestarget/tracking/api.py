@@ -120,3 +120,55 @@ def get_progress(request, q: Query[ProgressQuery]):
             raise DomainError(_("There is nothing you may follow."))
     out = tracking.progress(request.user, plan, node, q.period, as_of)
     return {"plan": plan.pk, "metric": plan.metric.code, **out}
+
+
+class LeaderFiguresOut(Schema):
+    achievement: float | None
+    pace: float | None
+    status: Status
+    incentive: bool
+    time_progress: float
+    actual: int | None = Field(None, description="only for people whose figures you may follow")
+    target: int | None = None
+
+
+class LeaderRowOut(Schema):
+    rank: int | None = Field(description="ties share a rank; None without a target")
+    node: NodeOut
+    team: str
+    amounts: bool = Field(description="whether you may see this person's amounts")
+    figures: LeaderFiguresOut
+
+
+class LeaderboardOut(Schema):
+    plan: int
+    period: PeriodOut
+    as_of: dt.date
+    everyone: bool = Field(description="the plan shows its leaderboard to everyone (else managers only)")
+    rows: list[LeaderRowOut]
+
+
+class LeaderboardQuery(QueryIn):
+    plan: Id = Field(description="the plan")
+    period: Kind = Field("month", description="the period holding `as_of`; ytd/qtd/mtd/wtd read it to date")
+    as_of: IsoDate | None = Field(None, description="the last day counted; yesterday by default")
+
+
+@router.get("/leaderboard", response=responses(LeaderboardOut, 400, 403, 404, 422))
+def get_leaderboard(request, q: Query[LeaderboardQuery]):
+    """A plan's reps ranked by achievement, as the plan shows it: to managers only (the people of
+    their subtrees) or to everyone (amounts only of those whose figures you may follow)."""
+    from salestarget.targets.models import Plan
+    from salestarget.tracking.leaderboard import leaderboard
+
+    plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=q.plan)
+    as_of = q.as_of or timezone.localdate() - dt.timedelta(days=1)
+    board = leaderboard(request.user, plan, q.period, as_of)
+    period = board["period"]
+    return {
+        "plan": plan.pk,
+        "period": {"kind": q.period, "start": period.start, "end": period.end, "to_date": board["to_date"]},
+        "as_of": as_of,
+        "everyone": board["everyone"],
+        "rows": board["rows"],
+    }

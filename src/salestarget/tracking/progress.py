@@ -227,8 +227,9 @@ def _part(value: int | None, days: int, whole: int) -> int | None:
 
 
 def credited(user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.date) -> dict[str, int]:
-    """Each node's credited actual over [start, end], in the metric's minor units. The company
-    (the top unit, for those who reach everything) counts every sale, credited or not."""
+    """Each node's credited actual over [start, end], in the metric's minor units (``user``
+    None: unscoped, for a leaderboard shown to everyone). The company (the top unit, for those
+    who reach everything) counts every sale, credited or not."""
     if metric.aggregation not in COLUMNS:
         raise DomainError(
             _(
@@ -236,7 +237,7 @@ def credited(user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.da
             ),
             metric=metric.name,
         )
-    everything = scope_of(user).reach(Action.VIEW).everything
+    everything = user is None or scope_of(user).reach(Action.VIEW).everything
     company = [n for n in nodes if n.kind == "unit" and n.unit.parent_id is None and everything]
     found = credited_totals(
         user,

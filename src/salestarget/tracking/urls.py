@@ -6,4 +6,6 @@ app_name = "tracking"
 urlpatterns = [
     path("", views.dashboard, name="index"),
     path("table/", views.table, name="table"),
+    path("leaderboard/", views.leaderboard_page, name="leaderboard"),
+    path("wallboard/", views.wallboard, name="wallboard"),
 ]

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,8 +64,8 @@ def _id(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
-@login_required
-def dashboard(request):
+def _pickers(request):
+    """(as_of, period kind, the published plans the user sees, the plan asked for or in force)."""
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     as_of = _date(request.GET.get("as_of"), yesterday)
     kind = request.GET.get("period") or "month"
@@ -81,13 +82,124 @@ def dashboard(request):
     if plan is None:
         sales = Metric.objects.filter(code="sales").first()
         found = tracking.in_force(sales, as_of) if sales else None
-        plan = (
-            found
-            if found in plans
-            else next(
-                (p for p in plans if p.period_start <= as_of <= p.period_end), plans[0] if plans else None
+        current = [p for p in plans if p.period_start <= as_of <= p.period_end]
+        plan = found if found in plans else (current or plans or [None])[0]
+    return as_of, kind, plans, plan
+
+
+@login_required
+def leaderboard_page(request):
+    """排行榜: the plan's reps ranked by achievement, as the plan shows it."""
+    from salestarget.tracking.leaderboard import leaderboard
+
+    as_of, kind, plans, plan = _pickers(request)
+    context = {
+        "nav": "tracking",
+        "plans": plans,
+        "plan": plan,
+        "periods": PERIODS,
+        "kind": kind,
+        "as_of": as_of,
+    }
+    if plan is not None:
+        try:
+            board = leaderboard(request.user, plan, kind, as_of)
+        except (DomainError, PermissionDenied) as exc:
+            context["error"] = str(exc) or _("This plan's leaderboard is shown to managers only.")
+        else:
+            language = lang()
+            for row in board["rows"]:
+                f = row["figures"]
+                row["status_label"] = STATUS_LABELS[f["status"]]
+                row["status_class"] = STATUS_CLASSES.get(f["status"], "")
+                if row["amounts"]:
+                    row["actual"] = shown(f["actual"], plan.metric, language)
+                    row["target"] = shown(f["target"], plan.metric, language)
+            context.update(
+                {
+                    "rows": board["rows"],
+                    "period_label": board["period"].label(language),
+                    "everyone": board["everyone"],
+                }
             )
-        )
+    return render(request, "tracking/leaderboard.html", context)
+
+
+@login_required
+def wallboard(request):
+    """数据看板: the office TV's full-screen view of a unit — its figures, its children's
+    achievement and (when the plan shows it) the top of the leaderboard — refreshed every few
+    minutes. Scoped like the dashboard: the TV signs in as a viewer of what it shows."""
+    from salestarget.tracking.leaderboard import leaderboard, may_see
+
+    as_of, kind, _plans, plan = _pickers(request)
+    if plan is None:
+        raise Http404
+    node = _node(request, as_of)
+    if node is None:
+        raise PermissionDenied
+    language = lang()
+    try:
+        data = tracking.progress(request.user, plan, node, kind, as_of)
+    except DomainError as exc:
+        return render(request, "tracking/wallboard.html", {"error": str(exc), "plan": plan}, status=400)
+    metric = plan.metric
+    period, _to_date = tracking.resolve_period(kind, as_of)
+    children = sorted(data["children"], key=lambda c: -(c["figures"]["achievement"] or 0))
+    top = []
+    if may_see(request.user, plan):
+        top = [r for r in leaderboard(request.user, plan, kind, as_of)["rows"] if r["rank"] is not None][:10]
+    f = data["figures"]
+    context = {
+        "plan": plan,
+        "node": node,
+        "figures": f,
+        "shown": {k: shown(f[k], metric, language) for k in ("actual", "target", "required_per_day")},
+        "status_label": STATUS_LABELS[f["status"]],
+        "status_class": STATUS_CLASSES.get(f["status"], ""),
+        "period_label": period.label(language),
+        "as_of": as_of,
+        "chart": _bars(children),
+        "top": top,
+        "refresh": 300,
+    }
+    return render(request, "tracking/wallboard.html", context)
+
+
+def _bars(children: list[dict]) -> dict:
+    """The children's achievement as horizontal bars in their status colours."""
+    colours = {
+        "reached": "#198754",
+        "ahead": "#198754",
+        "on_track": "#0d6efd",
+        "lagging": "#ffc107",
+        "at_risk": "#dc3545",
+    }
+    rows = list(reversed(children))
+    return {
+        "grid": {"left": 8, "right": 48, "top": 8, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "value", "axisLabel": {"formatter": "{value}%", "color": "#adb5bd"}, "splitLine": {"lineStyle": {"color": "#343a40"}}},
+        "yAxis": {"type": "category", "data": [c["node"]["name"] for c in rows], "axisLabel": {"color": "#f8f9fa", "fontSize": 16}},
+        "series": [
+            {
+                "type": "bar",
+                "barMaxWidth": 48,
+                "data": [
+                    {
+                        "value": round((c["figures"]["achievement"] or 0) * 100, 1),
+                        "itemStyle": {"color": colours.get(c["figures"]["status"], "#6c757d")},
+                    }
+                    for c in rows
+                ],
+                "label": {"show": True, "position": "right", "formatter": "{c}%", "color": "#f8f9fa", "fontSize": 14},
+            }
+        ],
+    }  # fmt: skip
+
+
+@login_required
+def dashboard(request):
+    as_of, kind, plans, plan = _pickers(request)
     context = {
         "nav": "tracking",
         "plans": plans,
@@ -138,6 +250,11 @@ def dashboard(request):
             "status_class": STATUS_CLASSES.get(figures["status"], ""),
         }
 
+    rank = None
+    if node.kind == "person":
+        from salestarget.tracking.leaderboard import rank_of
+
+        rank = rank_of(request.user, plan, kind, as_of, node.id)
     children = [{**c, "figures": decorate(c["figures"])} for c in data["children"]]
     children.sort(key=lambda c: (c["figures"]["achievement"] is None, -(c["figures"]["achievement"] or 0)))
     for rank, child in enumerate(children, 1):
@@ -154,6 +271,7 @@ def dashboard(request):
             "units": _units(request.user),
             "chart": _chart(line, metric),
             "estimated": fiscal_calendar().is_estimated(period.start.year),
+            "rank": rank,
         }
     )
     return render(request, "tracking/dashboard.html", context)

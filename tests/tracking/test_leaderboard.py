@@ -1,0 +1,103 @@
+"""Issue 15: the leaderboard (排行榜) with its visibility per plan, a rep's rank, the wallboard
+and the plan's tracking lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from salestarget.actuals.services import do_import_fact_rows
+from salestarget.core.errors import DomainError
+from salestarget.targets.models import Plan
+from salestarget.targets.services import do_set_tracking
+from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/tracking/leaderboard"
+AS_OF = "2024-07-15"
+
+
+def board(client, plan):
+    return client.get(URL, {"plan": plan.pk, "period": "month", "as_of": AS_OF})
+
+
+def lines(**changes):
+    return {
+        "warning_line_pct": 60,
+        "lagging_below_pct": 80,
+        "ahead_above_pct": 120,
+        "incentive_line_pct": None,
+        "ranking": "managers",
+        **changes,
+    }
+
+
+def test_managers_only_by_default_and_everyone_when_the_plan_says_so(published, login):  # noqa: F811
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    assert board(login("rep_sh1"), c.plan).status_code == 403
+    lead = board(login("lead_sh"), c.plan).json()
+    assert [r["node"]["id"] for r in lead["rows"]] == [c.rep_sh2.pk, c.rep_sh1.pk]  # 50.0% before 15.0%
+    assert [r["rank"] for r in lead["rows"]] == [1, 2] and all(r["amounts"] for r in lead["rows"])
+    do_set_tracking(c.admin, c.plan, **lines(ranking="everyone"))
+    everyone = board(login("rep_sh1"), c.plan).json()
+    ranked = {r["node"]["id"]: r for r in everyone["rows"]}
+    assert set(ranked) == {c.rep_sh1.pk, c.rep_sh2.pk, c.rep_hz.pk, c.rep_sz.pk}
+    assert ranked[c.rep_sh1.pk]["amounts"] and ranked[c.rep_sh1.pk]["figures"]["actual"] == 1200000
+    other = ranked[c.rep_sz.pk]
+    assert not other["amounts"] and other["figures"]["actual"] is None and other["figures"]["achievement"] > 0
+    achievements = [r["figures"]["achievement"] for r in everyone["rows"]]
+    assert achievements == sorted(achievements, reverse=True)
+    # The rep's own page shows their rank.
+    page = login("rep_sh1").get("/tracking/", {"plan": c.plan.pk, "period": "month", "as_of": AS_OF})
+    rank = ranked[c.rep_sh1.pk]["rank"]
+    assert f"第 {rank} 名，共 4 人" in page.content.decode()
+    html = (
+        login("rep_sh1").get("/tracking/leaderboard/", {"plan": c.plan.pk, "as_of": AS_OF}).content.decode()
+    )
+    assert c.rep_sz.name in html and "7,777.77" not in html  # another rep's amount is not shown
+
+
+def test_the_wallboard_shows_the_unit_and_refreshes(published, login):  # noqa: F811
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    page = login("director_east").get("/tracking/wallboard/", {"plan": c.plan.pk, "as_of": AS_OF})
+    html = page.content.decode()
+    assert page.status_code == 200 and 'http-equiv="refresh"' in html and c.east.name in html
+    assert c.sh.name in html and c.hz.name in html  # the teams' bars
+    assert (
+        login("rep_sh1")
+        .get("/tracking/wallboard/", {"plan": c.plan.pk, "unit": c.sh.pk, "as_of": AS_OF})
+        .status_code
+        == 403
+    )
+
+
+def test_tracking_lines_are_checked_and_change_the_status(published, login):  # noqa: F811
+    c = published
+    with pytest.raises(DomainError):
+        do_set_tracking(c.admin, c.plan, **lines(warning_line_pct=90))  # above the lagging line
+    with pytest.raises(DomainError):
+        do_set_tracking(c.admin, c.plan, **lines(ahead_above_pct=100))
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        do_set_tracking(c.lead_sh.user, c.plan, **lines())
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("admin")
+    status = lambda: client.get(  # noqa: E731
+        "/api/v1/tracking/progress", {"plan": c.plan.pk, "person": c.rep_sh2.pk, "as_of": AS_OF}
+    ).json()["figures"]["status"]
+    assert status() == "on_track"  # 40,000.01 against 38,260.87 expected by the 15th: pace 104.5%
+    answer = client.post(
+        f"/api/v1/targets/plans/{c.plan.pk}/tracking",
+        lines(ahead_above_pct=104, lagging_below_pct=95, warning_line_pct=50),
+        content_type="application/json",
+    )
+    assert answer.status_code == 200 and answer.json()["tracking"]["ahead_above_pct"] == 104
+    assert Plan.objects.get(pk=c.plan.pk).history.first().ahead_above_pct == 104
+    assert status() == "ahead"
+    page = client.post(
+        f"/targets/plans/{c.plan.pk}/tracking/", {**lines(), "incentive_line_pct": "", "ranking": "everyone"}
+    )
+    assert page.status_code == 302 and Plan.objects.get(pk=c.plan.pk).ranking == "everyone"
