@@ -16,7 +16,6 @@ from salestarget.actuals.services import do_import_fact_rows
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
-from salestarget.org.models import Membership
 from salestarget.targets.models import Plan, TargetCell
 from salestarget.targets.services import do_create_plan
 from tests.actuals.test_credit_summary import independent, territories  # noqa: F401 (a fixture)
@@ -88,7 +87,14 @@ def sales_rows(c) -> list[dict]:
             (None, "2024-07-11", "500.00"),
         ]
     ):
-        row = {"external_id": f"T{n}", "date": day, "amount": amount}
+        region = (c.shanghai if n % 3 else c.guangdong).code
+        row = {
+            "external_id": f"T{n}",
+            "date": day,
+            "amount": amount,
+            "region": region,
+            "product": c.product.code,
+        }
         if person is not None:
             row["person"] = person.code
         rows.append(row)
@@ -241,4 +247,30 @@ def test_the_page_shows_the_apis_figures(published, login):
     assert shown(api["figures"]["target"], metric, "zh") in html
     for child in api["children"]:
         assert child["node"]["name"] in html and shown(child["figures"]["actual"], metric, "zh") in html
-    assert Membership.objects.filter(person=c.rep_sh1).exists()
+    assert 'data-testid="kpi-rank"' not in html  # a team has no rank of its own
+
+
+def test_the_region_heat_map_and_product_lines_equal_the_rows(published, login):
+    from salestarget.tracking import progress as tracking
+
+    c = published
+    rows = sales_rows(c)
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    df = frame(rows)
+    as_of = dt.date(YEAR, 7, 15)
+    period, _ = tracking.resolve_period("month", as_of)
+    parts = tracking.breakdown(c.admin, c.plan, tracking.unit_node(c.hq), period, as_of)
+    heat = parts["regions"]
+    assert set(heat["names"]) == {c.shanghai.name, c.guangdong.name} and len(heat["months"]) == 12
+    got = {(heat["names"][y], x): v for x, y, v in heat["cells"]}
+    year = df[(df["day"] >= dt.date(YEAR, 1, 1)) & (df["day"] <= as_of)].copy()
+    year["month"] = year["day"].map(lambda d: d.month - 1)
+    names = {c.shanghai.code: c.shanghai.name, c.guangdong.code: c.guangdong.name}
+    expected = year.groupby([year["region"].map(names), "month"])["fen"].sum().to_dict()
+    assert got == {k: int(v) for k, v in expected.items()}
+    july = year[year["day"] >= dt.date(YEAR, 7, 1)]
+    assert parts["products"] == [
+        {"id": c.product.pk, "name": c.product.name, "actual": int(july["fen"].sum()), "target": None}
+    ]
+    page = login("admin").get("/tracking/", {"plan": c.plan.pk, "as_of": as_of.isoformat()}).content.decode()
+    assert 'data-testid="tracking-heat"' in page and 'data-testid="tracking-lines"' in page

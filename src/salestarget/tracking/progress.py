@@ -427,3 +427,115 @@ def curve(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=N
             share = engine.expected_share(targets.segments(period, end))
             expected_line.append(round_half_up(whole * share))
     return {"labels": labels, "actual": actual_line, "expected": expected_line, "target": whole}
+
+
+# --- breakdowns -------------------------------------------------------------------------------
+
+
+def _top_level(model) -> dict[int, tuple[int, str]]:
+    """Each tree row -> (its top-level ancestor's id, name): the children of the root when the
+    tree has one root (中国 -> 华东, 华南 …), else the roots themselves."""
+    rows = list(model.objects.values_list("pk", "path", "depth", "name"))
+    roots = [r for r in rows if r[2] == 0]
+    level = 1 if len(roots) == 1 and any(r[2] == 1 for r in rows) else 0
+    heads = {path: (pk, name) for pk, path, depth, name in rows if depth == level}
+    out = {}
+    for pk, path, depth, _name in rows:
+        if depth < level:
+            continue
+        head = next((v for p, v in heads.items() if path.startswith(p)), None)
+        if head is not None:
+            out[pk] = head
+    return out
+
+
+def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date) -> dict:
+    """The node's actuals by top-level sales region x month of the plan's period (a heat map) and
+    by product line over ``period`` beside the lines' targets when the plan has them."""
+    from salestarget.catalog.models import Product, Region
+    from salestarget.targets.services import plan_period
+
+    metric = plan.metric
+    if metric.aggregation not in COLUMNS:
+        return {"regions": None, "products": None}
+    column, money = COLUMNS[metric.aggregation]
+    whole = plan_period(plan)
+    cal = fiscal_calendar()
+    months = cal.periods("month", whole)
+
+    def rows(start: dt.date, end: dt.date):
+        if node.kind == "person":
+            return total_rows(user, metric, person_id=node.id, since=start, until=end)
+        if node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
+            return total_rows(user, metric, since=start, until=end)
+        return total_rows(user, metric, unit=node.unit, since=start, until=end)
+
+    until = min(as_of, whole.end)
+    regions = _top_level(Region)
+    heat: dict[tuple[int, int], int] = {}
+    names: dict[int, str] = {}
+    if until >= whole.start:
+        from django.db.models.functions import TruncMonth
+
+        found = (
+            rows(whole.start, until)
+            .annotate(m=TruncMonth("day"))
+            .values("region_id", "m")
+            .annotate(v=Sum(column))
+        )
+        index = {m.start: i for i, m in enumerate(months)}
+        for r in found:
+            head = regions.get(r["region_id"])
+            if head is None:
+                continue
+            month = r["m"].date() if isinstance(r["m"], dt.datetime) else r["m"]
+            key = (head[0], index[month.replace(day=1)])
+            heat[key] = heat.get(key, 0) + int(r["v"] or 0)
+            names[head[0]] = head[1]
+    region_ids = sorted(names, key=lambda pk: -sum(v for (rid, _i), v in heat.items() if rid == pk))
+    matrix = [
+        [i, row, to_units(heat[(pk, i)], money, metric.decimals)]
+        for row, pk in enumerate(region_ids)
+        for i in range(len(months))
+        if (pk, i) in heat
+    ]
+    lines = _top_level(Product)
+    by_line: dict[int, int] = {}
+    line_names: dict[int, str] = {}
+    period_until = min(as_of, period.end)
+    if period_until >= period.start:
+        for r in rows(period.start, period_until).values("product_id").annotate(v=Sum(column)):
+            head = lines.get(r["product_id"])
+            if head is not None:
+                by_line[head[0]] = by_line.get(head[0], 0) + int(r["v"] or 0)
+                line_names[head[0]] = head[1]
+    line_targets: dict[int, int] = {}
+    if plan.by_product:
+        cells = TargetCell.objects.filter(
+            scenario__plan=plan, scenario__is_primary=True, product__isnull=False,
+            region__isnull=True, segment__isnull=True, period_kind="month",
+            period_start__gte=period.start, period_start__lte=period.end,
+        )  # fmt: skip
+        cells = (
+            cells.filter(person_id=node.id)
+            if node.kind == "person"
+            else cells.filter(unit_id=node.id, person__isnull=True)
+        )
+        for product_id, target in cells.values_list("product_id", "target"):
+            head = lines.get(product_id)
+            if head is not None:
+                line_targets[head[0]] = line_targets.get(head[0], 0) + target
+                line_names[head[0]] = head[1]
+    products = [
+        {"id": pk, "name": line_names[pk], "actual": to_units(by_line.get(pk, 0), money, metric.decimals),
+         "target": line_targets.get(pk)}
+        for pk in sorted(line_names, key=lambda pk: -by_line.get(pk, 0))
+    ]  # fmt: skip
+    return {
+        "regions": {
+            "names": [names[pk] for pk in region_ids],
+            "months": [f"{m.start.month}月" if lang() == "zh" else m.start.strftime("%b") for m in months],
+            "cells": matrix,
+        },
+        "products": products,
+    }

@@ -166,6 +166,47 @@ def wallboard(request):
     return render(request, "tracking/wallboard.html", context)
 
 
+def _heat(regions: dict | None, metric: Metric) -> dict | None:
+    """Actuals by top-level region x month as an ECharts heat map."""
+    if not regions or not regions["cells"]:
+        return None
+    money = "cny" if is_money(metric) else None
+    top = max(v for _x, _y, v in regions["cells"])
+    return {
+        "tooltip": {"position": "top", **({"valueFormatter": money} if money else {})},
+        "grid": {"left": 8, "right": 8, "top": 8, "bottom": 64, "containLabel": True},
+        "xAxis": {"type": "category", "data": regions["months"], "splitArea": {"show": True}},
+        "yAxis": {"type": "category", "data": regions["names"], "splitArea": {"show": True}},
+        "visualMap": {
+            "min": 0, "max": top, "calculable": True, "orient": "horizontal", "left": "center", "bottom": 0,
+            **({"formatter": money} if money else {}),
+        },
+        "series": [{"name": str(metric.name), "type": "heatmap", "data": regions["cells"]}],
+    }  # fmt: skip
+
+
+def _lines(products: list[dict] | None, metric: Metric) -> dict | None:
+    """Actual (and target, when the plan is by product line) per product line."""
+    if not products:
+        return None
+    money = "cny" if is_money(metric) else None
+    series = [
+        {"name": _("Actual"), "type": "bar", "data": [p["actual"] for p in products], "barMaxWidth": 32}
+    ]
+    if any(p["target"] is not None for p in products):
+        series.append(
+            {"name": _("Target"), "type": "bar", "data": [p["target"] for p in products], "barMaxWidth": 32}
+        )
+    return {
+        "tooltip": {"trigger": "axis", **({"valueFormatter": money} if money else {})},
+        "legend": {"top": 0},
+        "grid": {"left": 8, "right": 8, "top": 32, "bottom": 8, "containLabel": True},
+        "xAxis": {"type": "category", "data": [p["name"] for p in products]},
+        "yAxis": {"type": "value", **({"axisLabel": {"formatter": money}} if money else {})},
+        "series": series,
+    }
+
+
 def _bars(children: list[dict]) -> dict:
     """The children's achievement as horizontal bars in their status colours."""
     colours = {
@@ -218,6 +259,7 @@ def dashboard(request):
         data = tracking.progress(request.user, plan, node, kind, as_of)
         period, _to_date = tracking.resolve_period(kind, as_of)
         line = tracking.curve(request.user, plan, node, period, as_of)
+        parts = tracking.breakdown(request.user, plan, node, period, as_of)
     except DomainError as exc:
         context["error"] = str(exc)
         return render(request, "tracking/dashboard.html", context)
@@ -250,11 +292,11 @@ def dashboard(request):
             "status_class": STATUS_CLASSES.get(figures["status"], ""),
         }
 
-    rank = None
+    my_rank = None
     if node.kind == "person":
         from salestarget.tracking.leaderboard import rank_of
 
-        rank = rank_of(request.user, plan, kind, as_of, node.id)
+        my_rank = rank_of(request.user, plan, kind, as_of, node.id)
     children = [{**c, "figures": decorate(c["figures"])} for c in data["children"]]
     children.sort(key=lambda c: (c["figures"]["achievement"] is None, -(c["figures"]["achievement"] or 0)))
     for rank, child in enumerate(children, 1):
@@ -270,8 +312,10 @@ def dashboard(request):
             "period_label": period.label(language),
             "units": _units(request.user),
             "chart": _chart(line, metric),
+            "heat": _heat(parts["regions"], metric),
+            "lines": _lines(parts["products"], metric),
             "estimated": fiscal_calendar().is_estimated(period.start.year),
-            "rank": rank,
+            "rank": my_rank,
         }
     )
     return render(request, "tracking/dashboard.html", context)
