@@ -31,7 +31,7 @@ class ProgressQuery(QueryIn):
     as_of: IsoDate | None = Field(None, description="the last day counted; yesterday by default")
 
 
-class FiguresOut(Schema):
+class ProgressFiguresOut(Schema):
     actual: int = Field(description="credited by the metric's rule, in its minor units (fen for money)")
     target: int | None
     floor: int | None
@@ -57,33 +57,33 @@ class FiguresOut(Schema):
     change_previous: float | None
 
 
-class NodeOut(Schema):
+class TrackedNodeOut(Schema):
     kind: Literal["unit", "person"]
     id: int
     code: str
     name: str
 
 
-class PeriodOut(Schema):
+class TrackedPeriodOut(Schema):
     kind: Kind
     start: dt.date
     end: dt.date
     to_date: bool
 
 
-class ChildOut(Schema):
-    node: NodeOut
-    figures: FiguresOut
+class ProgressChildOut(Schema):
+    node: TrackedNodeOut
+    figures: ProgressFiguresOut
 
 
 class ProgressOut(Schema):
     plan: int
     metric: str
-    node: NodeOut
-    period: PeriodOut
+    node: TrackedNodeOut
+    period: TrackedPeriodOut
     as_of: dt.date
-    figures: FiguresOut
-    children: list[ChildOut]
+    figures: ProgressFiguresOut
+    children: list[ProgressChildOut]
 
 
 @router.get("/progress", response=responses(ProgressOut, 400, 403, 404, 422))
@@ -134,7 +134,7 @@ class LeaderFiguresOut(Schema):
 
 class LeaderRowOut(Schema):
     rank: int | None = Field(description="ties share a rank; None without a target")
-    node: NodeOut
+    node: TrackedNodeOut
     team: str
     amounts: bool = Field(description="whether you may see this person's amounts")
     figures: LeaderFiguresOut
@@ -142,7 +142,7 @@ class LeaderRowOut(Schema):
 
 class LeaderboardOut(Schema):
     plan: int
-    period: PeriodOut
+    period: TrackedPeriodOut
     as_of: dt.date
     everyone: bool = Field(description="the plan shows its leaderboard to everyone (else managers only)")
     rows: list[LeaderRowOut]
