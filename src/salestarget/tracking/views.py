@@ -64,8 +64,9 @@ def _id(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
-def _pickers(request):
-    """(as_of, period kind, the published plans the user sees, the plan asked for or in force)."""
+def _pickers(request) -> dict:
+    """The pickers' context: the as-of date, the period kind, the published plans the user sees
+    and the plan asked for (or the one in force)."""
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     as_of = _date(request.GET.get("as_of"), yesterday)
     kind = request.GET.get("period") or "month"
@@ -84,7 +85,7 @@ def _pickers(request):
         found = tracking.in_force(sales, as_of) if sales else None
         current = [p for p in plans if p.period_start <= as_of <= p.period_end]
         plan = found if found in plans else (current or plans or [None])[0]
-    return as_of, kind, plans, plan
+    return {"nav": "tracking", "plans": plans, "plan": plan, "periods": PERIODS, "kind": kind, "as_of": as_of}
 
 
 @login_required
@@ -92,15 +93,8 @@ def leaderboard_page(request):
     """排行榜: the plan's reps ranked by achievement, as the plan shows it."""
     from salestarget.tracking.leaderboard import leaderboard
 
-    as_of, kind, plans, plan = _pickers(request)
-    context = {
-        "nav": "tracking",
-        "plans": plans,
-        "plan": plan,
-        "periods": PERIODS,
-        "kind": kind,
-        "as_of": as_of,
-    }
+    context = _pickers(request)
+    as_of, kind, plan = context["as_of"], context["kind"], context["plan"]
     if plan is not None:
         try:
             board = leaderboard(request.user, plan, kind, as_of)
@@ -132,7 +126,8 @@ def wallboard(request):
     minutes. Scoped like the dashboard: the TV signs in as a viewer of what it shows."""
     from salestarget.tracking.leaderboard import leaderboard, may_see
 
-    as_of, kind, _plans, plan = _pickers(request)
+    picked = _pickers(request)
+    as_of, kind, plan = picked["as_of"], picked["kind"], picked["plan"]
     if plan is None:
         raise Http404
     node = _node(request, as_of)
@@ -240,15 +235,8 @@ def _bars(children: list[dict]) -> dict:
 
 @login_required
 def dashboard(request):
-    as_of, kind, plans, plan = _pickers(request)
-    context = {
-        "nav": "tracking",
-        "plans": plans,
-        "plan": plan,
-        "periods": PERIODS,
-        "kind": kind,
-        "as_of": as_of,
-    }
+    context = _pickers(request)
+    as_of, kind, plan = context["as_of"], context["kind"], context["plan"]
     if plan is None:
         return render(request, "tracking/dashboard.html", context)
     node = _node(request, as_of)
