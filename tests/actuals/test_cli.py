@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from salestarget.actuals.models import DailyRollup, Fact, ImportBatch
+from salestarget.actuals.models import DailyRollup, Fact, ImportBatch, MonthRollup
 from tests.actuals.conftest import write_csv
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +84,15 @@ def test_rollups_verify_and_rebuild(orders, company):
         run("rollups", "verify")
     out, _err = run("rollups", "rebuild")
     assert "rebuilding" in out and "they match the facts" in out
+    run("rollups", "verify")
+    # The month grain is verified and rebuilt alike.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {MonthRollup._meta.db_table} WHERE id = (SELECT MIN(id) FROM {MonthRollup._meta.db_table})"
+        )
+    with pytest.raises(CommandError, match="differ"):
+        run("rollups", "verify")
+    run("rollups", "rebuild")
     run("rollups", "verify")
 
 

@@ -11,6 +11,8 @@ from fractions import Fraction
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.engine.rounding import round_half_up
@@ -274,3 +276,33 @@ def test_the_region_heat_map_and_product_lines_equal_the_rows(published, login):
     ]
     page = login("admin").get("/tracking/", {"plan": c.plan.pk, "as_of": as_of.isoformat()}).content.decode()
     assert 'data-testid="tracking-heat"' in page and 'data-testid="tracking-lines"' in page
+
+
+@given(
+    start=st.dates(dt.date(2023, 1, 1), dt.date(2025, 12, 31)),
+    length=st.integers(0, 800),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_range_splits_into_whole_months_and_edge_days_exactly(start, length):
+    from salestarget.actuals.credit import month_split
+
+    end = start + dt.timedelta(days=length)
+    edges, months = month_split(start, end)
+    covered = set()
+    for a, b in edges:
+        days = {a + dt.timedelta(days=i) for i in range((b - a).days + 1)}
+        assert not covered & days
+        covered |= days
+    if months is not None:
+        first, last = months
+        assert first.day == last.day == 1 and first <= last
+        day = first
+        stop = (last + dt.timedelta(days=32)).replace(day=1)
+        while day < stop:
+            assert day not in covered
+            covered.add(day)
+            day += dt.timedelta(days=1)
+    assert covered == {start + dt.timedelta(days=i) for i in range(length + 1)}
+    # Days are read only at the edges: under a month each, or under two months without a whole one.
+    limit = dt.timedelta(days=31 if months is not None else 62)
+    assert len(edges) <= 2 and all(b - a < limit for a, b in edges)

@@ -35,7 +35,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
-from salestarget.actuals.models import DailyRollup, SplitCredit, TerritoryCredit, placed_people
+from salestarget.actuals.models import DailyRollup, MonthRollup, SplitCredit, TerritoryCredit, placed_people
 from salestarget.catalog.models import Customer, Region
 from salestarget.engine.rounding import largest_remainder, round_half_up
 from salestarget.metrics.models import Metric
@@ -245,6 +245,39 @@ def by_unit_month(
     return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 
 
+def month_split(
+    start: dt.date, end: dt.date
+) -> tuple[list[tuple[dt.date, dt.date]], tuple[dt.date, dt.date] | None]:
+    """[start, end] as its whole months (first and last month's first day) and the day ranges at
+    its edges, so that a read takes the months from MonthRollup and only the edges by day."""
+    first = start if start.day == 1 else (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    after = end + dt.timedelta(days=1)
+    stop = after if after.day == 1 else after.replace(day=1)  # the day after the last whole month
+    if first >= stop:
+        return [(start, end)], None
+    edges = [(a, b) for a, b in ((start, first - dt.timedelta(days=1)), (stop, end)) if a <= b]
+    return edges, (first, (stop - dt.timedelta(days=1)).replace(day=1))
+
+
+def _grains(user, metric: Metric, start: dt.date, end: dt.date, *, every_sale: bool = False) -> list:
+    """Querysets whose rows together hold [start, end] once. Rows credited to their owner (and
+    every sale, for the company's total) are read by whole month where they can be; territory
+    and split credit follow assignments and shares by day, so they stay on the day views."""
+    if not every_sale and metric.credit_rule != Metric.Credit.OWNER:
+        return [_days(credit_rows(user, metric), start, end)]
+    edges, months = month_split(start, end)
+    daily = DailyRollup.objects.filter(kind=metric.fact_kind)
+    monthly = MonthRollup.objects.filter(kind=metric.fact_kind)
+    if not every_sale and user is not None:
+        daily, monthly = daily.restrict(user, Action.VIEW), monthly.restrict(user, Action.VIEW)
+    if metric.stage:
+        daily, monthly = daily.filter(stage=metric.stage), monthly.filter(stage=metric.stage)
+    out = [_days(daily, a, b) for a, b in edges]
+    if months is not None:
+        out.append(monthly.filter(month__gte=months[0], month__lte=months[1]))
+    return out
+
+
 def credited_totals(
     user,
     metric: Metric,
@@ -261,26 +294,21 @@ def credited_totals(
     see everything). For metrics that add up (``COLUMNS``)."""
     column, money = COLUMNS[metric.aggregation]
     units, people = list(units), list(people)
-    out: dict[str, int] = {}
+    out: dict[str, int] = {f"u{u.pk}": 0 for u in units} | {f"p{p}": 0 for p in people}
+    if company:
+        out["company"] = 0
     if end < start:
-        return {
-            **{f"u{u.pk}": 0 for u in units},
-            **{f"p{p}": 0 for p in people},
-            **({"company": 0} if company else {}),
-        }
-    rows = _days(credit_rows(user, metric), start, end)
+        return out
+    grains = _grains(user, metric, start, end)
+    sums: dict[str, int] = dict.fromkeys(out, 0)
     if people:
-        found = dict(
-            rows.filter(person_id__in=people)
-            .values_list("person_id")
-            .annotate(v=Sum(column))
-            .values_list("person_id", "v")
-        )
-        out |= {f"p{pid}": to_units(int(found.get(pid) or 0), money, metric.decimals) for pid in people}
+        for rows in grains:
+            found = rows.filter(person_id__in=people).values("person_id").annotate(v=Sum(column))
+            for pid, value in found.values_list("person_id", "v"):
+                sums[f"p{pid}"] += int(value or 0)
     if units:
         paths = dict(OrgUnit.objects.values_list("pk", "path"))
         wanted = [(u.pk, u.path) for u in units]
-        sums: dict[int, int] = dict.fromkeys((u.pk for u in units), 0)
 
         def owners(unit_id) -> list[int]:
             path = paths.get(unit_id, "\0")
@@ -288,20 +316,22 @@ def credited_totals(
 
         if metric.credit_rule == Metric.Credit.TERRITORY:
             counted: set[tuple[int, int]] = set()
-            for rollup_id, unit_id, value in rows.values_list("id", "unit_id", column).iterator():
+            for rollup_id, unit_id, value in grains[0].values_list("id", "unit_id", column).iterator():
                 for pk in owners(unit_id):
                     if (pk, rollup_id) not in counted:
                         counted.add((pk, rollup_id))
-                        sums[pk] += value
+                        sums[f"u{pk}"] += value
         else:
-            for unit_id, value in rows.values("unit_id").annotate(v=Sum(column)).values_list("unit_id", "v"):
-                for pk in owners(unit_id):
-                    sums[pk] += int(value or 0)
-        out |= {f"u{pk}": to_units(v, money, metric.decimals) for pk, v in sums.items()}
+            for rows in grains:
+                for unit_id, value in (
+                    rows.values("unit_id").annotate(v=Sum(column)).values_list("unit_id", "v")
+                ):
+                    for pk in owners(unit_id):
+                        sums[f"u{pk}"] += int(value or 0)
     if company:
-        every = total_rows(None, metric, since=start, until=end).aggregate(v=Sum(column))["v"]
-        out["company"] = to_units(int(every or 0), money, metric.decimals)
-    return out
+        for rows in _grains(None, metric, start, end, every_sale=True):
+            sums["company"] += int(rows.aggregate(v=Sum(column))["v"] or 0)
+    return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 
 
 def month_of(value) -> dt.date:

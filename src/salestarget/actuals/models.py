@@ -290,6 +290,38 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.kind} {self.amount}"
 
 
+class MonthRollup(models.Model):
+    """The same sums per calendar month (``month`` is its first day): a year's figure reads
+    twelve months of these rather than a row per order line (a line-level export makes nearly
+    one daily row per line). Kept with DailyRollup in the write's transaction (rollups.py)."""
+
+    month = models.DateField()
+    kind = models.CharField(max_length=16, choices=FactKind.choices)
+    stage = models.CharField(max_length=32, blank=True, default="")
+    person_id = models.BigIntegerField(default=0)
+    unit_id = models.BigIntegerField(default=0)
+    product_id = models.BigIntegerField(default=0)
+    region_id = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
+    quantity = models.BigIntegerField(default=0)
+    profit = models.BigIntegerField(default=0)
+    rows = models.BigIntegerField(default=0)
+
+    objects = RollupQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "person_id", "unit_id", "product_id", "region_id", "kind", "stage"],
+                name="month_rollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["unit_id", "month"])]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} {self.kind} {self.amount}"
+
+
 class CreditQuerySet(RollupQuerySet):
     def scope_filter(self, reach):
         # The people ever placed in the subtrees first: the databases push that filter into the
