@@ -1,0 +1,153 @@
+"""Tracking reads (issue 15): how long the progress of a node takes, against one GROUP BY over the
+raw facts for the same figure, and the dashboard page.
+
+Generates the demo company (``--size medium`` by default: 400 reps, three years of history and a
+published plan) into a temporary data directory, then times, at 25 November of the plan's year:
+- ``progress``: every figure of a node and its children (tracking.progress), p50 and p95 of 20
+  runs, for the company, a region, a team and a rep over the year, quarter, month and year to date;
+- the node's year-to-date actual read alone (tracking.progress.credited: month rollups for whole
+  months, day rollups at the edges) against one GROUP BY over the facts, side by side;
+- the dashboard page (HTML and its data) through Django's test client, as the administrator.
+
+Run ``python bench/tracking_progress.py [--size small|medium|large] [--write]``; with
+SALESTARGET_DATABASE_URL set it runs on that PostgreSQL database (emptied first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HEADING = "## Tracking reads (issue 15)"
+TODAY = dt.date(2026, 11, 25)
+AS_OF = TODAY - dt.timedelta(days=1)
+
+
+def samples(fn, runs: int = 20) -> list[float]:
+    fn()
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, round(0.95 * len(values)) - 1)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=["small", "medium", "large"], default="medium")
+    parser.add_argument("--write", action="store_true", help="record the figures in bench/RESULTS.md")
+    args = parser.parse_args()
+    os.environ["SALESTARGET_HOME"] = tempfile.mkdtemp(prefix="st-tracking-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salestarget.settings")
+    os.environ.setdefault("SALESTARGET_ALLOWED_HOSTS", "testserver")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.models import Sum
+    from django.test import Client
+
+    from salestarget.actuals.models import DailyRollup, Fact, MonthRollup
+    from salestarget.demo.generator import generate
+    from salestarget.metrics.models import Metric
+    from salestarget.org.models import Membership, OrgUnit
+    from salestarget.tracking import progress as tracking
+
+    if connection.vendor == "postgresql":
+        call_command("flush", "--no-input", verbosity=0)
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    generate(seed=42, size=args.size, today=TODAY)
+    generated = time.perf_counter() - started
+    admin = get_user_model().objects.create_superuser("bench-admin", None, "bench-only-password")
+    metric = Metric.objects.get(code="sales")
+    plan = tracking.in_force(metric, AS_OF)
+    company = OrgUnit.objects.get(parent__isnull=True)
+    region = OrgUnit.objects.filter(parent=company).order_by("code").first()
+    team = OrgUnit.objects.filter(parent=region).order_by("code").first()
+    rep = (
+        Membership.objects.filter(unit=team, role=Membership.Role.MEMBER)
+        .order_by("person__code")
+        .first()
+        .person
+    )
+    nodes = [
+        ("company", tracking.unit_node(company), Fact.objects.all()),
+        ("region", tracking.unit_node(region), Fact.objects.filter(unit__path__startswith=region.path)),
+        ("team", tracking.unit_node(team), Fact.objects.filter(unit__path__startswith=team.path)),
+        ("rep", tracking.person_node(rep), Fact.objects.filter(person=rep)),
+    ]
+    rows = []
+    for label, node, _facts in nodes:
+        for kind in ("year", "quarter", "month", "ytd"):
+            times = samples(lambda node=node, kind=kind: tracking.progress(admin, plan, node, kind, AS_OF))
+            rows.append((label, kind, statistics.median(times), p95(times)))
+    reads = []
+    start = AS_OF.replace(month=1, day=1)
+    for label, node, facts in nodes:
+        ours = samples(lambda node=node: tracking.credited(admin, metric, [node], start, AS_OF))
+        raw = facts.filter(kind=metric.fact_kind, date__gte=start, date__lte=AS_OF)
+        group_by = samples(lambda raw=raw: list(raw.values("kind").annotate(v=Sum("amount"))), runs=5)
+        assert tracking.credited(admin, metric, [node], start, AS_OF)[node.key] == (
+            raw.aggregate(v=Sum("amount"))["v"] or 0
+        ), label
+        reads.append((label, statistics.median(ours), p95(ours), statistics.median(group_by)))
+    client = Client()
+    client.force_login(admin)
+    url = f"/tracking/?plan={plan.pk}&period=month&as_of={AS_OF.isoformat()}"
+    assert client.get(url).status_code == 200
+    page = samples(lambda: client.get(url), runs=20)
+    counts = (Fact.objects.count(), DailyRollup.objects.count(), MonthRollup.objects.count())
+    db = connection.vendor
+    lines = [
+        HEADING,
+        "",
+        f"Measured {dt.date.today()} on nproc {os.cpu_count()}, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, {db}. `python bench/tracking_progress.py --size {args.size}`: "
+        f"the {args.size} demo ({counts[0]:,} facts, {counts[1]:,} day rollup rows, {counts[2]:,} month "
+        f"rollup rows; generated in {generated:.0f} s), as of {AS_OF}, owner credit, as the administrator. "
+        "Goals: progress p95 <= 200 ms and >= 50x faster than one GROUP BY over the raw facts; "
+        "dashboard page p95 <= 500 ms.",
+        "",
+        "| node | period | progress (node and children) p50 | p95 |",
+        "| --- | --- | --- | --- |",
+        *(f"| {n} | {k} | {a * 1000:.0f} ms | {b * 1000:.0f} ms |" for n, k, a, b in rows),
+        "",
+        "| node | year-to-date actual: rollups p50 | p95 | GROUP BY over the facts p50 | ratio |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {n} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {g * 1000:.1f} ms | {g / a:.0f}x |"
+            for n, a, b, g in reads
+        ),
+        "",
+        f"Dashboard page (company, this month): p50 {statistics.median(page) * 1000:.0f} ms, "
+        f"p95 {p95(page) * 1000:.0f} ms.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write:
+        old = RESULTS.read_text()
+        pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
+        new = pattern.sub(text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text
+        RESULTS.write_text(new)
+
+
+if __name__ == "__main__":
+    main()
