@@ -306,3 +306,32 @@ def test_a_range_splits_into_whole_months_and_edge_days_exactly(start, length):
     # Days are read only at the edges: under a month each, or under two months without a whole one.
     limit = dt.timedelta(days=31 if months is not None else 62)
     assert len(edges) <= 2 and all(b - a < limit for a, b in edges)
+
+
+def test_a_product_line_or_a_region_narrows_the_figures(published, login):
+    c = published
+    rows = sales_rows(c)
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    df = frame(rows)
+    scenario = c.plan.scenarios.get(is_primary=True)
+    TargetCell.objects.create(
+        scenario=scenario, person=c.rep_sh1, region=c.shanghai, period_kind="month", period_start=MONTHS[6],
+        target=30_000_00,
+    )  # fmt: skip
+    client = login("admin")
+    july = (df["day"] >= dt.date(YEAR, 7, 1)) & (df["day"] <= dt.date(YEAR, 7, 15))
+    for key, value, column in (("region", c.shanghai, "region"), ("region", c.guangdong, "region")):
+        got = get(client, plan=c.plan.pk, unit=c.sh.pk, as_of="2024-07-15", **{key: value.pk})
+        mine = july & (df[column] == value.code) & df["person"].isin([c.rep_sh1.code, c.rep_sh2.code])
+        assert got["figures"]["actual"] == int(df[mine]["fen"].sum())
+        assert got["figures"]["target"] is None  # the team has no cells for a region
+    rep = get(client, plan=c.plan.pk, person=c.rep_sh1.pk, as_of="2024-07-15", region=c.shanghai.pk)[
+        "figures"
+    ]
+    assert rep["target"] == 30_000_00
+    assert rep["actual"] == int(
+        df[july & (df["region"] == c.shanghai.code) & (df["person"] == c.rep_sh1.code)]["fen"].sum()
+    )
+    line = get(client, plan=c.plan.pk, as_of="2024-07-15", product=c.product.pk)["figures"]
+    assert line["actual"] == int(df[july]["fen"].sum())  # every row is of the one product
+    assert client.get(URL, {"plan": c.plan.pk, "product": 10**9}).status_code == 404

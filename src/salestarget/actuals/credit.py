@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
 from salestarget.actuals.models import DailyRollup, MonthRollup, SplitCredit, TerritoryCredit, placed_people
@@ -287,11 +287,13 @@ def credited_totals(
     units: Iterable[OrgUnit] = (),
     people: Iterable[int] = (),
     company: bool = False,
+    narrow: Q | None = None,
 ) -> dict[str, int]:
     """Credited values over [start, end] in the metric's minor units, for many nodes in a few
     reads: ``"u<id>"`` a unit's whole subtree (a sale credited to two of its people counted
     once), ``"p<id>"`` a person, ``"company"`` every sale (credited or not; only for those who
-    see everything). For metrics that add up (``COLUMNS``)."""
+    see everything); ``narrow`` keeps only some rows (a product line's, a region's). For metrics
+    that add up (``COLUMNS``)."""
     column, money = COLUMNS[metric.aggregation]
     units, people = list(units), list(people)
     out: dict[str, int] = {f"u{u.pk}": 0 for u in units} | {f"p{p}": 0 for p in people}
@@ -299,7 +301,9 @@ def credited_totals(
         out["company"] = 0
     if end < start:
         return out
-    grains = _grains(user, metric, start, end)
+    grains = [
+        rows.filter(narrow) if narrow is not None else rows for rows in _grains(user, metric, start, end)
+    ]
     sums: dict[str, int] = dict.fromkeys(out, 0)
     if people:
         for rows in grains:
@@ -330,6 +334,7 @@ def credited_totals(
                         sums[f"u{pk}"] += int(value or 0)
     if company:
         for rows in _grains(None, metric, start, end, every_sale=True):
+            rows = rows.filter(narrow) if narrow is not None else rows
             sums["company"] += int(rows.aggregate(v=Sum(column))["v"] or 0)
     return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 

@@ -29,6 +29,8 @@ class ProgressQuery(QueryIn):
     person: Id | None = Field(None, description="a person; neither: the topmost unit you reach, or yourself")
     period: Kind = Field("month", description="the period holding `as_of`; ytd/qtd/mtd/wtd read it to date")
     as_of: IsoDate | None = Field(None, description="the last day counted; yesterday by default")
+    product: Id | None = Field(None, description="narrow to a product line (its subtree); its cells' targets")
+    region: Id | None = Field(None, description="narrow to a sales region (its subtree); its cells' targets")
 
 
 class ProgressFiguresOut(Schema):
@@ -118,7 +120,13 @@ def get_progress(request, q: Query[ProgressQuery]):
         node = tracking.default_node(request.user, as_of)
         if node is None:
             raise DomainError(_("There is nothing you may follow."))
-    out = tracking.progress(request.user, plan, node, q.period, as_of)
+    from salestarget.catalog.models import Product, Region
+
+    part = tracking.Slice(
+        product=None if q.product is None else get_object_or_404(Product.objects.all(), pk=q.product),
+        region=None if q.region is None else get_object_or_404(Region.objects.all(), pk=q.region),
+    )
+    out = tracking.progress(request.user, plan, node, q.period, as_of, part=part)
     return {"plan": plan.pk, "metric": plan.metric.code, **out}
 
 

@@ -58,6 +58,32 @@ class Node:
         return f"{self.kind[0]}{self.id}"
 
 
+@dataclass(frozen=True)
+class Slice:
+    """A product line and/or a sales region the figures are narrowed to (their whole subtrees):
+    actuals of those rows, targets of the plan's cells for that line or region."""
+
+    product: object | None = None
+    region: object | None = None
+
+    def rows(self) -> Q | None:
+        q = Q()
+        if self.product is not None:
+            q &= Q(
+                product_id__in=type(self.product)
+                .objects.filter(path__startswith=self.product.path)
+                .values("pk")
+            )
+        if self.region is not None:
+            q &= Q(
+                region_id__in=type(self.region).objects.filter(path__startswith=self.region.path).values("pk")
+            )
+        return q if q else None
+
+
+WHOLE = Slice()
+
+
 def unit_node(unit: OrgUnit) -> Node:
     return Node("unit", unit.pk, unit.code, unit.name, unit)
 
@@ -195,16 +221,17 @@ class Targets:
         return out
 
 
-def targets_for(plan: Plan, nodes: list[Node], cal) -> dict[str, Targets]:
-    """Each node's ``Targets``, from one read of their cells."""
+def targets_for(plan: Plan, nodes: list[Node], cal, part: Slice = WHOLE) -> dict[str, Targets]:
+    """Each node's ``Targets`` (of a product line's or region's cells when ``part`` names one),
+    from one read of their cells."""
     units = [n.id for n in nodes if n.kind == "unit"]
     people = [n.id for n in nodes if n.kind == "person"]
     cells = TargetCell.objects.filter(
         Q(unit_id__in=units, person__isnull=True) | Q(person_id__in=people),
         scenario__plan=plan,
         scenario__is_primary=True,
-        product__isnull=True,
-        region__isnull=True,
+        product=part.product,
+        region=part.region,
         segment__isnull=True,
     )
     rows: dict[str, list[dict]] = {n.key: [] for n in nodes}
@@ -230,7 +257,9 @@ def _part(value: int | None, days: int, whole: int) -> int | None:
 # --- actuals ----------------------------------------------------------------------------------
 
 
-def credited(user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.date) -> dict[str, int]:
+def credited(
+    user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.date, part: Slice = WHOLE
+) -> dict[str, int]:
     """Each node's credited actual over [start, end], in the metric's minor units (``user``
     None: unscoped, for a leaderboard shown to everyone). The company (the top unit, for those
     who reach everything) counts every sale, credited or not."""
@@ -251,6 +280,7 @@ def credited(user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.da
         units=[n.unit for n in nodes if n.kind == "unit" and n not in company],
         people=[n.id for n in nodes if n.kind == "person"],
         company=bool(company),
+        narrow=part.rows(),
     )
     for node in company:
         found[node.key] = found["company"]
@@ -261,7 +291,15 @@ def credited(user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.da
 
 
 def figures_for(
-    user, plan: Plan, nodes: list[Node], period: Period, as_of: dt.date, *, to_date: bool = False, cal=None
+    user,
+    plan: Plan,
+    nodes: list[Node],
+    period: Period,
+    as_of: dt.date,
+    *,
+    to_date: bool = False,
+    cal=None,
+    part: Slice = WHOLE,
 ) -> dict[str, dict]:
     """Every figure of each node for ``period`` at ``as_of`` (the last day counted), keyed by
     ``Node.key``: three reads of actuals (now, last year, the previous period) and one of
@@ -270,13 +308,13 @@ def figures_for(
     metric = plan.metric
     lines = thresholds_of(plan)
     until = min(as_of, period.end)
-    now = credited(user, metric, nodes, period.start, until)
-    last_year = credited(user, metric, nodes, _year_back(period.start), _year_back(until))
+    now = credited(user, metric, nodes, period.start, until, part)
+    last_year = credited(user, metric, nodes, _year_back(period.start), _year_back(until), part)
     previous = period.prev()
     before = credited(
-        user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start))
+        user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start)), part
     )
-    targets = targets_for(plan, nodes, cal)
+    targets = targets_for(plan, nodes, cal, part)
     out = {}
     for node in nodes:
         mine = targets[node.key]
@@ -360,7 +398,9 @@ def children_of(user, node: Node, period: Period, as_of: dt.date) -> list[Node]:
     return [n for n in units + people if may_track(user, n, on)]
 
 
-def progress(user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, children: bool = True) -> dict:
+def progress(
+    user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, children: bool = True, part: Slice = WHOLE
+) -> dict:
     """The node's figures and its children's, for the API and the pages."""
     period, to_date = resolve_period(kind, as_of)
     if not plan.period_start <= period.start <= plan.period_end:
@@ -373,7 +413,7 @@ def progress(user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, childre
     if not may_track(user, node, min(as_of, period.end)):
         raise PermissionDenied(_("You may follow only your own targets and those of the teams you manage."))
     kids = children_of(user, node, period, as_of) if children else []
-    found = figures_for(user, plan, [node, *kids], period, as_of, to_date=to_date)
+    found = figures_for(user, plan, [node, *kids], period, as_of, to_date=to_date, part=part)
     return {
         "node": node_out(node),
         "period": {
