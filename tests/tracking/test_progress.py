@@ -335,3 +335,16 @@ def test_a_product_line_or_a_region_narrows_the_figures(published, login):
     line = get(client, plan=c.plan.pk, as_of="2024-07-15", product=c.product.pk)["figures"]
     assert line["actual"] == int(df[july]["fen"].sum())  # every row is of the one product
     assert client.get(URL, {"plan": c.plan.pk, "product": 10**9}).status_code == 404
+
+
+def test_the_dashboard_narrows_to_a_region(published, login):
+    from salestarget.actuals.summary import shown
+
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("admin")
+    api = get(client, plan=c.plan.pk, as_of="2024-07-15", region=c.guangdong.pk)["figures"]
+    page = client.get("/tracking/", {"plan": c.plan.pk, "as_of": "2024-07-15", "region": c.guangdong.pk})
+    html = page.content.decode()
+    assert f'<option value="{c.guangdong.pk}" selected>' in html
+    assert shown(api["actual"], c.plan.metric, "zh") in html

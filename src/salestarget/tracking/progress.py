@@ -435,14 +435,28 @@ def node_out(node: Node) -> dict:
 # --- the curve --------------------------------------------------------------------------------
 
 
-def curve(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=None) -> dict:
+def _node_rows(user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice):
+    """The node's credited day rows over [start, end] (each counted once), narrowed to ``part``."""
+    if node.kind == "person":
+        rows = total_rows(user, metric, person_id=node.id, since=start, until=end)
+    elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
+        rows = total_rows(user, metric, since=start, until=end)
+    else:
+        rows = total_rows(user, metric, unit=node.unit, since=start, until=end)
+    narrow = part.rows()
+    return rows.filter(narrow) if narrow is not None else rows
+
+
+def curve(
+    user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=None, part: Slice = WHOLE
+) -> dict:
     """Cumulative actual against the plan's cumulative expectation over ``period``: by day for a
     month or shorter, by month for longer periods; actuals stop at ``as_of``."""
     cal = cal or fiscal_calendar()
     buckets = (
         cal.periods("month", period) if period.kind in ("year", "half", "quarter") else period.children("day")
     )
-    targets = targets_for(plan, [node], cal)[node.key]
+    targets = targets_for(plan, [node], cal, part)[node.key]
     whole = targets.of(period)["target"] if targets.any else None
     metric = plan.metric
     column, money = COLUMNS.get(metric.aggregation, (None, False))
@@ -456,12 +470,7 @@ def curve(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=N
     until = min(as_of, period.end)
     by_day: dict[dt.date, int] = {}
     if until >= period.start:
-        if node.kind == "person":
-            rows = total_rows(user, metric, person_id=node.id, since=period.start, until=until)
-        elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
-            rows = total_rows(user, metric, since=period.start, until=until)
-        else:
-            rows = total_rows(user, metric, unit=node.unit, since=period.start, until=until)
+        rows = _node_rows(user, metric, node, period.start, until, part)
         for r in rows.values("day").annotate(v=Sum(column)):
             by_day[r["day"]] = int(r["v"] or 0)
     labels, actual_line, expected_line = [], [], []
@@ -482,7 +491,7 @@ def curve(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=N
 # --- breakdowns -------------------------------------------------------------------------------
 
 
-def _top_level(model) -> dict[int, tuple[int, str]]:
+def top_level(model) -> dict[int, tuple[int, str]]:
     """Each tree row -> (its top-level ancestor's id, name): the children of the root when the
     tree has one root (中国 -> 华东, 华南 …), else the roots themselves."""
     rows = list(model.objects.values_list("pk", "path", "depth", "name"))
@@ -499,7 +508,7 @@ def _top_level(model) -> dict[int, tuple[int, str]]:
     return out
 
 
-def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date) -> dict:
+def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, part: Slice = WHOLE) -> dict:
     """The node's actuals by top-level sales region x month of the plan's period (a heat map) and
     by product line over ``period`` beside the lines' targets when the plan has them."""
     from salestarget.catalog.models import Product, Region
@@ -514,14 +523,10 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date) -> d
     months = cal.periods("month", whole)
 
     def rows(start: dt.date, end: dt.date):
-        if node.kind == "person":
-            return total_rows(user, metric, person_id=node.id, since=start, until=end)
-        if node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
-            return total_rows(user, metric, since=start, until=end)
-        return total_rows(user, metric, unit=node.unit, since=start, until=end)
+        return _node_rows(user, metric, node, start, end, part)
 
     until = min(as_of, whole.end)
-    regions = _top_level(Region)
+    regions = top_level(Region)
     heat: dict[tuple[int, int], int] = {}
     names: dict[int, str] = {}
     if until >= whole.start:
@@ -549,7 +554,7 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date) -> d
         for i in range(len(months))
         if (pk, i) in heat
     ]
-    lines = _top_level(Product)
+    lines = top_level(Product)
     by_line: dict[int, int] = {}
     line_names: dict[int, str] = {}
     period_until = min(as_of, period.end)

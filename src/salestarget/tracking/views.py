@@ -244,10 +244,11 @@ def dashboard(request):
         raise PermissionDenied
     language = lang()
     try:
-        data = tracking.progress(request.user, plan, node, kind, as_of)
+        part = _slice(request)
+        data = tracking.progress(request.user, plan, node, kind, as_of, part=part)
         period, _to_date = tracking.resolve_period(kind, as_of)
-        line = tracking.curve(request.user, plan, node, period, as_of)
-        parts = tracking.breakdown(request.user, plan, node, period, as_of)
+        line = tracking.curve(request.user, plan, node, period, as_of, part=part)
+        parts = tracking.breakdown(request.user, plan, node, period, as_of, part=part)
     except DomainError as exc:
         context["error"] = str(exc)
         return render(request, "tracking/dashboard.html", context)
@@ -304,6 +305,8 @@ def dashboard(request):
             "lines": _lines(parts["products"], metric),
             "estimated": fiscal_calendar().is_estimated(period.start.year),
             "rank": my_rank,
+            "part": part,
+            **_lines_and_regions(),
         }
     )
     return render(request, "tracking/dashboard.html", context)
@@ -372,6 +375,29 @@ def table(request):
         "periods": [(v, label) for v, label in PERIODS if v in ("year", "half", "quarter", "month", "week")],
     }
     return render(request, "tracking/table.html", context)
+
+
+def _slice(request) -> tracking.Slice:
+    """The product line and sales region picked (top-level ones), if any."""
+    from salestarget.catalog.models import Product, Region
+
+    product, region = _id(request.GET.get("product")), _id(request.GET.get("region"))
+    return tracking.Slice(
+        product=Product.objects.filter(pk=product).first() if product else None,
+        region=Region.objects.filter(pk=region).first() if region else None,
+    )
+
+
+def _lines_and_regions() -> dict:
+    """The pickers' top-level product lines and sales regions."""
+    from salestarget.catalog.models import Product, Region
+
+    def heads(model):
+        return sorted(
+            {pk: name for pk, name in tracking.top_level(model).values()}.items(), key=lambda x: x[1]
+        )
+
+    return {"product_lines": heads(Product), "sales_regions": heads(Region)}
 
 
 def _node(request, as_of: dt.date) -> tracking.Node | None:
