@@ -103,7 +103,7 @@ def actuals_summary(
     request,
     start: IsoDate | None = None,
     end: IsoDate | None = None,
-    metric: Annotated[str, Field(max_length=32)] = "sales",
+    metric: Text(32, 1) = "sales",
     by: Literal["person", "unit"] = "person",
 ):
     """Actuals by person (or unit, its whole subtree) and month, credited by the metric's rule;
