@@ -348,3 +348,16 @@ def test_the_dashboard_narrows_to_a_region(published, login):
     html = page.content.decode()
     assert f'<option value="{c.guangdong.pk}" selected>' in html
     assert shown(api["actual"], c.plan.metric, "zh") in html
+
+
+def test_a_week_is_compared_with_the_week_of_the_same_number_last_year(published, login):
+    c = published
+    rows = [
+        {"external_id": "W1", "date": "2023-07-11", "amount": "100.00", "person": c.rep_sh1.code},  # 2023 W28
+        {"external_id": "W2", "date": "2023-07-08", "amount": "900.00", "person": c.rep_sh1.code},  # 2023 W27
+        {"external_id": "W3", "date": "2024-07-09", "amount": "50.00", "person": c.rep_sh1.code},  # 2024 W28
+    ]
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    # 2024-07-10 is the Wednesday of week 28 (8-14 July); week 28 of 2023 ran 10-16 July.
+    f = get(login("admin"), plan=c.plan.pk, person=c.rep_sh1.pk, period="week", as_of="2024-07-10")["figures"]
+    assert f["actual"] == 5000 and f["last_year"] == 10000  # not 8-10 July 2023, which holds 900.00

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from salestarget.actuals.credit import COLUMNS, credited_totals, to_units, total_rows
 from salestarget.core.errors import DomainError
 from salestarget.engine import pace as engine
-from salestarget.engine.calendar import Period
+from salestarget.engine.calendar import Period, week_anchor, week_number
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
@@ -309,7 +309,8 @@ def figures_for(
     lines = thresholds_of(plan)
     until = min(as_of, period.end)
     now = credited(user, metric, nodes, period.start, until, part)
-    last_year = credited(user, metric, nodes, _year_back(period.start), _year_back(until), part)
+    last_start, last_until = _last_year(period, until)
+    last_year = credited(user, metric, nodes, last_start, last_until, part)
     previous = period.prev()
     before = credited(
         user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start)), part
@@ -347,6 +348,18 @@ def figures_for(
             "change_previous": _ratio(engine.change(done, before[node.key])),
         }
     return out
+
+
+def _last_year(period: Period, until: dt.date) -> tuple[dt.date, dt.date]:
+    """The same stretch a year earlier: the same dates, except for a week, which is compared with
+    the week of the same number last year (第 N 周, as Chinese users count weeks)."""
+    if period.kind != "week":
+        return _year_back(period.start), _year_back(until)
+    year, number = week_number(period.start, period.week_start)
+    start = week_anchor(dt.date(year - 1, 1, 4), period.week_start) + dt.timedelta(weeks=number - 1)
+    if week_number(start, period.week_start) != (year - 1, number):  # week 53 in a 52-week year
+        start -= dt.timedelta(weeks=1)
+    return start, start + (until - period.start)
 
 
 def _year_back(day: dt.date) -> dt.date:
