@@ -256,11 +256,11 @@ class RollupQuerySet(RestrictedQuerySet):
         return Q(unit_id__in=reach.unit_ids()) | mine if reach.paths else mine
 
 
-class DailyRollup(models.Model):
-    """Sums of facts per day and key. Ids are plain integers with 0 for "none" so that the
-    unique key works with ON CONFLICT upserts on SQLite and PostgreSQL alike (NULLs never clash)."""
+class Rollup(models.Model):
+    """Sums of facts per key and period (a day, a month). Ids are plain integers with 0 for
+    "none" so that the unique key works with ON CONFLICT upserts on SQLite and PostgreSQL alike
+    (NULLs never clash)."""
 
-    day = models.DateField()
     kind = models.CharField(max_length=16, choices=FactKind.choices)
     stage = models.CharField(max_length=32, blank=True, default="")
     person_id = models.BigIntegerField(default=0)
@@ -273,6 +273,15 @@ class DailyRollup(models.Model):
     rows = models.BigIntegerField(default=0)
 
     objects = RollupQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(Rollup):
+    """The sums per day."""
+
+    day = models.DateField()
 
     class Meta:
         constraints = [
@@ -290,24 +299,12 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.kind} {self.amount}"
 
 
-class MonthRollup(models.Model):
+class MonthRollup(Rollup):
     """The same sums per calendar month (``month`` is its first day): a year's figure reads
     twelve months of these rather than a row per order line (a line-level export makes nearly
     one daily row per line). Kept with DailyRollup in the write's transaction (rollups.py)."""
 
     month = models.DateField()
-    kind = models.CharField(max_length=16, choices=FactKind.choices)
-    stage = models.CharField(max_length=32, blank=True, default="")
-    person_id = models.BigIntegerField(default=0)
-    unit_id = models.BigIntegerField(default=0)
-    product_id = models.BigIntegerField(default=0)
-    region_id = models.BigIntegerField(default=0)
-    amount = models.BigIntegerField(default=0)
-    quantity = models.BigIntegerField(default=0)
-    profit = models.BigIntegerField(default=0)
-    rows = models.BigIntegerField(default=0)
-
-    objects = RollupQuerySet.as_manager()
 
     class Meta:
         constraints = [
