@@ -59,6 +59,14 @@ def add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def year_before(d: dt.date) -> dt.date:
+    """The same day a year earlier; 29 February becomes the 28th."""
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28)
+
+
 def week_anchor(d: dt.date, week_start: int = 0) -> dt.date:
     """First day of the week containing `d`."""
     return d - dt.timedelta(days=(d.weekday() - week_start) % 7)

@@ -44,8 +44,9 @@ def leaderboard(user, plan: Plan, kind: str, as_of: dt.date) -> dict:
     nodes = [tracking.person_node(person) for person, _unit in teams.values()]
     found = tracking.figures_for(None if everyone else user, plan, nodes, period, as_of, to_date=to_date)
     rows = []
+    allowed = tracking.trackable(user, nodes, on)
     for node in nodes:
-        amounts = tracking.may_track(user, node, on)
+        amounts = node.key in allowed
         f = found[node.key] if amounts else {k: found[node.key][k] for k in SHARED}
         rows.append(
             {

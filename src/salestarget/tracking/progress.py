@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from salestarget.actuals.credit import COLUMNS, credited_totals, to_units, total_rows
 from salestarget.core.errors import DomainError
 from salestarget.engine import pace as engine
-from salestarget.engine.calendar import Period, week_anchor, week_number
+from salestarget.engine.calendar import Period, week_anchor, week_number, year_before
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
@@ -92,17 +92,26 @@ def person_node(person: Person) -> Node:
     return Node("person", person.pk, person.code, person.name)
 
 
-def may_track(user, node: Node, on: dt.date) -> bool:
-    """A unit's progress for those who reach its subtree (a rep, who may name their team, does
-    not see its figures); a person's for themselves and those who reach them on the date."""
+def trackable(user, nodes: list[Node], on: dt.date) -> set[str]:
+    """The keys of the nodes whose progress the user may follow: a unit's for those who reach its
+    subtree (a rep, who may name their team, does not see its figures), a person's for
+    themselves and those who reach them on the date. One read for all the people."""
     reach = scope_of(user).reach(Action.VIEW)
     if reach.everything:
-        return True
-    if node.kind == "unit":
-        return any(node.unit.path.startswith(p) for p in reach.paths)
-    if reach.person_id == node.id:
-        return True
-    return Person.objects.filter(pk=node.id).filter(reach.people_q("pk", on=on, until=on)).exists()
+        return {n.key for n in nodes}
+    units = {n.key for n in nodes if n.kind == "unit" and any(n.unit.path.startswith(p) for p in reach.paths)}
+    people = [n.id for n in nodes if n.kind == "person"]
+    reached = set()
+    if people and reach.paths:
+        found = Person.objects.filter(pk__in=people).filter(reach.people_q("pk", on=on, until=on))
+        reached = set(found.values_list("pk", flat=True))
+    if reach.person_id in people:
+        reached.add(reach.person_id)
+    return units | {f"p{pk}" for pk in reached}
+
+
+def may_track(user, node: Node, on: dt.date) -> bool:
+    return node.key in trackable(user, [node], on)
 
 
 def default_node(user, on: dt.date) -> Node | None:
@@ -354,19 +363,12 @@ def _last_year(period: Period, until: dt.date) -> tuple[dt.date, dt.date]:
     """The same stretch a year earlier: the same dates, except for a week, which is compared with
     the week of the same number last year (第 N 周, as Chinese users count weeks)."""
     if period.kind != "week":
-        return _year_back(period.start), _year_back(until)
+        return year_before(period.start), year_before(until)
     year, number = week_number(period.start, period.week_start)
     start = week_anchor(dt.date(year - 1, 1, 4), period.week_start) + dt.timedelta(weeks=number - 1)
     if week_number(start, period.week_start) != (year - 1, number):  # week 53 in a 52-week year
         start -= dt.timedelta(weeks=1)
     return start, start + (until - period.start)
-
-
-def _year_back(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
 
 
 def _ratio(value: Fraction | None) -> float | None:
@@ -408,7 +410,8 @@ def children_of(user, node: Node, period: Period, as_of: dt.date) -> list[Node]:
         .order_by("person__code")
     )
     people = [person_node(m.person) for m in members]
-    return [n for n in units + people if may_track(user, n, on)]
+    allowed = trackable(user, units + people, on)
+    return [n for n in units + people if n.key in allowed]
 
 
 def progress(

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from salestarget.actuals import selectors as actuals
+from salestarget.engine.calendar import year_before
 from salestarget.engine.rounding import largest_remainder
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
@@ -68,7 +69,7 @@ def home_summary(user, today: dt.date | None = None) -> HomeSummary:
     cal = fiscal_calendar()
     year = cal.period_of("year", as_of)
     last_year = year.shift(-1)
-    last_as_of = _same_day_last_year(as_of)
+    last_as_of = year_before(as_of)
     lang = "en" if (get_language() or "zh").startswith("en") else "zh"
 
     sales, collections = actuals.metric("sales"), actuals.metric("collections")
@@ -95,13 +96,6 @@ def home_summary(user, today: dt.date | None = None) -> HomeSummary:
             (name or _("Unassigned"), v) for name, v in actuals.by_top_region(user, sales, year.start, as_of)
         ],
     )
-
-
-def _same_day_last_year(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
 
 
 def charts(summary: HomeSummary) -> dict:
