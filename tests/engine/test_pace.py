@@ -6,6 +6,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from salestarget.engine.pace import (
+    HISTORY_FACTOR,
+    MIN_HISTORY,
+    SPREAD,
     STATUSES,
     Pace,
     Segment,
@@ -14,6 +17,7 @@ from salestarget.engine.pace import (
     expected_share,
     normal_chance,
     pace,
+    spread_of,
 )
 
 YUAN = 100  # fen
@@ -178,6 +182,33 @@ class TestHelpers:
     def test_bad_target(self):
         with pytest.raises(ValueError):
             pace(1, -10, [month(5, 1)])
+
+
+class TestSpreadOf:
+    def test_a_steady_team_is_surer_than_a_lumpy_rep(self):
+        steady = [100, 104, 96, 102, 98, 100, 101, 99, 103, 97, 100, 100]
+        lumpy = [0, 300, 20, 0, 180, 0, 250, 10, 0, 200, 40, 0][1:]  # after the first sale
+        assert spread_of(steady, 1) < 0.05 < 0.5 < spread_of(lumpy, 1)
+
+    def test_worked_example(self):
+        # Months 80, 120 (x3 each): mean 100, sd 20, cv 0.2; a quarter averages three months out.
+        history = [80, 120] * 3
+        assert spread_of(history, 1) == pytest.approx(HISTORY_FACTOR * 0.2)
+        assert spread_of(history, 3) == pytest.approx(HISTORY_FACTOR * 0.2 / math.sqrt(3))
+
+    def test_months_before_the_first_sale_are_unknown_not_quiet(self):
+        assert spread_of([0, 0, 0, 0, 0, 0, 80, 120, 80, 120, 80, 120], 1) == spread_of([80, 120] * 3, 1)
+
+    def test_too_little_history_falls_back_to_the_pooled_spread(self):
+        assert spread_of([0] * 7 + [10, 20, 30, 40, 50], 1) == SPREAD
+        assert spread_of([], 1) == SPREAD
+        assert spread_of([-5, 5, -5, 5, -5, 5], 1) == SPREAD  # returns cancel the sales out
+        with pytest.raises(ValueError):
+            spread_of([1] * MIN_HISTORY, 0)
+
+    @given(st.lists(st.integers(0, 10**12), min_size=1, max_size=24), st.integers(1, 1000))
+    def test_the_currency_unit_does_not_matter(self, history, k):
+        assert spread_of([k * v for v in history], 1) == pytest.approx(spread_of(history, 1), rel=1e-9)
 
 
 # --- properties -----------------------------------------------------------------------------------

@@ -32,10 +32,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import DateField, F, Q, Sum, Value
 from django.db.models.functions import TruncMonth
 
-from salestarget.actuals.models import DailyRollup, MonthRollup, SplitCredit, TerritoryCredit, placed_people
+from salestarget.actuals.models import (
+    DailyRollup,
+    MonthRollup,
+    SplitCredit,
+    TerritoryCredit,
+    UnitDayRollup,
+    UnitMonthRollup,
+    placed_people,
+)
 from salestarget.catalog.models import Customer, Region
 from salestarget.engine.rounding import largest_remainder, round_half_up
 from salestarget.metrics.models import Metric
@@ -152,6 +160,65 @@ def total_rows(
     return rows
 
 
+def month_rows(
+    user,
+    metric: Metric,
+    since: dt.date,
+    until: dt.date,
+    *,
+    unit: OrgUnit | None = None,
+    person_id: int | None = None,
+    by_unit: bool = False,
+) -> list:
+    """:func:`total_rows` over [since, until] as querysets that together hold each row once,
+    every row with its month ``m``: where credit follows the owner (and for everything, however
+    credited) whole months come from MonthRollup and only the edges from the day rows, so a
+    year's heat map or curve reads a row per person, product and region a month, not a day.
+    ``by_unit``: the caller groups by nothing finer than unit and region, so a unit's or the
+    company's rows come from UnitDayRollup and UnitMonthRollup."""
+    everything = (user is None or scope_of(user).reach(Action.VIEW).everything) and (
+        unit is None and person_id is None
+    )
+    scoped = {"unit": unit, "person_id": person_id}
+    if not everything and metric.credit_rule != Metric.Credit.OWNER:
+        return [total_rows(user, metric, **scoped, since=since, until=until).annotate(m=TruncMonth("day"))]
+    edges, months = month_split(since, until)
+    unit_grain = by_unit and person_id is None
+
+    def scope(rows):
+        rows = rows.filter(kind=metric.fact_kind)
+        rows = rows.filter(stage=metric.stage) if metric.stage else rows
+        if everything:
+            return rows
+        rows = rows if user is None else rows.restrict(user, Action.VIEW)
+        if unit is not None:
+            rows = rows.filter(unit_id__in=OrgUnit.objects.filter(path__startswith=unit.path).values("pk"))
+        return rows.filter(person_id=person_id) if person_id is not None else rows
+
+    out = [
+        (
+            scope(UnitDayRollup.objects.filter(day__gte=a, day__lte=b))
+            if unit_grain
+            else total_rows(user, metric, **scoped, since=a, until=b)
+        ).annotate(m=_month_of_days(a, b))
+        for a, b in edges
+    ]
+    if months is not None:
+        grain = UnitMonthRollup if unit_grain else MonthRollup
+        out.append(
+            scope(grain.objects.filter(month__gte=months[0], month__lte=months[1])).annotate(m=F("month"))
+        )
+    return out
+
+
+def _month_of_days(first: dt.date, last: dt.date):
+    """The month of each day row in [first, last]: a constant inside one month, which spares
+    SQLite a Python call per row."""
+    if first.replace(day=1) == last.replace(day=1):
+        return Value(first.replace(day=1), output_field=DateField())
+    return TruncMonth("day")
+
+
 def _days(rows, since: dt.date | None, until: dt.date | None):
     if since is not None:
         rows = rows.filter(day__gte=since)
@@ -259,22 +326,38 @@ def month_split(
     return edges, (first, (stop - dt.timedelta(days=1)).replace(day=1))
 
 
-def _grains(user, metric: Metric, start: dt.date, end: dt.date, *, every_sale: bool = False) -> list:
-    """Querysets whose rows together hold [start, end] once. Rows credited to their owner (and
-    every sale, for the company's total) are read by whole month where they can be; territory
-    and split credit follow assignments and shares by day, so they stay on the day views."""
+def _grains(
+    user,
+    metric: Metric,
+    start: dt.date,
+    end: dt.date,
+    *,
+    every_sale: bool = False,
+    by_unit: bool = False,
+    by_month: bool = False,
+) -> list:
+    """Querysets whose rows together hold [start, end] once (``by_month``: each row with its
+    month ``m``). Rows credited to their owner (and every sale, for the company's total) are read
+    by whole month where they can be, and per unit when only units' sums are wanted (``by_unit``:
+    no person or product asked); territory and split credit follow assignments and shares by
+    day, so they stay on the day views."""
     if not every_sale and metric.credit_rule != Metric.Credit.OWNER:
-        return [_days(credit_rows(user, metric), start, end)]
+        rows = _days(credit_rows(user, metric), start, end)
+        return [rows.annotate(m=_month_of_days(start, end)) if by_month else rows]
     edges, months = month_split(start, end)
-    daily = DailyRollup.objects.filter(kind=metric.fact_kind)
-    monthly = MonthRollup.objects.filter(kind=metric.fact_kind)
+    daily = (UnitDayRollup if by_unit else DailyRollup).objects.filter(kind=metric.fact_kind)
+    monthly = (UnitMonthRollup if by_unit else MonthRollup).objects.filter(kind=metric.fact_kind)
     if not every_sale and user is not None:
         daily, monthly = daily.restrict(user, Action.VIEW), monthly.restrict(user, Action.VIEW)
     if metric.stage:
         daily, monthly = daily.filter(stage=metric.stage), monthly.filter(stage=metric.stage)
-    out = [_days(daily, a, b) for a, b in edges]
+    out = [
+        _days(daily, a, b).annotate(m=_month_of_days(a, b)) if by_month else _days(daily, a, b)
+        for a, b in edges
+    ]
     if months is not None:
-        out.append(monthly.filter(month__gte=months[0], month__lte=months[1]))
+        monthly = monthly.filter(month__gte=months[0], month__lte=months[1])
+        out.append(monthly.annotate(m=F("month")) if by_month else monthly)
     return out
 
 
@@ -288,54 +371,63 @@ def credited_totals(
     people: Iterable[int] = (),
     company: bool = False,
     narrow: Q | None = None,
-) -> dict[str, int]:
+    by_month: bool = False,
+) -> dict:
     """Credited values over [start, end] in the metric's minor units, for many nodes in a few
     reads: ``"u<id>"`` a unit's whole subtree (a sale credited to two of its people counted
     once), ``"p<id>"`` a person, ``"company"`` every sale (credited or not; only for those who
     see everything); ``narrow`` keeps only some rows (a product line's, a region's). For metrics
-    that add up (``COLUMNS``)."""
+    that add up (``COLUMNS``). ``by_month``: keyed ``(key, first day of month)`` instead, months
+    without rows left out."""
     column, money = COLUMNS[metric.aggregation]
     units, people = list(units), list(people)
-    out: dict[str, int] = {f"u{u.pk}": 0 for u in units} | {f"p{p}": 0 for p in people}
-    if company:
-        out["company"] = 0
+    keys = [f"u{u.pk}" for u in units] + [f"p{p}" for p in people] + (["company"] if company else [])
+    sums: dict = defaultdict(int) if by_month else dict.fromkeys(keys, 0)
     if end < start:
-        return out
-    grains = [
-        rows.filter(narrow) if narrow is not None else rows for rows in _grains(user, metric, start, end)
-    ]
-    sums: dict[str, int] = dict.fromkeys(out, 0)
+        return dict(sums)
+    by = ("m",) if by_month else ()
+
+    def add(key: str, month, value) -> None:
+        sums[(key, month_of(month)) if by_month else key] += int(value or 0)
+
+    def grains(who=user, **kwargs) -> list:
+        found = _grains(who, metric, start, end, by_month=by_month, **kwargs)
+        return [rows.filter(narrow) for rows in found] if narrow is not None else found
+
     if people:
-        for rows in grains:
-            found = rows.filter(person_id__in=people).values("person_id").annotate(v=Sum(column))
-            for pid, value in found.values_list("person_id", "v"):
-                sums[f"p{pid}"] += int(value or 0)
+        for rows in grains():
+            found = rows.filter(person_id__in=people).values("person_id", *by).annotate(v=Sum(column))
+            for r in found:
+                add(f"p{r['person_id']}", r.get("m"), r["v"])
     if units:
-        paths = dict(OrgUnit.objects.values_list("pk", "path"))
-        wanted = [(u.pk, u.path) for u in units]
-
-        def owners(unit_id) -> list[int]:
-            path = paths.get(unit_id, "\0")
-            return [pk for pk, p in wanted if path.startswith(p)]
-
+        wanted = {u.pk for u in units}
+        # A unit's path ("/1/7/42/") names it and its ancestors: the units asked about it is in.
+        owners = {
+            pk: mine
+            for pk, path in OrgUnit.objects.values_list("pk", "path")
+            if (mine := [a for a in map(int, path.strip("/").split("/")) if a in wanted])
+        }
+        inside = list(owners)  # only their rows: a region's read skips the rest of the company
         if metric.credit_rule == Metric.Credit.TERRITORY:
             counted: set[tuple[int, int]] = set()
-            for rollup_id, unit_id, value in grains[0].values_list("id", "unit_id", column).iterator():
-                for pk in owners(unit_id):
-                    if (pk, rollup_id) not in counted:
-                        counted.add((pk, rollup_id))
-                        sums[f"u{pk}"] += value
+            rows = grains()[0].filter(unit_id__in=inside)
+            for r in rows.values("id", "unit_id", column, *by).iterator():
+                for pk in owners.get(r["unit_id"], ()):
+                    if (pk, r["id"]) not in counted:
+                        counted.add((pk, r["id"]))
+                        add(f"u{pk}", r.get("m"), r[column])
         else:
-            for rows in grains:
-                for unit_id, value in (
-                    rows.values("unit_id").annotate(v=Sum(column)).values_list("unit_id", "v")
-                ):
-                    for pk in owners(unit_id):
-                        sums[f"u{pk}"] += int(value or 0)
+            for rows in grains(by_unit=narrow is None):
+                for r in rows.filter(unit_id__in=inside).values("unit_id", *by).annotate(v=Sum(column)):
+                    for pk in owners.get(r["unit_id"], ()):
+                        add(f"u{pk}", r.get("m"), r["v"])
     if company:
-        for rows in _grains(None, metric, start, end, every_sale=True):
-            rows = rows.filter(narrow) if narrow is not None else rows
-            sums["company"] += int(rows.aggregate(v=Sum(column))["v"] or 0)
+        for rows in grains(None, every_sale=True, by_unit=narrow is None):
+            if by_month:
+                for r in rows.values("m").annotate(v=Sum(column)):
+                    add("company", r["m"], r["v"])
+            else:
+                add("company", None, rows.aggregate(v=Sum(column))["v"])
     return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 
 

@@ -21,11 +21,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from salestarget.actuals.credit import COLUMNS, credited_totals, to_units, total_rows
+from salestarget.actuals.credit import COLUMNS, credited_totals, month_of, month_rows, to_units, total_rows
 from salestarget.core.errors import DomainError
 from salestarget.engine import pace as engine
-from salestarget.engine.calendar import Period, week_anchor, week_number, year_before
-from salestarget.engine.rounding import round_half_up
+from salestarget.engine.calendar import Period, add_months, week_anchor, week_number, year_before
+from salestarget.engine.rounding import largest_remainder, round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import Membership, OrgUnit, Person, active_on
@@ -37,10 +37,6 @@ from salestarget.targets.models import Plan, TargetCell
 TO_DATE = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}
 KINDS = ("year", "half", "quarter", "month", "week", "day", *TO_DATE)
 LEVELS = ("floor", "target", "stretch")
-# The spread of the chance of reaching a target: 0.95 calibrates replayed Superstore months and
-# quarters (of targets given 50% and 80%, 48% and 80% were reached), where the engine's default
-# 0.25 was far too sure of itself (bench/tracking_calibration.py, bench/RESULTS.md).
-SPREAD = 0.95
 
 
 @dataclass(frozen=True)
@@ -174,6 +170,26 @@ class Targets:
                 self.weeks[c["period_start"]] = values
             elif c["period_kind"] == plan.period_kind and c["period_start"] == plan.period_start:
                 self.whole = values
+        if not self.months and self.whole is not None:
+            self.months = self._split(self.whole)
+
+    def _split(self, whole: dict[str, int | None]) -> dict[dt.date, dict[str, int | None]]:
+        """The plan period's cell over its months by working days, largest remainder, so that
+        the months (and so the year) add up to the cell to the fen (a rep with a year cell only)."""
+        months, month = [], self.cal.period_of("month", self.plan.period_start)
+        while month.start <= self.plan.period_end:
+            months.append(month)
+            month = month.next()
+        days = [self.cal.working_days_between(m.start, m.end) for m in months]
+        weights = days if sum(days) else [1] * len(months)
+        shares = {
+            level: None if whole[level] is None else largest_remainder(max(0, whole[level]), weights)
+            for level in LEVELS
+        }
+        return {
+            m.start: {level: None if shares[level] is None else shares[level][i] for level in LEVELS}
+            for i, m in enumerate(months)
+        }
 
     @property
     def any(self) -> bool:
@@ -230,6 +246,22 @@ class Targets:
         return out
 
 
+class CountedDays:
+    """The calendar with its working-day counts remembered: a region's progress with its
+    children asks the same months' counts thousands of times."""
+
+    def __init__(self, cal):
+        self._cal, self._seen = cal, {}
+
+    def __getattr__(self, name):
+        return getattr(self._cal, name)
+
+    def working_days_between(self, start: dt.date, end: dt.date) -> int:
+        if (start, end) not in self._seen:
+            self._seen[(start, end)] = self._cal.working_days_between(start, end)
+        return self._seen[(start, end)]
+
+
 def targets_for(plan: Plan, nodes: list[Node], cal, part: Slice = WHOLE) -> dict[str, Targets]:
     """Each node's ``Targets`` (of a product line's or region's cells when ``part`` names one),
     from one read of their cells."""
@@ -247,6 +279,7 @@ def targets_for(plan: Plan, nodes: list[Node], cal, part: Slice = WHOLE) -> dict
     for c in cells.values("unit_id", "person_id", "period_kind", "period_start", *LEVELS):
         key = f"p{c['person_id']}" if c["person_id"] else f"u{c['unit_id']}"
         rows[key].append(c)
+    cal = CountedDays(cal)
     return {key: Targets(plan, cal, found) for key, found in rows.items()}
 
 
@@ -267,11 +300,19 @@ def _part(value: int | None, days: int, whole: int) -> int | None:
 
 
 def credited(
-    user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.date, part: Slice = WHOLE
-) -> dict[str, int]:
+    user,
+    metric: Metric,
+    nodes: list[Node],
+    start: dt.date,
+    end: dt.date,
+    part: Slice = WHOLE,
+    *,
+    by_month: bool = False,
+) -> dict:
     """Each node's credited actual over [start, end], in the metric's minor units (``user``
-    None: unscoped, for a leaderboard shown to everyone). The company (the top unit, for those
-    who reach everything) counts every sale, credited or not."""
+    None: unscoped, for a leaderboard shown to everyone); ``by_month``: keyed ``(node key, first
+    day of month)``, months without sales left out. The company (the top unit, for those who
+    reach everything) counts every sale, credited or not."""
     if metric.aggregation not in COLUMNS:
         raise DomainError(
             _(
@@ -290,7 +331,12 @@ def credited(
         people=[n.id for n in nodes if n.kind == "person"],
         company=bool(company),
         narrow=part.rows(),
+        by_month=by_month,
     )
+    if by_month:
+        for node in company:
+            found |= {(node.key, month): v for (key, month), v in list(found.items()) if key == "company"}
+        return found
     for node in company:
         found[node.key] = found["company"]
     return {n.key: found[n.key] for n in nodes}
@@ -325,6 +371,8 @@ def figures_for(
         user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start)), part
     )
     targets = targets_for(plan, nodes, cal, part)
+    history = {} if to_date else monthly_history(user, metric, nodes, period.start, part)
+    months = period_months(period)
     out = {}
     for node in nodes:
         mine = targets[node.key]
@@ -346,7 +394,7 @@ def figures_for(
             floor=whole["floor"],
             stretch=whole["stretch"],
             thresholds=lines,
-            spread=SPREAD,
+            spread=engine.spread_of(history[node.key], months) if history else engine.SPREAD,
         )
         out[node.key] = {
             **_pace_out(result),
@@ -357,6 +405,26 @@ def figures_for(
             "change_previous": _ratio(engine.change(done, before[node.key])),
         }
     return out
+
+
+HISTORY_MONTHS = 12
+
+
+def monthly_history(user, metric: Metric, nodes: list[Node], before: dt.date, part: Slice = WHOLE) -> dict:
+    """Each node's credited actual of the 12 whole months before the month of ``before``,
+    oldest first: how steady the node is, for the spread of its chance (engine.spread_of)."""
+    first = add_months(before.replace(day=1), -HISTORY_MONTHS)
+    months = [add_months(first, i) for i in range(HISTORY_MONTHS)]
+    found = credited(
+        user, metric, nodes, first, before.replace(day=1) - dt.timedelta(days=1), part, by_month=True
+    )
+    return {n.key: [found.get((n.key, m), 0) for m in months] for n in nodes}
+
+
+def period_months(period: Period) -> float:
+    """The period's length in months, by which a month's variation averages out."""
+    fixed = {"year": 12, "half": 6, "quarter": 3, "month": 1}
+    return fixed.get(period.kind, ((period.end - period.start).days + 1) / 30.4375)
 
 
 def _last_year(period: Period, until: dt.date) -> tuple[dt.date, dt.date]:
@@ -451,8 +519,29 @@ def node_out(node: Node) -> dict:
 # --- the curve --------------------------------------------------------------------------------
 
 
-def _node_rows(user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice):
-    """The node's credited day rows over [start, end] (each counted once), narrowed to ``part``."""
+def _node_rows(
+    user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice, *, products: bool = False
+) -> list:
+    """Querysets of the node's credited rows over [start, end] (each row once, with its month
+    ``m``; whole months at the month grain where the credit rule allows), narrowed to ``part``.
+    ``products``: the caller groups by product line (otherwise unit and region sums will do)."""
+    if node.kind == "person":
+        scoped = {"person_id": node.id}
+    elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
+        scoped = {}
+    else:
+        scoped = {"unit": node.unit}
+    narrow = part.rows()
+    return [
+        rows.filter(narrow) if narrow is not None else rows
+        for rows in month_rows(
+            user, metric, start, end, **scoped, by_unit=not products and part.product is None
+        )
+    ]
+
+
+def _node_days(user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice):
+    """The node's credited day rows over [start, end], for curves by day (a month or less)."""
     if node.kind == "person":
         rows = total_rows(user, metric, person_id=node.id, since=start, until=end)
     elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
@@ -469,9 +558,8 @@ def curve(
     """Cumulative actual against the plan's cumulative expectation over ``period``: by day for a
     month or shorter, by month for longer periods; actuals stop at ``as_of``."""
     cal = cal or fiscal_calendar()
-    buckets = (
-        cal.periods("month", period) if period.kind in ("year", "half", "quarter") else period.children("day")
-    )
+    by_month = period.kind in ("year", "half", "quarter")
+    buckets = cal.periods("month", period) if by_month else period.children("day")
     targets = targets_for(plan, [node], cal, part)[node.key]
     whole = targets.of(period)["target"] if targets.any else None
     metric = plan.metric
@@ -484,16 +572,25 @@ def curve(
             metric=metric.name,
         )
     until = min(as_of, period.end)
-    by_day: dict[dt.date, int] = {}
+    sums: dict[dt.date, int] = {}  # by month's first day, or by day
     if until >= period.start:
-        rows = _node_rows(user, metric, node, period.start, until, part)
-        for r in rows.values("day").annotate(v=Sum(column)):
-            by_day[r["day"]] = int(r["v"] or 0)
+        if by_month:
+            for rows in _node_rows(user, metric, node, period.start, until, part):
+                for r in rows.values("m").annotate(v=Sum(column)):
+                    month = month_of(r["m"])
+                    sums[month] = sums.get(month, 0) + int(r["v"] or 0)
+        else:
+            for r in (
+                _node_days(user, metric, node, period.start, until, part)
+                .values("day")
+                .annotate(v=Sum(column))
+            ):
+                sums[r["day"]] = int(r["v"] or 0)
     labels, actual_line, expected_line = [], [], []
     running = 0
     for bucket in buckets:
         end = min(bucket.end, period.end)
-        running += sum(v for day, v in by_day.items() if bucket.start <= day <= end)
+        running += sum(v for day, v in sums.items() if bucket.start <= day <= end)
         labels.append(bucket.start.isoformat())
         actual_line.append(to_units(running, money, metric.decimals) if bucket.start <= until else None)
         if whole is None:
@@ -538,31 +635,20 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
     cal = fiscal_calendar()
     months = cal.periods("month", whole)
 
-    def rows(start: dt.date, end: dt.date):
-        return _node_rows(user, metric, node, start, end, part)
-
     until = min(as_of, whole.end)
     regions = top_level(Region)
     heat: dict[tuple[int, int], int] = {}
     names: dict[int, str] = {}
     if until >= whole.start:
-        from django.db.models.functions import TruncMonth
-
-        found = (
-            rows(whole.start, until)
-            .annotate(m=TruncMonth("day"))
-            .values("region_id", "m")
-            .annotate(v=Sum(column))
-        )
         index = {m.start: i for i, m in enumerate(months)}
-        for r in found:
-            head = regions.get(r["region_id"])
-            if head is None:
-                continue
-            month = r["m"].date() if isinstance(r["m"], dt.datetime) else r["m"]
-            key = (head[0], index[month.replace(day=1)])
-            heat[key] = heat.get(key, 0) + int(r["v"] or 0)
-            names[head[0]] = head[1]
+        for rows in _node_rows(user, metric, node, whole.start, until, part):
+            for r in rows.values("region_id", "m").annotate(v=Sum(column)):
+                head = regions.get(r["region_id"])
+                if head is None:
+                    continue
+                key = (head[0], index[month_of(r["m"])])
+                heat[key] = heat.get(key, 0) + int(r["v"] or 0)
+                names[head[0]] = head[1]
     region_ids = sorted(names, key=lambda pk: -sum(v for (rid, _i), v in heat.items() if rid == pk))
     matrix = [
         [i, row, to_units(heat[(pk, i)], money, metric.decimals)]
@@ -575,11 +661,12 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
     line_names: dict[int, str] = {}
     period_until = min(as_of, period.end)
     if period_until >= period.start:
-        for r in rows(period.start, period_until).values("product_id").annotate(v=Sum(column)):
-            head = lines.get(r["product_id"])
-            if head is not None:
-                by_line[head[0]] = by_line.get(head[0], 0) + int(r["v"] or 0)
-                line_names[head[0]] = head[1]
+        for rows in _node_rows(user, metric, node, period.start, period_until, part, products=True):
+            for r in rows.values("product_id").annotate(v=Sum(column)):
+                head = lines.get(r["product_id"])
+                if head is not None:
+                    by_line[head[0]] = by_line.get(head[0], 0) + int(r["v"] or 0)
+                    line_names[head[0]] = head[1]
     line_targets: dict[int, int] = {}
     if plan.by_product:
         cells = TargetCell.objects.filter(
