@@ -361,3 +361,22 @@ def test_a_week_is_compared_with_the_week_of_the_same_number_last_year(published
     # 2024-07-10 is the Wednesday of week 28 (8-14 July); week 28 of 2023 ran 10-16 July.
     f = get(login("admin"), plan=c.plan.pk, person=c.rep_sh1.pk, period="week", as_of="2024-07-10")["figures"]
     assert f["actual"] == 5000 and f["last_year"] == 10000  # not 8-10 July 2023, which holds 900.00
+
+
+@pytest.mark.parametrize("rule", ["owner", "territory"])
+def test_a_nodes_months_in_one_read_equal_a_read_per_month(territories, rule):  # noqa: F811
+    """The chance's spread reads a node's last 12 months at once (by_month): each month must be
+    what a read of that month alone gives, for units, people and the company, under either rule."""
+    from salestarget.tracking import progress as tracking
+
+    c = territories
+    Metric.objects.filter(code="sales").update(credit_rule=rule)
+    metric = Metric.objects.get(code="sales")
+    nodes = [tracking.unit_node(u) for u in (c.hq, c.east, c.sh, c.hz)]
+    nodes += [tracking.person_node(p) for p in (c.rep_sh1, c.rep_sh2, c.rep_hz)]
+    history = tracking.monthly_history(c.admin, metric, nodes, dt.date(2025, 1, 15))
+    for i, month in enumerate(MONTHS):
+        end = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
+        alone = tracking.credited(c.admin, metric, nodes, month, end)
+        assert {key: values[i] for key, values in history.items()} == alone, month
+    assert any(v for values in history.values() for v in values)
