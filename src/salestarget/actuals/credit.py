@@ -169,20 +169,22 @@ def month_rows(
     unit: OrgUnit | None = None,
     person_id: int | None = None,
     by_unit: bool = False,
+    by_day: bool = False,
 ) -> list:
     """:func:`total_rows` over [since, until] as querysets that together hold each row once,
     every row with its month ``m``: where credit follows the owner (and for everything, however
     credited) whole months come from MonthRollup and only the edges from the day rows, so a
     year's heat map or curve reads a row per person, product and region a month, not a day.
     ``by_unit``: the caller groups by nothing finer than unit and region, so a unit's or the
-    company's rows come from UnitDayRollup and UnitMonthRollup."""
+    company's rows come from UnitDayRollup and UnitMonthRollup; ``by_day``: day rows only (each
+    has its ``day``), for a curve by day."""
     everything = (user is None or scope_of(user).reach(Action.VIEW).everything) and (
         unit is None and person_id is None
     )
     scoped = {"unit": unit, "person_id": person_id}
     if not everything and metric.credit_rule != Metric.Credit.OWNER:
         return [total_rows(user, metric, **scoped, since=since, until=until).annotate(m=TruncMonth("day"))]
-    edges, months = month_split(since, until)
+    edges, months = ([(since, until)], None) if by_day else month_split(since, until)
     unit_grain = by_unit and person_id is None
 
     def scope(rows):

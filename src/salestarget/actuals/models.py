@@ -303,8 +303,10 @@ class DailyRollup(Rollup):
                 name="rollup_key",
             )
         ]
-        # Day ranges (with any kind) use the unique key, which starts with the day.
-        indexes = [models.Index(fields=["unit_id", "day"])]
+        # Day ranges (with any kind) use the unique key, which starts with the day; a person's
+        # days their own index (PostgreSQL cannot skip through the key's leading day as SQLite
+        # does: a rep's year read 70 ms instead of a few).
+        indexes = [models.Index(fields=["unit_id", "day"]), models.Index(fields=["person_id", "day"])]
 
     def __str__(self):
         return f"{self.day} {self.kind} {self.amount}"
@@ -324,7 +326,7 @@ class MonthRollup(Rollup):
                 name="month_rollup_key",
             )
         ]
-        indexes = [models.Index(fields=["unit_id", "month"])]
+        indexes = [models.Index(fields=["unit_id", "month"]), models.Index(fields=["person_id", "month"])]
 
     def __str__(self):
         return f"{self.month:%Y-%m} {self.kind} {self.amount}"

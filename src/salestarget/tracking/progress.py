@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from salestarget.actuals.credit import COLUMNS, credited_totals, month_of, month_rows, to_units, total_rows
+from salestarget.actuals.credit import COLUMNS, credited_totals, month_of, month_rows, to_units
 from salestarget.core.errors import DomainError
 from salestarget.engine import pace as engine
 from salestarget.engine.calendar import Period, add_months, week_anchor, week_number, year_before
@@ -520,11 +520,20 @@ def node_out(node: Node) -> dict:
 
 
 def _node_rows(
-    user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice, *, products: bool = False
+    user,
+    metric: Metric,
+    node: Node,
+    start: dt.date,
+    end: dt.date,
+    part: Slice,
+    *,
+    products: bool = False,
+    by_day: bool = False,
 ) -> list:
     """Querysets of the node's credited rows over [start, end] (each row once, with its month
-    ``m``; whole months at the month grain where the credit rule allows), narrowed to ``part``.
-    ``products``: the caller groups by product line (otherwise unit and region sums will do)."""
+    ``m``; whole months at the month grain where the credit rule allows, unless ``by_day``),
+    narrowed to ``part``. ``products``: the caller groups by product line (otherwise unit and
+    region sums will do)."""
     if node.kind == "person":
         scoped = {"person_id": node.id}
     elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
@@ -532,24 +541,10 @@ def _node_rows(
     else:
         scoped = {"unit": node.unit}
     narrow = part.rows()
-    return [
-        rows.filter(narrow) if narrow is not None else rows
-        for rows in month_rows(
-            user, metric, start, end, **scoped, by_unit=not products and part.product is None
-        )
-    ]
-
-
-def _node_days(user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice):
-    """The node's credited day rows over [start, end], for curves by day (a month or less)."""
-    if node.kind == "person":
-        rows = total_rows(user, metric, person_id=node.id, since=start, until=end)
-    elif node.unit.parent_id is None and scope_of(user).reach(Action.VIEW).everything:
-        rows = total_rows(user, metric, since=start, until=end)
-    else:
-        rows = total_rows(user, metric, unit=node.unit, since=start, until=end)
-    narrow = part.rows()
-    return rows.filter(narrow) if narrow is not None else rows
+    found = month_rows(
+        user, metric, start, end, **scoped, by_unit=not products and part.product is None, by_day=by_day
+    )
+    return [rows.filter(narrow) for rows in found] if narrow is not None else found
 
 
 def curve(
@@ -580,12 +575,9 @@ def curve(
                     month = month_of(r["m"])
                     sums[month] = sums.get(month, 0) + int(r["v"] or 0)
         else:
-            for r in (
-                _node_days(user, metric, node, period.start, until, part)
-                .values("day")
-                .annotate(v=Sum(column))
-            ):
-                sums[r["day"]] = int(r["v"] or 0)
+            for rows in _node_rows(user, metric, node, period.start, until, part, by_day=True):
+                for r in rows.values("day").annotate(v=Sum(column)):
+                    sums[r["day"]] = sums.get(r["day"], 0) + int(r["v"] or 0)
     labels, actual_line, expected_line = [], [], []
     running = 0
     for bucket in buckets:
