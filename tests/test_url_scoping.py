@@ -16,6 +16,8 @@ EVERYONE = {"rep_sh1": 200, "rep_sz": 200, "lead_sz": 200, "lead_sh": 200, "admi
 OWN_ROW = {"rep_sh1": 200, "rep_sz": 404, "lead_sz": 404, "lead_sh": 200, "admin": 200}
 
 ADMIN_ONLY = {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 403, "lead_sh": 403, "admin": 200}
+# A row of 上海组 that its managers (lead_sh, and those above) may change; nobody else sees it.
+SH_MANAGERS = {"rep_sh1": 404, "rep_sz": 404, "lead_sz": 404, "lead_sh": 200, "admin": 200}
 
 # url name -> (kwargs from the company fixture, expected status per signed-in role)
 WEB = {
@@ -67,6 +69,19 @@ WEB = {
     "tracking:leaderboard": (lambda c: {}, EVERYONE),
     # Needs a published plan: 404 without one (tests/tracking/test_leaderboard.py).
     "tracking:wallboard": (lambda c: {}, dict.fromkeys(EVERYONE, 404)),
+    # Alerts (issue 16): everyone sees the pages, with the rows restrict() lets them see and the
+    # management forms for managers only (tests/alerts/test_pages.py).
+    "alerts:index": (lambda c: {}, EVERYONE),
+    "alerts:rule": (lambda c: {"pk": an_alert_rule(c).pk}, SH_MANAGERS),
+    "alerts:rule_delete": (lambda c: {"pk": an_alert_rule(c).pk}, dict.fromkeys(EVERYONE, 405)),
+    "alerts:channels": (lambda c: {}, EVERYONE),
+    "alerts:channel": (lambda c: {"pk": a_channel(c).pk}, SH_MANAGERS),
+    "alerts:channel_delete": (lambda c: {"pk": a_channel(c).pk}, dict.fromkeys(EVERYONE, 405)),
+    "alerts:channel_test": (lambda c: {"pk": a_channel(c).pk}, dict.fromkeys(EVERYONE, 405)),
+    "alerts:deliveries": (lambda c: {}, EVERYONE),
+    "alerts:notifications": (lambda c: {}, EVERYONE),
+    "alerts:mark_read": (lambda c: {}, dict.fromkeys(EVERYONE, 405)),
+    "alerts:subscriptions": (lambda c: {}, EVERYONE),
     # Everyone sees what they are credited with (tests/actuals/test_credit_summary.py checks whose).
     "actuals:summary": (lambda c: {}, EVERYONE),
     "actuals:summary_xlsx": (lambda c: {}, EVERYONE),
@@ -114,6 +129,25 @@ def a_cell(c):
         scenario=scenario, unit=None, person=c.rep_sh1, period_kind="month", period_start=month,
         defaults={"target": 100_000},
     )[0]  # fmt: skip
+
+
+def a_channel(c):
+    """A group robot of 上海组 (alerts)."""
+    from salestarget.alerts.models import Channel
+
+    return Channel.objects.get_or_create(
+        name="上海组钉钉群",
+        defaults={"kind": "dingtalk", "unit": c.sh, "config": {"url": "https://example.com/robot"}},
+    )[0]
+
+
+def an_alert_rule(c):
+    """An alert rule on 上海组 (alerts; a rule of a draft plan is enough to be seen)."""
+    from salestarget.alerts.models import AlertRule
+
+    return AlertRule.objects.get_or_create(
+        name="上海组进度落后", defaults={"plan": a_plan(), "unit": c.sh, "condition": "lagging"}
+    )[0]
 
 
 # Django and third-party URLs that carry their own access control.
@@ -165,6 +199,7 @@ def openapi_paths():
 # API GET path -> (path params from the fixture, model whose restrict() bounds the answer)
 def _api():
     from salestarget.actuals.models import Fact, ImportBatch
+    from salestarget.alerts.models import AlertRule, Channel, Delivery
     from salestarget.catalog.models import Customer, Product, Region, Segment
     from salestarget.metrics.models import Metric
     from salestarget.org.models import Membership, OrgUnit, Person, TerritoryAssignment
@@ -217,6 +252,15 @@ def _api():
         "/api/v1/tracking/progress": (None, None),
         # Needs ?plan= (a 422 without it); who sees what: tests/tracking/test_leaderboard.py.
         "/api/v1/tracking/leaderboard": (None, None),
+        # Alerts (tests/alerts/test_pages.py): rules and channels of the subtrees one manages,
+        # the delivery log of those and one's own messages; one's own notifications and reports.
+        "/api/v1/alerts/rules": (None, AlertRule),
+        "/api/v1/alerts/rules/{rule_id}": (lambda c: {"rule_id": an_alert_rule(c).pk}, AlertRule),
+        "/api/v1/alerts/channels": (None, Channel),
+        "/api/v1/alerts/channels/{channel_id}": (lambda c: {"channel_id": a_channel(c).pk}, Channel),
+        "/api/v1/alerts/deliveries": (None, Delivery),
+        "/api/v1/alerts/notifications": (None, None),
+        "/api/v1/alerts/subscriptions": (None, None),
     }
 
 

@@ -64,6 +64,7 @@ api.add_router("/targets", "salestarget.targets.decompose_api.router")
 api.add_router("/targets", "salestarget.targets.workflow_api.router")
 api.add_router("/targets", "salestarget.targets.plan_file_api.router")
 api.add_router("/tracking", "salestarget.tracking.api.router")
+api.add_router("/alerts", "salestarget.alerts.api.router")
 
 __all__ = ["ErrorOut", "api"]
 

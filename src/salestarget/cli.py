@@ -23,6 +23,9 @@ Common commands:
   serve [--host H] [--port P] [--workers N] [--no-worker]
                       run the web app (gunicorn + whitenoise) and a job worker
   worker [--once]     run background jobs (imports, forecasts, schedules); serve starts one
+  send-alerts [--once]
+                      check alert rules, queue reports, send messages (the worker does it
+                      every minute; this is for cron)
   jobs                the workers, schedules and latest jobs (failed ones with their reason)
   migrate             create or upgrade the database
   createadmin         create an administrator (prints a generated password once)
@@ -54,6 +57,7 @@ Environment:
                             sign-in throttling (defaults 5, 20 and 15)
   SALESTARGET_SECRET_KEY    signing key (default: generated once into the data directory)
   SALESTARGET_TIME_ZONE     default Asia/Shanghai
+  SALESTARGET_BASE_URL      the app's address in alerts and e-mails (default http://HOST:PORT)
   SALESTARGET_HOST, SALESTARGET_PORT
                             where serve listens (defaults 127.0.0.1 and 8000)
   SALESTARGET_WORKER_LEASE, SALESTARGET_WORKER_INTERVAL
@@ -176,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
     translation.activate(language)
 
+    if argv[0] == "send-alerts":
+        argv[0] = "send_alerts"
     try:
         execute_from_command_line(["salestarget", *argv])
     except KeyboardInterrupt:

@@ -157,6 +157,9 @@ class Config:
     login: LoginThrottle
     import_limits: Mapping[str, int]  # see IMPORT_LIMITS; sizes in bytes
     jobs: Jobs
+    # The address people open the app at (SALESTARGET_BASE_URL): the links in alerts, reports
+    # and e-mails. Default: where serve listens.
+    base_url: str = ""
     # Only for `collectstatic` (a web server in front serving /static/ itself); whitenoise
     # serves the app's own static folders without it.
     static_root: Path | None = None
@@ -268,7 +271,19 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
             worker_interval_seconds=env.seconds("SALESTARGET_WORKER_INTERVAL", 1.0),
         ),
         static_root=Path(static_root).expanduser() if static_root else None,
+        base_url=_base_url(env),
     )
+
+
+def _base_url(env: _Env) -> str:
+    raw = env.text("SALESTARGET_BASE_URL").strip().rstrip("/")
+    if not raw:
+        host = env.text("SALESTARGET_HOST", "127.0.0.1") or "127.0.0.1"
+        return f"http://{host}:{env.text('SALESTARGET_PORT', '8000') or '8000'}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"SALESTARGET_BASE_URL: {raw!r} must be an http:// or https:// address")
+    return raw
 
 
 def _time_zone(env: _Env) -> str:

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "salestarget.actuals",
     "salestarget.targets",
     "salestarget.tracking",
+    "salestarget.alerts",
     "salestarget.web",
 ]
 
@@ -125,6 +126,7 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = CONFIG.time_zone
+SALESTARGET_BASE_URL = CONFIG.base_url
 USE_I18N = True
 USE_TZ = True
 

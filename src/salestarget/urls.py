@@ -10,6 +10,7 @@ urlpatterns = [
     path("actuals/", include("salestarget.actuals.urls")),
     path("targets/", include("salestarget.targets.urls")),
     path("tracking/", include("salestarget.tracking.urls")),
+    path("alerts/", include("salestarget.alerts.urls")),
     path("accounts/", include("salestarget.accounts.urls")),
     path("settings/", include("salestarget.metrics.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

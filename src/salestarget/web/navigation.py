@@ -13,6 +13,7 @@ NAV = [
     ("targets", "targets:index", _("Targets"), "bi-flag", None),
     ("inbox", "targets:inbox", _("Inbox"), "bi-inbox", None),
     ("tracking", "tracking:index", _("Tracking"), "bi-graph-up-arrow", None),
+    ("alerts", "alerts:index", _("Alerts"), "bi-bell", None),
     ("actuals", "actuals:index", _("Actuals"), "bi-table", None),
     ("recommend", "targets:recommend", _("Recommend"), "bi-lightbulb", None),
     ("reviews", "reviews:index", _("Reviews"), "bi-journal-check", None),
@@ -33,4 +34,15 @@ def nav_items(scope) -> list[dict]:
             items.append({"key": key, "url": reverse(name), "label": label, "icon": icon})
         except NoReverseMatch:
             continue
+        if key == "alerts":
+            items[-1]["badge"] = unread_notifications(scope)
     return items
+
+
+def unread_notifications(scope) -> int:
+    """The signed-in user's unread in-app notifications (站内通知), for the badge on "Alerts"."""
+    if scope.user_id is None:
+        return 0
+    from salestarget.alerts.models import Notification
+
+    return Notification.objects.filter(user_id=scope.user_id, read_at__isnull=True).count()
