@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from salestarget.engine.backtest import backtest_year
@@ -219,6 +219,28 @@ class TestAwkwardHistories:
         assert not fc.nonnegative
         assert fc.total_mean == -60_000
         assert "negative_months" in [n.code for n in fc.warnings]
+
+    def test_a_few_returns_keep_the_zero_floor(self):
+        # Issue 17: a department selling all along, with two small return months, was
+        # recommended a negative target; a positive history never gets one.
+        y = np.r_[np.zeros(20), [-597.0, 0, 0, -1997.0], np.full(2, 88_000_000.0)]
+        fc = forecast_series(y, 3, candidates=BATCH_CANDIDATES)
+        assert fc.nonnegative and "returns_floored" in [n.code for n in fc.warnings]
+        assert min(fc.recommendations((0.5, 0.8, 0.9, 0.99)).values()) >= 0
+        assert (fc.mean >= 0).all()
+
+    @settings(max_examples=25, deadline=None)
+    @given(
+        st.lists(st.integers(-2_000_00, 5_000_000_00), min_size=6, max_size=30),
+        st.sampled_from([0.5, 0.8, 0.9]),
+    )
+    def test_never_negative_for_a_positive_history(self, months, p):
+        assume(sum(months) > 0)
+        fc = forecast_series(np.array(months, dtype=float), 3, candidates=BATCH_CANDIDATES)
+        assert fc.target_for_probability(p) >= 0
+        assert (
+            fc.target_for_probability(0.5) >= fc.target_for_probability(0.8) >= fc.target_for_probability(0.9)
+        )
 
     def test_all_zero_history_has_a_certain_zero_outcome(self):
         fc = forecast_series(np.zeros(36), 12, candidates=BATCH_CANDIDATES)

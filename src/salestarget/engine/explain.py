@@ -160,6 +160,10 @@ NOTES: dict[str, dict[str, str]] = {
         "zh": "历史中有负数月份（退货），预测值和区间下限可能为负。",
         "en": "Negative months (returns) in the history: forecasts and lower bounds may be negative.",
     },
+    "returns_floored": {
+        "zh": "历史中有负数月份（退货），但总额为正：预测和推荐目标不低于 0。",
+        "en": "Negative months (returns) in the history, but a positive total: forecasts and targets stay at zero or above.",
+    },
     "history_all_zero": {
         "zh": "历史数据全部为 0。",
         "en": "The history is all zeros.",

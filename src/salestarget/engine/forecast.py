@@ -330,9 +330,13 @@ def _prepare(inp: SeriesInput, horizon: int) -> _Prepared:
         # that), so interpolation is less wrong than zero-filling, which would invent a slump.
         y = np.interp(np.arange(y.size), known, y[known])
         notes.append(Note("months_interpolated", {"count": int(filled)}))
-    nonnegative = bool(np.all(y >= 0))
-    if not nonnegative:
-        notes.append(Note("negative_months"))
+    # A few months of returns do not make a business negative: where the history's total is
+    # positive, forecasts and targets keep their floor at zero (issue 17: two return months of
+    # -5.97 and -19.97 in 1.76M of sales had made a p=0.8 target of -284.55).
+    negative = bool(np.any(y < 0))
+    nonnegative = not negative or float(y.sum()) > 0
+    if negative:
+        notes.append(Note("returns_floored" if nonnegative else "negative_months"))
     if not np.any(y):
         notes.append(Note("history_all_zero"))
     young = _is_young(y)
