@@ -157,7 +157,8 @@ def backtest(
         seen = next(i for i, m in enumerate(months) if (key, m) in keyed)
         y[:seen] = np.nan
         histories[key] = y
-    wd = history.working_days(cal, months)
+    # The replayed year is known here, so one exposure array covers history and held-out months.
+    wd, _future, _cadence = history.exposure(cal, rows, months, [])
     everything = history.monthly(rows, value_field, start, end_month)
     reference = np.array([everything.get((None, m), 0) for m in months], dtype=float)
     report = backtest_year(

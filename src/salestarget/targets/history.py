@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from salestarget.actuals.credit import credit_rows, total_rows
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
+from salestarget.engine.cadence import Cadence, detect
+from salestarget.engine.cadence import exposure as exposure_in
 from salestarget.engine.calendar import FiscalCalendar, Period, add_months
 from salestarget.metrics.models import Metric
 from salestarget.org.models import OrgUnit
@@ -66,6 +68,28 @@ def working_days(cal: FiscalCalendar, starts: list[dt.date]) -> np.ndarray:
     company's own calendar (holidays it entered, days off) counts: ``cal`` carries it."""
     periods = [Period("month", m, add_months(m, 1) - dt.timedelta(days=1)) for m in starts]
     return cal.working_day_counts(periods).astype(float)
+
+
+def exposure(
+    cal: FiscalCalendar, rows, starts_hist: list[dt.date], starts_future: list[dt.date]
+) -> tuple[np.ndarray, np.ndarray, Cadence]:
+    """Each month's chance to sell for the history months and the forecast months, in the rhythm
+    the scope's data arrive in (:mod:`salestarget.engine.cadence`): a weekly export counts its
+    export days, not the office's working days, or a five-Friday month looks like a boom.
+
+    The rhythm is read from the distinct days of ``rows`` within the history months (one query
+    of at most a few thousand dates); a backtest passes all its months as history."""
+    if starts_hist:
+        until = add_months(starts_hist[-1], 1)
+        days = rows.filter(day__gte=starts_hist[0], day__lt=until).order_by().values_list("day", flat=True)
+        cadence = detect(days.distinct())
+    else:
+        cadence = detect([])
+    return (
+        exposure_in(cadence, starts_hist, working_days(cal, starts_hist)),
+        exposure_in(cadence, starts_future, working_days(cal, starts_future)),
+        cadence,
+    )
 
 
 def rollups(user, metric: Metric, scope: TargetScope, first: dt.date, last: dt.date):

@@ -39,5 +39,22 @@ def model_label(name: str) -> str:
     return f"{model_words(name)} ({name})"
 
 
+def exposure_words(cadence) -> str:
+    """What the forecast took as a month's chance to sell (``cadence``: an engine Cadence), so
+    that a director who sees a five-Friday month forecast higher than its neighbours knows why."""
+    from django.utils.dates import WEEKDAYS
+
+    if cadence.kind == "weekly":
+        return _(
+            "The data come once a week, on %(weekday)s: months are compared per reporting day, so a "
+            "month with five of them is expected to bring more than one with four."
+        ) % {"weekday": WEEKDAYS[cadence.weekday]}
+    if cadence.kind == "monthly":
+        return _("The data come once a month: every month counts the same, whatever its working days.")
+    return _(
+        "Months are compared per working day of the company calendar, so that holidays do not look like a slump."
+    )
+
+
 def month_label(month: dt.date, language: str) -> str:
     return f"{month.year}-{month.month:02d}" if language == "en" else f"{month.year}年{month.month}月"

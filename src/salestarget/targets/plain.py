@@ -16,7 +16,6 @@ from fractions import Fraction
 from django.utils.translation import gettext as _
 
 from salestarget.core.money import format_amount, format_percent
-from salestarget.engine.forecast import backtest_months
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import company_currency
@@ -28,11 +27,13 @@ from salestarget.targets.recommendations import Recommendation
 class PlainSummary:
     accuracy: str
     chance: str
-    # The figures the accuracy sentence states: months the backtest scored, the chosen model's
-    # mean error per month (minor units) and that error as a share of sales (None if unknown).
+    # The figures the accuracy sentence states: the backtest's windows and the months each
+    # one totals, the chosen model's mean error on such a total (minor units) and that error
+    # as a share of the totals (None if unknown).
     months: int = 0
     mae: int | None = None
     wape: float | None = None
+    windows: int = 0
     # The engine's names of the models the page mentions, for the technical details' glossary.
     models: tuple[str, ...] = ()
 
@@ -43,49 +44,49 @@ class PlainSummary:
 
 def summary(rec: Recommendation) -> PlainSummary:
     """The two sentences a director reads first: the method's recent error and the chance."""
-    months, mae, wape = _accuracy(rec)
+    windows, months, mae, wape = _accuracy(rec)
     if mae is None:
         accuracy = _("There is too little history yet to check how far off this method was.")
     else:
-        accuracy = _accuracy_sentence(rec, months, mae, wape)
+        accuracy = _accuracy_sentence(rec, windows, months, mae, wape)
     models = [rec.model, *rec.accuracy, *(r["model"] for r in (rec.bottom_up.reps if rec.bottom_up else []))]
     chance = chance_sentence(rec.p, rec.recommended, rec.metric)
-    return PlainSummary(accuracy, chance, months, mae, wape, tuple(dict.fromkeys(models)))
+    return PlainSummary(accuracy, chance, months, mae, wape, windows, tuple(dict.fromkeys(models)))
 
 
-def _accuracy(rec: Recommendation) -> tuple[int, int | None, float | None]:
-    """(months, MAE, WAPE) of the chosen model's backtest; MAE None when there was none."""
+def _accuracy(rec: Recommendation) -> tuple[int, int, int | None, float | None]:
+    """(windows, months, MAE, WAPE) of the chosen model's backtest on period totals; MAE None
+    when there was none."""
     scores = rec.accuracy.get(rec.model) or {}
     mae = scores.get("mae")
-    months = backtest_months(rec.forecast.history_months, len(rec.forecast.mean))
-    if mae is None or not math.isfinite(mae) or months == 0:
-        return 0, None, None
+    windows, months = rec.forecast.backtest_windows, rec.forecast.backtest_window_months
+    if mae is None or not math.isfinite(mae) or windows == 0:
+        return 0, 0, None, None
     wape = scores.get("wape")
-    return months, round_half_up(Fraction(mae)), wape if wape is not None and math.isfinite(wape) else None
+    share = wape if wape is not None and math.isfinite(wape) else None
+    return windows, months, round_half_up(Fraction(mae)), share
 
 
-def _accuracy_sentence(rec: Recommendation, months: int, mae: int, wape: float | None) -> str:
+def _accuracy_sentence(rec: Recommendation, windows: int, months: int, mae: int, wape: float | None) -> str:
+    """How far off the method was on totals like the one recommended (issue 17: a target is a
+    total, so the method is judged on totals, not months)."""
     values = {
+        "windows": windows,
         "months": months,
         "amount": metric_amount(mae, rec.metric),
         "metric": _metric_word(rec.metric.name),
     }
     if wape is not None:
         values["share"] = _share(wape)
-        if months == 1:
-            text = _(
-                "Over the last month this method was off by %(amount)s "
-                "(about %(share)s of a typical month's %(metric)s)."
-            )
-        else:
-            text = _(
-                "Over the last %(months)s months this method was off by %(amount)s a month on average "
-                "(about %(share)s of a typical month's %(metric)s)."
-            )
-    elif months == 1:
-        text = _("Over the last month this method was off by %(amount)s.")
+        text = _(
+            "Replayed on %(windows)s recent periods of %(months)s months, this method missed the "
+            "period's total by %(amount)s on average (about %(share)s of the %(metric)s)."
+        )
     else:
-        text = _("Over the last %(months)s months this method was off by %(amount)s a month on average.")
+        text = _(
+            "Replayed on %(windows)s recent periods of %(months)s months, this method missed the "
+            "period's total by %(amount)s on average."
+        )
     return text % values
 
 

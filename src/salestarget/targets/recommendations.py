@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from salestarget.core.errors import DomainError
+from salestarget.engine.cadence import DAILY, Cadence
 from salestarget.engine.calendar import Period, add_months
 from salestarget.engine.forecast import (
     BASELINE,
@@ -78,6 +79,8 @@ class Basis:
     # Reps whose own history is too short to forecast: {person id: months of own sales},
     # estimated from the team's per-rep level (see _new_rep_estimates).
     new_reps: dict[int, int] = field(default_factory=dict)
+    # The rhythm of the scope's data, which sets each month's exposure (history.exposure).
+    cadence: Cadence = DAILY
 
     @property
     def history_months(self) -> list[dt.date]:
@@ -123,8 +126,7 @@ def forecast_basis(
 
     horizon = len(forecast_months)
     period_start = horizon - len(period_months)
-    wd_hist = history.working_days(cal, history_months)
-    wd_future = history.working_days(cal, forecast_months)
+    wd_hist, wd_future, cadence = history.exposure(cal, rows, history_months, forecast_months)
     key = "scope"
     own = np.asarray(values, dtype=float)
     reference = history.reference(user, the_metric, scope, value_field, history_months, own)
@@ -159,6 +161,7 @@ def forecast_basis(
         last_year_actual=history.last_year_actual(rows, value_field, comparison),
         last_year_period=comparison,
         new_reps=new_reps,
+        cadence=cadence,
     )
 
 
@@ -289,6 +292,7 @@ class Recommendation:
     bottom_up: BottomUp | None
     warnings: list[str] = field(default_factory=list)
     last_year_period: Period | None = None
+    cadence: Cadence = DAILY
 
     @property
     def last_year_label(self) -> str:
@@ -466,6 +470,7 @@ def compose(
         else _bottom_up(basis.rep_forecasts, p, forecast, basis.new_reps),
         warnings=_warning_texts(forecast, history_months),
         last_year_period=basis.last_year_period,
+        cadence=basis.cadence,
     )
 
 

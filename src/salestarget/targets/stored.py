@@ -26,6 +26,7 @@ from django.utils import timezone
 from salestarget.actuals.models import ImportBatch
 from salestarget.catalog.models import Product, Region
 from salestarget.core.errors import DomainError
+from salestarget.engine.cadence import Cadence
 from salestarget.engine.calendar import FiscalCalendar, Period
 from salestarget.engine.explain import Note
 from salestarget.engine.forecast import SeriesForecast
@@ -46,8 +47,9 @@ from salestarget.targets.recommendations import (
 )
 from salestarget.targets.scope import ScopeNotVisible, TargetScope, resolve_scope
 
-# Part of every key: bump it when the stored basis changes shape or meaning.
-FORMAT = 2
+# Part of every key: bump it when the stored basis changes shape or meaning (3: exposure follows
+# the data's cadence, issue 17).
+FORMAT = 3
 # A basis nobody asked for in this long is dropped rather than computed again.
 KEEP = dt.timedelta(days=30)
 # used_at is written at most this often, so that reading a basis rarely writes.
@@ -237,6 +239,7 @@ def _dump(b: Basis) -> dict:
         if b.last_year_period is None
         else [b.last_year_period.start.isoformat(), b.last_year_period.end.isoformat()],
         "new_reps": [[rep, n] for rep, n in b.new_reps.items()],
+        "cadence": [b.cadence.kind, b.cadence.weekday],
     }
 
 
@@ -255,6 +258,7 @@ def _load(data: dict, scope: TargetScope, metric, period: Period) -> Basis:
         last_year_actual=data["last_year_actual"],
         last_year_period=_load_period(data.get("last_year_period"), period),
         new_reps={rep: n for rep, n in data.get("new_reps", [])},
+        cadence=Cadence(*data.get("cadence", ["daily", None])),
     )
 
 
@@ -285,6 +289,7 @@ def _dump_total(fc: SeriesForecast) -> dict:
         "total_mean": int(fc.total_mean),
         "total_sigma": int(fc.total_sigma),
         "nonnegative": bool(fc.nonnegative),
+        "total_quantiles": [float(v) for v in fc.total_quantiles],
     }
 
 
@@ -301,6 +306,8 @@ def _dump_forecast(fc: SeriesForecast) -> dict:
         "per_working_day": bool(fc.per_working_day),
         "interval_scale": float(fc.interval_scale),
         "warnings": [n.to_dict() for n in fc.warnings],
+        "backtest_windows": int(fc.backtest_windows),
+        "backtest_window_months": int(fc.backtest_window_months),
     }
 
 
@@ -325,4 +332,8 @@ def _load_forecast(d: dict) -> SeriesForecast:
         interval_scale=d.get("interval_scale", 1.0),
         nonnegative=d["nonnegative"],
         warnings=tuple(Note(n["code"], n["params"]) for n in d.get("warnings", [])),
+        # Stored before issue 17: a normal total, judged month by month.
+        total_quantiles=tuple(d.get("total_quantiles", ())),
+        backtest_windows=d.get("backtest_windows", 0),
+        backtest_window_months=d.get("backtest_window_months", 0),
     )

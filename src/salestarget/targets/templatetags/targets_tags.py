@@ -2,7 +2,7 @@
 
 from django import template
 
-from salestarget.targets.labels import model_label, model_words
+from salestarget.targets.labels import exposure_words, model_label, model_words
 
 register = template.Library()
 
@@ -15,3 +15,8 @@ def forecast_model(name: str) -> str:
 @register.filter
 def forecast_model_words(name: str) -> str:
     return model_words(name)
+
+
+@register.filter
+def forecast_exposure_words(cadence) -> str:
+    return exposure_words(cadence)
