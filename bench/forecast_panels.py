@@ -257,12 +257,15 @@ def evaluate(panel: Panel, horizon: int, exp: np.ndarray | None, quick: bool, jo
     kwargs = call_kwargs(jobs)
     for cut in cuts(len(panel.months), horizon, quick):
         inputs, kept = [], []
+        # As the app does (targets.history.reference): every series borrows the season of the
+        # panel's total, the whole visible business.
+        reference = np.nansum(panel.values[:, :cut], axis=0)
         for i in rows_idx:
             hist, test = panel.values[i, :cut], panel.values[i, cut : cut + horizon]
             if not np.any(np.isfinite(hist)) or not np.all(np.isfinite(test)):
                 continue
             wd = (None, None) if exp is None else (exp[:cut], exp[cut : cut + horizon])
-            inputs.append(fc.SeriesInput(panel.keys[i], hist, wd[0], wd[1]))
+            inputs.append(fc.SeriesInput(panel.keys[i], hist, wd[0], wd[1], reference))
             kept.append(i)
         if not inputs:
             continue

@@ -17,12 +17,13 @@ def model_words(name: str) -> str:
     """What a director reads for a forecast model (季节趋势模型), never the engine's name: the
     name means something to an analyst only, and the pages keep it in their technical details."""
     # Imported here: the template tags load at start-up, the forecast engine (numpy) need not.
-    from salestarget.engine.forecast import BASELINE, COMBINATION, MEAN_MODEL, SHARED_SEASON
+    from salestarget.engine.forecast import BASELINE, COMBINATION, MEAN_MODEL, SEASONAL_LEVEL, SHARED_SEASON
 
     words = {
         BASELINE: _("Last year's months"),
         COMBINATION: _("Average of the models"),
         SHARED_SEASON: _("Own level, shared season"),
+        SEASONAL_LEVEL: _("Last 12 months' level, with the season"),
         MEAN_MODEL: _("Average month"),
         "TeamPerRep": _("Team per-rep level"),
         "AutoETS": _("Trend and season model"),
