@@ -3,6 +3,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -421,6 +422,16 @@ class TestProbabilities:
         # backtest has its 50% target below its forecast.
         median = fc.total_mean + fc.total_sigma * np.interp(0.5, QUANTILE_LEVELS, fc.total_quantiles)
         assert fc.target_for_probability(0.5) == math.floor(median)
+
+    def test_backtest_reached_counts_the_windows_a_target_would_have_reached(self, fc):
+        counts = [fc.backtest_reached(p) for p in (0.2, 0.5, 0.8, 0.95)]
+        assert all(n == fc.backtest_windows >= MIN_ORIGINS for _, n in counts)
+        assert [k for k, _ in counts] == sorted(k for k, _ in counts)
+        # Independently: a window reached the p target if its error, in units of the total's
+        # spread, was at least the learned quantile at 1 - p.
+        z = [NormalDist().inv_cdf(q) for q in QUANTILE_LEVELS]
+        threshold = np.interp(NormalDist().inv_cdf(0.2), z, fc.total_quantiles)
+        assert counts[2][0] == sum(e >= threshold for e in fc.backtest_errors)
 
     def test_probability_outside_zero_one_is_rejected(self, fc):
         with pytest.raises(ValueError):

@@ -128,13 +128,18 @@ def test_unknown_months_are_not_zero(company):
     assert len(basis.history) == 10 and all(v > 0 for v in basis.history)
     fc = basis.forecast
     future = basis.forecast_months
-    expected = forecast_series(
-        basis.history,
-        len(future),
-        working_days=history.working_days(cal, months10),
-        target_working_days=history.working_days(cal, future),
-        period_start=fc.period_start,
-    )
+
+    def ten_months(values, period_start):
+        """The forecast of ``values`` over the ten months alone, with the company's working days."""
+        return forecast_series(
+            values,
+            len(future),
+            working_days=history.working_days(cal, months10),
+            target_working_days=history.working_days(cal, future),
+            period_start=period_start,
+        )
+
+    expected = ten_months(basis.history, fc.period_start)
     assert fc.history_months == 10 and fc.filled_months == 0
     assert fc.total_mean == expected.total_mean and fc.mean.tolist() == expected.mean.tolist()
 
@@ -153,13 +158,7 @@ def test_unknown_months_are_not_zero(company):
     )
     own = [sums[(None, m)] for m in months10]
     rep = company_basis.rep_forecasts[company.rep_sz.pk]
-    alone = forecast_series(
-        own,
-        len(future),
-        working_days=history.working_days(cal, months10),
-        target_working_days=history.working_days(cal, future),
-        period_start=rep.period_start,
-    )
+    alone = ten_months(own, rep.period_start)
     assert rep.history_months == 10 and rep.filled_months == 0
     assert rep.total_mean == alone.total_mean and rep.mean.tolist() == alone.mean.tolist()
     assert company_basis.rep_forecasts[company.rep_sh1.pk].history_months == 30

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from statistics import NormalDist
 
+import numpy as np
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
@@ -17,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from salestarget.core.money import format_amount, format_percent
+from salestarget.engine.forecast import QUANTILE_LEVELS
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import company_currency, fiscal_calendar
@@ -34,6 +37,9 @@ ACCURACY = (
     "Replayed on %(windows)s recent periods of %(months)s months, this method missed the "
     "period's total by %(amount)s on average (about %(share)s of the %(metric)s)."
 )
+LEVEL_Z = [NormalDist().inv_cdf(q) for q in QUANTILE_LEVELS]
+norm_score = NormalDist().inv_cdf
+REACHED = "In those replays a target with a %(p)s chance was reached %(reached)s times out of %(windows)s."
 DETAILS = re.compile(r'<details data-testid="technical-details">.*?</details>', re.S)
 
 
@@ -86,6 +92,18 @@ def test_the_page_leads_with_the_plain_sentence(login, sales, lang):
             "share": format_percent(plain.wape, 0 if plain.wape >= 0.1 else 1),
             "metric": rec.metric.name if lang == "zh" else rec.metric.name.lower(),
         }
+        # How the chance asked for fared in the same replays, counted independently.
+        threshold = rec.forecast.total_mean + rec.forecast.total_sigma * np.interp(
+            norm_score(1 - rec.p), LEVEL_Z, rec.forecast.total_quantiles
+        )
+        errors = rec.forecast.backtest_errors
+        reached = sum(rec.forecast.total_mean + rec.forecast.total_sigma * e >= threshold for e in errors)
+        expected += (" " if lang == "en" else "") + gettext(REACHED) % {
+            "p": format_percent(rec.p, 0),
+            "reached": reached,
+            "windows": plain.windows,
+        }
+    assert len(errors) == plain.windows
     sentence = re.search(r'data-testid="accuracy-sentence">([^<]*)</p>', html).group(1)
     assert sentence == shown(expected) and amount in sentence
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+
+from salestarget.core.money import format_percent
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +24,10 @@ def test_page_shows_recommendation_charts_and_explanation(login, sales):
         assert marker in html
     assert 'id="chart-forecast"' in html and 'id="chart-probability"' in html
     assert response.context["rec"].scope.unit == sales.sh
+    # The expected total's own chance, from the learned distribution: not a fixed "50%".
+    rec = response.context["rec"]
+    chance = re.search(r'data-testid="expected-chance">([^<]*)<', html).group(1)
+    assert chance == f"达成概率 {format_percent(rec.probability_of(rec.expected), 1)}"
 
     response = client.get(
         reverse("targets:recommend"),

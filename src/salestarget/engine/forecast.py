@@ -172,6 +172,9 @@ class SeriesForecast:
     # months (see backtest_windows); 0 when the history was too short to backtest.
     backtest_windows: int = 0
     backtest_window_months: int = 0
+    # The series' own windows' total errors (actual minus forecast) in units of the spread the
+    # total has here: how its targets would have fared in the backtest (``backtest_reached``).
+    backtest_errors: tuple[float, ...] = ()
 
     def probability_of_reaching(self, target: int) -> float:
         """Chance that the period total reaches ``target``."""
@@ -202,6 +205,15 @@ class SeriesForecast:
             target = math.floor(self.total_mean + self.total_sigma * d)
         return max(target, 0) if self.nonnegative else target
 
+    def backtest_reached(self, p: float) -> tuple[int, int]:
+        """(reached, windows): in how many of the series' backtest windows a target set with
+        chance ``p`` would have been reached, the sentence a director checks a chance by."""
+        if not self.backtest_errors or not self.total_quantiles:
+            return 0, 0
+        u = NormalDist().inv_cdf(1.0 - p)
+        threshold = _interpolate(u, _LEVEL_Z, np.asarray(self.total_quantiles))
+        return sum(e >= threshold for e in self.backtest_errors), len(self.backtest_errors)
+
     def recommendations(self, probabilities: Sequence[float] = DEFAULT_PROBABILITIES) -> dict[float, int]:
         return {p: self.target_for_probability(p) for p in probabilities}
 
@@ -225,6 +237,7 @@ class SeriesForecast:
             "total_quantiles": [float(v) for v in self.total_quantiles],
             "backtest_windows": self.backtest_windows,
             "backtest_window_months": self.backtest_window_months,
+            "backtest_errors": [float(v) for v in self.backtest_errors],
         }
 
 
@@ -339,7 +352,7 @@ def forecast_many(
     panel = np.concatenate([np.zeros(0), *standardised.values()])
     results = {}
     for i, p in enumerate(prepared):
-        shape, windows = None, (0, 0)
+        shape, windows, own = None, (0, 0), np.zeros(0)
         if i in choices:
             choice = choices[i]
             model, scores = choice.model, choice.scores
@@ -347,6 +360,7 @@ def forecast_many(
             scale = _interval_scale(choice, sigma_z)
             shape = _total_shape(panel if pool else standardised[i], scale)
             windows = (len(choice.total_errors), choice.window_mult.shape[1])
+            own = standardised[i]
         elif p.young:
             model, mean_z, sigma_z = _young_forecast(p.z, p.season, horizon)
             scores, scale = {}, 1.0
@@ -357,7 +371,7 @@ def forecast_many(
             if p.z.size:
                 p.warnings.append(Note("short_history", {"months": int(p.z.size), "model": model}))
         results[p.key] = _assemble(
-            p, model, scores, scale, mean_z, sigma_z, period_start, rho, shape, windows
+            p, model, scores, scale, mean_z, sigma_z, period_start, rho, shape, windows, own
         )
     return results
 
@@ -1002,6 +1016,7 @@ def _assemble(
     rho: float,
     shape: np.ndarray | None = None,
     windows: tuple[int, int] = (0, 0),
+    own: np.ndarray | None = None,
 ) -> SeriesForecast:
     """The forecast in fen; with ``shape`` (see _total_shape) the total's distribution is the
     backtest's, its spread the distance between its 10% and 90% quantiles as a normal's."""
@@ -1018,6 +1033,7 @@ def _assemble(
     period = slice(period_start, None)
     total_mean = float(np.sum(mean[period]))
     quantiles: tuple[float, ...] = ()
+    errors: tuple[float, ...] = ()
     if shape is None:
         total_var = _total_sd(sigma[period], rho) ** 2
     else:
@@ -1027,6 +1043,7 @@ def _assemble(
         if model_sd > 0 and spread > 0:
             total_var = (model_sd * spread) ** 2
             quantiles = tuple(float(v) for v in shape / spread)
+            errors = () if own is None else tuple(float(v) for v in own / spread)
         else:
             total_var = 0.0
     if p.young and p.nonnegative and total_mean > 0:
@@ -1050,4 +1067,5 @@ def _assemble(
         total_quantiles=quantiles,
         backtest_windows=windows[0],
         backtest_window_months=windows[1],
+        backtest_errors=errors,
     )

@@ -38,8 +38,7 @@ class PlainSummary:
     models: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        # Chinese sentences end in "。" and run on; English ones need a space between them.
-        return (" " if lang() == "en" else "").join((self.accuracy, self.chance))
+        return _sentences(self.accuracy, self.chance)
 
 
 def summary(rec: Recommendation) -> PlainSummary:
@@ -87,7 +86,26 @@ def _accuracy_sentence(rec: Recommendation, windows: int, months: int, mae: int,
             "Replayed on %(windows)s recent periods of %(months)s months, this method missed the "
             "period's total by %(amount)s on average."
         )
-    return text % values
+    return _sentences(text % values, _reached_sentence(rec))
+
+
+def _reached_sentence(rec: Recommendation) -> str:
+    """How the chance asked for fared in those replays ("" when they cannot say)."""
+    reached, windows = rec.forecast.backtest_reached(rec.p)
+    if not windows:
+        return ""
+    return _(
+        "In those replays a target with a %(p)s chance was reached %(reached)s times out of %(windows)s."
+    ) % {
+        "p": format_percent(rec.p, 0),
+        "reached": reached,
+        "windows": windows,
+    }
+
+
+def _sentences(*parts: str) -> str:
+    # Chinese sentences end in "。" and run on; English ones need a space between them.
+    return (" " if lang() == "en" else "").join(p for p in parts if p)
 
 
 def metric_amount(value: int, metric: Metric) -> str:

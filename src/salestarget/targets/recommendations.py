@@ -341,6 +341,12 @@ class Recommendation:
         return self.probability_of(self.rule_of_thumb)
 
     @property
+    def expected_probability(self) -> float:
+        """The chance of the expected total: not always 50%, since the backtest's errors may
+        put the median beside the forecast (issue 17)."""
+        return self.probability_of(self.expected)
+
+    @property
     def growth_vs_last_year(self) -> float | None:
         return self.recommended / self.last_year_actual - 1 if self.last_year_actual > 0 else None
 

@@ -308,6 +308,7 @@ def _dump_forecast(fc: SeriesForecast) -> dict:
         "warnings": [n.to_dict() for n in fc.warnings],
         "backtest_windows": int(fc.backtest_windows),
         "backtest_window_months": int(fc.backtest_window_months),
+        "backtest_errors": [float(v) for v in fc.backtest_errors],
     }
 
 
@@ -336,4 +337,5 @@ def _load_forecast(d: dict) -> SeriesForecast:
         total_quantiles=tuple(d.get("total_quantiles", ())),
         backtest_windows=d.get("backtest_windows", 0),
         backtest_window_months=d.get("backtest_window_months", 0),
+        backtest_errors=tuple(d.get("backtest_errors", ())),
     )
