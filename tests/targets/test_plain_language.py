@@ -166,6 +166,13 @@ def test_the_backtest_page_leads_with_a_sentence(login, sales):
     sentence = re.search(r'data-testid="accuracy-sentence">([^<]*)</p>', html).group(1)
     assert amount in sentence
     assert "MAE" not in DETAILS.sub("", html) and html.index(sentence) < html.index("MAE")
+    # And on the year's total, each one's |actual - forecast| and |actual - last year's| averaged.
+    rows = [s for s in report.series if s.naive_total is not None]
+    for total in (
+        sum(abs(s.actual_total - s.forecast_total) for s in rows) / len(rows),
+        sum(abs(s.actual_total - s.naive_total) for s in rows) / len(rows),
+    ):
+        assert format_amount(round_half_up(Fraction(total)), 2, "en", currency=company_currency()) in sentence
 
 
 # --- use as target ----------------------------------------------------------------------------

@@ -38,6 +38,8 @@ class SeriesBacktest:
     targets: dict[float, int]
     reached: dict[float, bool]
     rule_target: int | None
+    # Last year's same months summed (SeasonalNaive's total); None without them.
+    naive_total: int | None
     abs_error: dict[str, float | None]
     actual_abs: float
     inside: dict[int, int]
@@ -52,6 +54,7 @@ class SeriesBacktest:
             "targets": {f"{p:g}": t for p, t in self.targets.items()},
             "reached": {f"{p:g}": r for p, r in self.reached.items()},
             "rule_target": self.rule_target,
+            "naive_total": self.naive_total,
             "abs_error": dict(self.abs_error),
             "actual_abs": self.actual_abs,
             "inside": {str(level): n for level, n in self.inside.items()},
@@ -151,9 +154,10 @@ def _replay(fc, y: np.ndarray, holdout: int, probabilities: Sequence[float]) -> 
             NAIVE: float(np.abs(actual - naive).sum()),
         }
         rule_target = round(float(rule.sum()))
+        naive_total = round(float(naive.sum()))
     else:
         abs_error = {FORECAST: float(np.abs(actual - fc.mean).sum()), RULE: None, NAIVE: None}
-        rule_target = None
+        rule_target = naive_total = None
     actual_total = round(float(actual.sum()))
     targets = {p: fc.target_for_probability(p) for p in probabilities}
     return SeriesBacktest(
@@ -165,6 +169,7 @@ def _replay(fc, y: np.ndarray, holdout: int, probabilities: Sequence[float]) -> 
         targets=targets,
         reached={p: actual_total >= t for p, t in targets.items()},
         rule_target=rule_target,
+        naive_total=naive_total,
         abs_error=abs_error,
         actual_abs=float(np.abs(actual).sum()),
         inside={level: int(np.sum((actual >= fc.lo[level]) & (actual <= fc.hi[level]))) for level in LEVELS},
@@ -176,9 +181,22 @@ def _pooled(rows: list[SeriesBacktest], holdout: int) -> dict[str, dict[str, flo
     months = len(comparable) * holdout
     actual_abs = sum(r.actual_abs for r in comparable)
     methods = (FORECAST, RULE, NAIVE)
+    # What a target is set on (issue 17): each one's total over the held-out months.
+    totals = {
+        FORECAST: [r.forecast_total for r in comparable],
+        RULE: [r.rule_target for r in comparable],
+        NAIVE: [r.naive_total for r in comparable],
+    }
     return {
         "mae": {m: _ratio(sum(r.abs_error[m] for r in comparable), months) for m in methods},
         "wape": {m: _ratio(sum(r.abs_error[m] for r in comparable), actual_abs) for m in methods},
+        "total_mae": {
+            m: _ratio(
+                sum(abs(r.actual_total - t) for r, t in zip(comparable, totals[m], strict=True)),
+                len(comparable),
+            )
+            for m in methods
+        },
     }
 
 

@@ -158,7 +158,7 @@ def _backtest_sentence(result) -> str | None:
     figures = (mae["forecast"], wape["forecast"], mae["last_year_plus_10"], wape["last_year_plus_10"])
     if any(v is None or not math.isfinite(v) for v in figures):
         return None
-    return _(
+    monthly = _(
         "In %(year)s (%(months)s months compared), the recommendation was off by %(amount)s a month "
         "on average for each one compared, about %(share)s of their sales. “Last year + 10%%” was "
         "off by %(rule)s a month (about %(rule_share)s)."
@@ -170,3 +170,15 @@ def _backtest_sentence(result) -> str | None:
         "rule": metric_amount(round_half_up(Fraction(figures[2])), result.metric),
         "rule_share": _share(figures[3]),
     }
+    totals = result.report.pooled["total_mae"]
+    if totals["forecast"] is None or totals["seasonal_naive"] is None:
+        return monthly
+    # What a target is set on: the period's total (issue 17).
+    total = _(
+        "On the total of those months it was off by %(amount)s for each one on average; last "
+        "year's same months were off by %(naive)s."
+    ) % {
+        "amount": metric_amount(round_half_up(Fraction(totals["forecast"])), result.metric),
+        "naive": metric_amount(round_half_up(Fraction(totals["seasonal_naive"])), result.metric),
+    }
+    return _sentences(monthly, total)
