@@ -106,4 +106,10 @@ def test_a_director_replays_last_year(page_for, company, live_server):
     assert "80%" in calibration
     body = page.locator("main").inner_text()
     assert "陈一" in body and "黄深" in body
+    # The sentence now also compares the year's totals (issue 17).
+    assert "去年同期各月之和偏差" in page.get_by_test_id("accuracy-sentence").inner_text()
     screenshot(page, "backtest-admin")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(page, "backtest-admin-390")

@@ -2,13 +2,13 @@
 
 Targets are set on a period total (a quarter, a year), so everything here ends in the
 distribution of that total: ``probability_of_reaching`` and ``target_for_probability`` are
-the two questions a sales manager asks.  Both are judged on that total too (issue 17): each
-series chooses its model (SeasonalNaive, a statsforecast model, or their equal-weight
-combination) by its error on the period total over rolling origins, and the total's
-distribution is learned from those errors, standardised and pooled over the batch, a panel
-of comparable series (a team's reps, a level's units): a month-by-month winner can lose on the
-total, and a normal with an assumed correlation between months promised chances that
-real panels did not keep.
+the two questions a sales manager asks.  Both are judged on that total too (issue 17): the
+model (SeasonalNaive, a statsforecast or numpy candidate, or their equal-weight combination)
+is chosen by its error on the period total over rolling origins, once for a batch of
+comparable series (a panel: a team's reps, a level's units), and the total's distribution is
+learned from those errors, standardised and pooled over the panel: a month-by-month winner
+can lose on the total, and a normal with an assumed correlation between months promised
+chances that real panels did not keep.
 
 This module must stay free of Django: the web layer computes working days, loads actuals
 and passes plain arrays of fen (minor units) in.
@@ -32,10 +32,10 @@ SEASON = 12
 # Seasonal candidates need two full seasons to estimate a seasonal pattern at all; below
 # that the backtest could not show them to be better than the baseline.
 MIN_MODEL_MONTHS = 2 * SEASON
-# Rolling origins one month apart, each forecasting the period a target set then would have
-# covered.  Three windows at least where history allows (see backtest_windows for the rule
-# when it does not); more than six cost time (each is a fit of every candidate) for windows
-# that overlap the earlier ones almost entirely.
+# Rolling origins, each forecasting the period a target set then would have covered.  Three
+# windows at least where history allows (see backtest_windows for the rule when it does not);
+# more than six cost time (each is a fit of every candidate) for windows that would overlap
+# the earlier ones almost entirely.
 MIN_ORIGINS = 3
 MAX_ORIGINS = 6
 # A single model replaces the default (SeasonalNaive or the combination) only when its backtest
@@ -50,7 +50,7 @@ CALIBRATION_PRIOR_POINTS = 12
 # backtest's total errors are measured in: the chance itself is learned from those errors.
 TOTAL_CORRELATION = 0.3
 # Where the total's distribution is pinned by the backtest: quantiles of the standardised
-# total errors at these levels, with the normal's tails beyond (see SeriesForecast.quantile).
+# total errors at these levels, extended linearly beyond (see _interpolate).
 QUANTILE_LEVELS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
 _LEVEL_Z = np.array([NormalDist().inv_cdf(q) for q in QUANTILE_LEVELS])
 DEFAULT_PROBABILITIES = (0.5, 0.8)
@@ -183,9 +183,9 @@ class SeriesForecast:
         if self.total_sigma <= 0:
             return 1.0 if self.total_mean >= target else 0.0
         x = (target - self.total_mean) / self.total_sigma
-        if not self.total_quantiles:
-            return 1.0 - NormalDist().cdf(x)
-        return 1.0 - NormalDist().cdf(_interpolate(x, np.asarray(self.total_quantiles), _LEVEL_Z))
+        if self.total_quantiles:
+            x = _interpolate(x, np.asarray(self.total_quantiles), _LEVEL_Z)
+        return 1.0 - NormalDist().cdf(x)
 
     def target_for_probability(self, p: float) -> int:
         """Highest whole-fen target still reached with probability at least ``p``.
@@ -200,18 +200,20 @@ class SeriesForecast:
             # 1 - p rounds to exactly 1.0 (or 0.0) for p within 2^-53 of 0 (or 1), which inv_cdf
             # refuses: the nearest representable probability is the same promise.
             q = min(max(1.0 - p, math.nextafter(0.0, 1.0)), math.nextafter(1.0, 0.0))
-            u = NormalDist().inv_cdf(q)
-            d = u if not self.total_quantiles else _interpolate(u, _LEVEL_Z, np.asarray(self.total_quantiles))
-            target = math.floor(self.total_mean + self.total_sigma * d)
+            target = math.floor(self.total_mean + self.total_sigma * self._standard_quantile(q))
         return max(target, 0) if self.nonnegative else target
+
+    def _standard_quantile(self, q: float) -> float:
+        """The quantile ``q`` of D, the total in units of ``total_sigma`` from ``total_mean``."""
+        u = NormalDist().inv_cdf(q)
+        return _interpolate(u, _LEVEL_Z, np.asarray(self.total_quantiles)) if self.total_quantiles else u
 
     def backtest_reached(self, p: float) -> tuple[int, int]:
         """(reached, windows): in how many of the series' backtest windows a target set with
         chance ``p`` would have been reached, the sentence a director checks a chance by."""
         if not self.backtest_errors or not self.total_quantiles:
             return 0, 0
-        u = NormalDist().inv_cdf(1.0 - p)
-        threshold = _interpolate(u, _LEVEL_Z, np.asarray(self.total_quantiles))
+        threshold = self._standard_quantile(1.0 - p)
         return sum(e >= threshold for e in self.backtest_errors), len(self.backtest_errors)
 
     def recommendations(self, probabilities: Sequence[float] = DEFAULT_PROBABILITIES) -> dict[float, int]:
@@ -560,9 +562,9 @@ def backtest_windows(n: int, horizon: int, period_start: int = 0) -> tuple[list[
     Each window asks the question the forecast will answer: a period of the same length, the
     same lead time ahead.  Where the history cannot hold ``MIN_ORIGINS`` such windows after
     the ``MIN_MODEL_MONTHS`` of training a seasonal candidate needs (a year's target from
-    three years of history), the simpler rule: the period starts at the origin and is shortened until three windows fit, so
-    a year is judged on totals of ten months rather than on a single year.  A history with
-    room for fewer still gets the windows it has room for.
+    three years of history), the simpler rule: the period starts at the origin and is
+    shortened until three windows fit, so a year is judged on totals of ten months rather than
+    on a single year.  A history with room for fewer still gets the windows it has room for.
     """
     room = n - MIN_MODEL_MONTHS
     if room <= 0:
@@ -706,9 +708,8 @@ def _panel_model(scored: list[_Scored]) -> str | None:
     One series has three to six windows: picking the best of five candidates on so few
     totals mostly picks luck, and on Superstore per-series choice forecast the year's total
     worse than last year's (1.04x SeasonalNaive's error) where one choice for the panel beat
-    it (0.89x).  Each series weighs the same, its errors as a share of its actual totals
-    (WAPE), so the panel's few large series do not decide for the rest.  The same rule as
-    for one series (_select) then applies to the panel's mean WAPE.
+    it (0.92x).  Each series weighs the same, its errors as a share of its actual totals
+    (WAPE), so the panel's few large series do not decide for the rest.
     """
     usable = [
         sc for sc in scored if sc is not None and all(math.isfinite(v["wape"]) for v in sc.scores.values())
@@ -739,26 +740,25 @@ def _choose(sc: _Scored | None, p: _Prepared, panel_model: str | None) -> _Choic
         honest = total_errors[model]
     else:
         model = _select({m: s["mae"] for m, s in sc.scores.items()}, contenders)
-        # The chosen model's own errors flatter it: it was chosen for having the smallest.
-        # Each window is therefore scored by the model the rule picks from the other windows,
-        # which is how far off choosing-then-forecasting is on a window it has not seen.
-        honest = np.array(
-            [
-                total_errors[
-                    _select(
-                        {m: float(np.abs(np.delete(e, k)).mean()) for m, e in total_errors.items()},
-                        contenders,
-                    )
-                ][k]
-                if len(bt.origins) > 1
-                else total_errors[model][k]
-                for k in range(len(bt.origins))
-            ]
-        )
+        honest = _unseen_errors(total_errors, contenders) if len(bt.origins) > 1 else total_errors[model]
     members = tuple(m for m in bt.mean if m != COMBINATION) if model == COMBINATION else (model,)
     steps = np.tile(np.arange(bt.lead, bt.lead + bt.months), len(bt.origins))
     errors = sc.month_errors[model].ravel()
     return _Choice(model, members, sc.scores, errors, steps, sc.mult.ravel(), honest, sc.mult, bt.lead)
+
+
+def _unseen_errors(total_errors: dict[str, np.ndarray], contenders: tuple[str, ...]) -> np.ndarray:
+    """Each window's total error of the model the rule picks from the other windows.
+
+    The chosen model's own errors flatter it: it was chosen for having the smallest.  Leaving
+    each window out of the choice measures choosing-then-forecasting on a window it has not seen.
+    """
+    windows = len(next(iter(total_errors.values())))
+    out = []
+    for k in range(windows):
+        others = {m: float(np.abs(np.delete(e, k)).mean()) for m, e in total_errors.items()}
+        out.append(total_errors[_select(others, contenders)][k])
+    return np.array(out)
 
 
 def _select(mae: dict[str, float], contenders: tuple[str, ...]) -> str:

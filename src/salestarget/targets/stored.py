@@ -333,7 +333,7 @@ def _load_forecast(d: dict) -> SeriesForecast:
         interval_scale=d.get("interval_scale", 1.0),
         nonnegative=d["nonnegative"],
         warnings=tuple(Note(n["code"], n["params"]) for n in d.get("warnings", [])),
-        # Stored before issue 17: a normal total, judged month by month.
+        # A rep's stored total (_dump_total) keeps its distribution but no backtest.
         total_quantiles=tuple(d.get("total_quantiles", ())),
         backtest_windows=d.get("backtest_windows", 0),
         backtest_window_months=d.get("backtest_window_months", 0),
