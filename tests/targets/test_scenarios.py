@@ -495,3 +495,22 @@ def test_the_api(company, plan, client):
     assert [(r["kind"], r["id"]) for r in mine["rows"]] == [("person", company.rep_sh1.pk)]
     assert client.get(f"{api}/plans/{plan.pk}/compare", {"unit_id": company.sz.pk}).status_code == 404
     assert client.get(f"{api}/plans/{plan.pk}/scenarios").json()[0]["total"] is None
+
+
+def test_compare_lists_sibling_units_by_code_whatever_their_ids(company, plan):
+    """Found in CI on PostgreSQL: siblings came in path order, which compares ids as text, so
+    unit 1000 came before unit 999 once the sequence crossed a power of ten."""
+    from salestarget.org.models import OrgUnit
+
+    base = primary_of(plan)
+    parent = OrgUnit.objects.create(code="WEST", name="华西", kind=OrgUnit.Kind.REGION, parent=company.hq)
+    first = OrgUnit.objects.create(pk=99999, code="W1", name="成都组", kind=OrgUnit.Kind.TEAM, parent=parent)
+    second = OrgUnit.objects.create(
+        pk=100000, code="W2", name="重庆组", kind=OrgUnit.Kind.TEAM, parent=parent
+    )
+    for unit in (first, second):
+        TargetCell.objects.create(
+            scenario=base, unit=unit, period_kind=plan.period_kind, period_start=plan.period_start, target=100
+        )
+    result = compare(company.admin, plan, [base], unit=parent)
+    assert [r["id"] for r in result["rows"] if r["kind"] == "unit"] == [first.pk, second.pk]

@@ -267,7 +267,8 @@ def compare(user, plan: Plan, scenarios, *, unit: OrgUnit | None = None) -> dict
         raise DomainError(_("The organisation has no units yet."))
     ids = [s.pk for s in scenarios]
     index = {pk: i for i, pk in enumerate(ids)}
-    units = list(OrgUnit.objects.filter(parent=node).order_by("path"))
+    # Siblings by code: their paths compare ids as text, so unit 1000 sorted before unit 999.
+    units = list(OrgUnit.objects.filter(parent=node).order_by("code", "pk"))
     member_ids = (
         overlapping(Membership.objects.filter(unit=node), plan.period_start, plan.period_end)
         .values_list("person_id", flat=True)
