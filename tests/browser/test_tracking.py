@@ -8,6 +8,7 @@ import pytest
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.actuals.summary import shown
 from tests.browser.conftest import screenshot
+from tests.tracking.test_new_customers import counted  # noqa: F401 (a fixture)
 from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -101,3 +102,27 @@ def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_ser
     tv.wait_for_function("document.querySelector('[data-echarts=wb-bars] canvas') !== null")
     assert tv.get_by_test_id("wb-top").locator("li").count() == 4
     screenshot(tv, "issue15-wallboard-1920")
+
+
+@pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("lead_sh", "390")])
+def test_a_new_customers_target_on_the_dashboard(page_for, live_server, counted, username, size):  # noqa: F811
+    """新客户数: counts, not money, on every card; the children's counts are the API's."""
+    c = counted
+    query = "period=year&as_of=2024-08-20"
+    page = page_for(username, c.password, phone=size == "390")
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{query}")
+    api = page.request.get(f"{live_server.url}/api/v1/tracking/progress?plan={c.plan.pk}&{query}").json()
+    metric = c.plan.metric
+    f = api["figures"]
+    assert f["actual"] > 0
+    for test_id, value in (("kpi-actual", f["actual"]), ("kpi-target", f["target"])):
+        assert page.get_by_test_id(test_id).inner_text().strip() == shown(value, metric, "zh")
+    for child in api["children"]:
+        row = page.get_by_test_id(f"child-{child['node']['kind']}-{child['node']['id']}")
+        assert row.get_by_test_id("child-actual").inner_text().strip() == shown(
+            child["figures"]["actual"], metric, "zh"
+        )
+    page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+    screenshot(page, f"issue15-new-customers-{username}-{size}")

@@ -433,6 +433,62 @@ def credited_totals(
     return {key: to_units(v, money, metric.decimals) for key, v in sums.items()}
 
 
+def new_customers_by_node(
+    user,
+    metric: Metric,
+    start: dt.date,
+    end: dt.date,
+    *,
+    units: Iterable[OrgUnit] = (),
+    people: Iterable[int] = (),
+    company: bool = False,
+    region: Region | None = None,
+) -> dict[str, dict[int, dt.date]]:
+    """The new customers of many nodes, keyed as :func:`credited_totals` keys them, each as
+    {customer id: first-deal date in [start, end]}: a person's are those credited to them
+    (:func:`new_customers`), a unit's those credited to anyone who was in its subtree on the
+    first-deal date (a customer two of its people share by territory counts once), the
+    company's every customer whose first deal falls in the range, credited or not. ``region``:
+    only customers of that sales region's subtree. The caller counts them by period."""
+    units, people = list(units), set(people)
+    out: dict[str, dict[int, dt.date]] = {f"u{u.pk}": {} for u in units}
+    out |= {f"p{p}": {} for p in people} | ({"company": {}} if company else {})
+    if end < start:
+        return out
+    inside = (
+        set(Region.objects.filter(path__startswith=region.path).values_list("pk", flat=True))
+        if region is not None
+        else None
+    )
+    wanted_region = Q() if inside is None else Q(region_id__in=inside)
+    if company:
+        customers = Customer.objects.filter(wanted_region, first_deal_date__range=(start, end))
+        out["company"] = dict(customers.values_list("pk", "first_deal_date"))
+    if not (units or people):
+        return out
+    found = new_customers(metric, start, end, user)
+    if inside is not None:
+        ids = {c for customers in found.values() for c in customers}
+        keep = set(Customer.objects.filter(wanted_region, pk__in=ids).values_list("pk", flat=True))
+        found = {key: {c: d for c, d in cs.items() if c in keep} for key, cs in found.items()}
+    for (pid, _month), customers in found.items():
+        if pid in people:
+            out[f"p{pid}"].update(customers)
+    if units:
+        wanted = {u.pk for u in units}
+        ancestors = {
+            pk: mine
+            for pk, path in OrgUnit.objects.values_list("pk", "path")
+            if (mine := [a for a in map(int, path.strip("/").split("/")) if a in wanted])
+        }
+        at = UnitAtDate(pid for pid, _m in found)
+        for (pid, _month), customers in found.items():
+            for customer_id, first in customers.items():
+                for pk in ancestors.get(at(pid, first.isoformat()) or 0, ()):
+                    out[f"u{pk}"][customer_id] = first
+    return out
+
+
 def month_of(value) -> dt.date:
     day = value.date() if isinstance(value, dt.datetime) else value
     return day.replace(day=1)

@@ -14,6 +14,7 @@ the days, so a sale credited to two people of a team counts once for the team.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -21,7 +22,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from salestarget.actuals.credit import COLUMNS, credited_totals, month_of, month_rows, to_units
+from salestarget.actuals.credit import (
+    COLUMNS,
+    credited_totals,
+    month_of,
+    month_rows,
+    new_customers_by_node,
+    to_units,
+)
 from salestarget.core.errors import DomainError
 from salestarget.engine import pace as engine
 from salestarget.engine.calendar import Period, add_months, week_anchor, week_number, year_before
@@ -312,16 +320,20 @@ def credited(
     """Each node's credited actual over [start, end], in the metric's minor units (``user``
     None: unscoped, for a leaderboard shown to everyone); ``by_month``: keyed ``(node key, first
     day of month)``, months without sales left out. The company (the top unit, for those who
-    reach everything) counts every sale, credited or not."""
-    if metric.aggregation not in COLUMNS:
-        raise DomainError(
-            _(
-                "Progress is tracked for metrics that add up (amounts, quantities, counts); “%(metric)s” does not."
-            ),
-            metric=metric.name,
-        )
-    everything = user is None or scope_of(user).reach(Action.VIEW).everything
-    company = [n for n in nodes if n.kind == "unit" and n.unit.parent_id is None and everything]
+    reach everything) counts every sale, credited or not. New customers are counted once per
+    node (a customer two of a team's people share counts once for the team)."""
+    if metric.aggregation == Metric.Aggregation.NEW_CUSTOMERS:
+        firsts = new_customer_firsts(user, metric, nodes, start, end, part)
+        one = 10**metric.decimals
+        if not by_month:
+            return {key: len(found) * one for key, found in firsts.items()}
+        months: dict = defaultdict(int)
+        for key, found in firsts.items():
+            for first in found.values():
+                months[(key, first.replace(day=1))] += one
+        return dict(months)
+    _check_additive(metric)
+    company = _company(user, nodes)
     found = credited_totals(
         user,
         metric,
@@ -340,6 +352,46 @@ def credited(
     for node in company:
         found[node.key] = found["company"]
     return {n.key: found[n.key] for n in nodes}
+
+
+def new_customer_firsts(
+    user, metric: Metric, nodes: list[Node], start: dt.date, end: dt.date, part: Slice = WHOLE
+) -> dict[str, dict[int, dt.date]]:
+    """Each node's new customers over [start, end] ({customer id: first-deal date}), credited
+    by the metric's rule; a region slice keeps its customers, a product line has none of its own."""
+    if part.product is not None:
+        raise DomainError(
+            _("New customers are counted per customer, not per product line: choose all product lines.")
+        )
+    company = _company(user, nodes)
+    found = new_customers_by_node(
+        user,
+        metric,
+        start,
+        end,
+        units=[n.unit for n in nodes if n.kind == "unit" and n not in company],
+        people=[n.id for n in nodes if n.kind == "person"],
+        company=bool(company),
+        region=part.region,
+    )
+    return {n.key: found["company"] if n in company else found[n.key] for n in nodes}
+
+
+def _company(user, nodes: list[Node]) -> list[Node]:
+    """The company's node among ``nodes`` when the user reaches everything: it counts every
+    sale, credited to someone or not."""
+    everything = user is None or scope_of(user).reach(Action.VIEW).everything
+    return [n for n in nodes if n.kind == "unit" and n.unit.parent_id is None and everything]
+
+
+def _check_additive(metric: Metric) -> None:
+    if metric.aggregation not in COLUMNS and metric.aggregation != Metric.Aggregation.NEW_CUSTOMERS:
+        raise DomainError(
+            _(
+                "Progress is tracked for metrics that add up (amounts, quantities, counts); “%(metric)s” does not."
+            ),
+            metric=metric.name,
+        )
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -558,18 +610,17 @@ def curve(
     targets = targets_for(plan, [node], cal, part)[node.key]
     whole = targets.of(period)["target"] if targets.any else None
     metric = plan.metric
+    _check_additive(metric)
     column, money = COLUMNS.get(metric.aggregation, (None, False))
-    if column is None:
-        raise DomainError(
-            _(
-                "Progress is tracked for metrics that add up (amounts, quantities, counts); “%(metric)s” does not."
-            ),
-            metric=metric.name,
-        )
     until = min(as_of, period.end)
     sums: dict[dt.date, int] = {}  # by month's first day, or by day
     if until >= period.start:
-        if by_month:
+        if column is None:  # new customers, counted on their first-deal day
+            firsts = new_customer_firsts(user, metric, [node], period.start, until, part)[node.key]
+            for first in firsts.values():
+                key = first.replace(day=1) if by_month else first
+                sums[key] = sums.get(key, 0) + 1
+        elif by_month:
             for rows in _node_rows(user, metric, node, period.start, until, part):
                 for r in rows.values("m").annotate(v=Sum(column)):
                     month = month_of(r["m"])
