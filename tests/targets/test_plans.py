@@ -304,3 +304,20 @@ def test_the_plan_goes_out_to_excel_and_comes_back_through_the_page(company, log
     assert lead.get(f"/targets/plans/{plan.pk}/export/").status_code == 403
     with path.open("rb") as f:
         assert lead.post(f"/targets/plans/{plan.pk}/import/", {"file": f}).status_code == 403
+
+
+def test_a_ratio_is_not_planned_as_a_total(company, login):
+    """A plan splits a total so that the parts add up; 转化率 split that way gave a rep a sliver
+    of the company's rate. Refused in words (the service, the API), not offered on the form."""
+    with pytest.raises(DomainError, match="赢单数"):
+        do_create_plan(company.admin, metric=Metric.objects.get(code="conversion_rate"), period=next_year())
+    client = login("admin")
+    answer = client.post(
+        "/api/v1/targets/plans",
+        {"metric": "avg_order_value", "year": next_year().fiscal_year},
+        content_type="application/json",
+    )
+    assert answer.status_code == 400 and "订单数" in answer.json()["detail"], answer.content
+    form = client.get("/targets/plans/")
+    assert form.status_code == 200
+    assert 'value="conversion_rate"' not in form.content.decode() and 'value="sales"' in form.content.decode()

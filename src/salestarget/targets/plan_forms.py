@@ -42,7 +42,10 @@ def _style(form: forms.Form) -> None:
 
 class PlanForm(forms.Form):
     metric = forms.ModelChoiceField(
-        label=_("Metric"), queryset=Metric.objects.filter(active=True), to_field_name="code", empty_label=None
+        label=_("Metric"),
+        queryset=Metric.objects.filter(active=True).exclude(aggregation=Metric.Aggregation.RATIO),
+        to_field_name="code",
+        empty_label=None,
     )
     year = forms.IntegerField(label=_("Fiscal year"), min_value=2000, max_value=2100)
     part = forms.ChoiceField(label=_("Period"), choices=PARTS, required=False)

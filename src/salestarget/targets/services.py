@@ -79,6 +79,17 @@ def do_create_plan(
         raise DomainError(_("A plan covers a fiscal year, a half year or a quarter."))
     if not metric.active:
         raise DomainError(_("The metric %(metric)s is not in use."), metric=metric.name)
+    if metric.aggregation == Metric.Aggregation.RATIO:
+        # Decomposition splits a total so that the parts add up; a ratio's parts do not.
+        raise DomainError(
+            _(
+                "“%(metric)s” is a ratio, and a plan splits a total that adds up: plan its numerator "
+                "(%(numerator)s) and its denominator (%(denominator)s) instead."
+            ),
+            metric=metric.name,
+            numerator=metric.numerator.name if metric.numerator else "—",
+            denominator=metric.denominator.name if metric.denominator else "—",
+        )
     _check_factors(floor_factor, stretch_factor)
     depths = [level.depth for level in levels]
     if len(set(depths)) != len(depths):
