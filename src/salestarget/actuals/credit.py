@@ -36,6 +36,8 @@ from django.db.models import DateField, F, Q, Sum, Value
 from django.db.models.functions import TruncMonth
 
 from salestarget.actuals.models import (
+    CompanyDayRollup,
+    CompanyMonthRollup,
     DailyRollup,
     MonthRollup,
     SplitCredit,
@@ -175,9 +177,10 @@ def month_rows(
     every row with its month ``m``: where credit follows the owner (and for everything, however
     credited) whole months come from MonthRollup and only the edges from the day rows, so a
     year's heat map or curve reads a row per person, product and region a month, not a day.
-    ``by_unit``: the caller groups by nothing finer than unit and region, so a unit's or the
-    company's rows come from UnitDayRollup and UnitMonthRollup; ``by_day``: day rows only (each
-    has its ``day``), for a curve by day."""
+    ``by_unit``: the caller groups by nothing finer than unit and region, so a unit's rows come
+    from UnitDayRollup and UnitMonthRollup; the company's (everything, for those who see it) come
+    from CompanyDayRollup and CompanyMonthRollup, which group by product and region only;
+    ``by_day``: day rows only (each has its ``day``), for a curve by day."""
     everything = (user is None or scope_of(user).reach(Action.VIEW).everything) and (
         unit is None and person_id is None
     )
@@ -197,16 +200,17 @@ def month_rows(
             rows = rows.filter(unit_id__in=OrgUnit.objects.filter(path__startswith=unit.path).values("pk"))
         return rows.filter(person_id=person_id) if person_id is not None else rows
 
+    day_grain = CompanyDayRollup if everything else UnitDayRollup if unit_grain else None
     out = [
         (
-            scope(UnitDayRollup.objects.filter(day__gte=a, day__lte=b))
-            if unit_grain
+            scope(day_grain.objects.filter(day__gte=a, day__lte=b))
+            if day_grain is not None
             else total_rows(user, metric, **scoped, since=a, until=b)
         ).annotate(m=_month_of_days(a, b))
         for a, b in edges
     ]
     if months is not None:
-        grain = UnitMonthRollup if unit_grain else MonthRollup
+        grain = CompanyMonthRollup if everything else UnitMonthRollup if unit_grain else MonthRollup
         out.append(
             scope(grain.objects.filter(month__gte=months[0], month__lte=months[1])).annotate(m=F("month"))
         )
@@ -339,16 +343,23 @@ def _grains(
     by_month: bool = False,
 ) -> list:
     """Querysets whose rows together hold [start, end] once (``by_month``: each row with its
-    month ``m``). Rows credited to their owner (and every sale, for the company's total) are read
-    by whole month where they can be, and per unit when only units' sums are wanted (``by_unit``:
-    no person or product asked); territory and split credit follow assignments and shares by
-    day, so they stay on the day views."""
+    month ``m``). Rows credited to their owner (and every sale, for the company's total: the
+    company grain) are read by whole month where they can be, and per unit when only units'
+    sums are wanted (``by_unit``: no person or product asked); territory and split credit follow
+    assignments and shares by day, so they stay on the day views."""
     if not every_sale and metric.credit_rule != Metric.Credit.OWNER:
         rows = _days(credit_rows(user, metric), start, end)
         return [rows.annotate(m=_month_of_days(start, end)) if by_month else rows]
     edges, months = month_split(start, end)
-    daily = (UnitDayRollup if by_unit else DailyRollup).objects.filter(kind=metric.fact_kind)
-    monthly = (UnitMonthRollup if by_unit else MonthRollup).objects.filter(kind=metric.fact_kind)
+    day_grain, month_grain = (
+        (CompanyDayRollup, CompanyMonthRollup)
+        if every_sale
+        else (UnitDayRollup, UnitMonthRollup)
+        if by_unit
+        else (DailyRollup, MonthRollup)
+    )
+    daily = day_grain.objects.filter(kind=metric.fact_kind)
+    monthly = month_grain.objects.filter(kind=metric.fact_kind)
     if not every_sale and user is not None:
         daily, monthly = daily.restrict(user, Action.VIEW), monthly.restrict(user, Action.VIEW)
     if metric.stage:
@@ -424,7 +435,7 @@ def credited_totals(
                     for pk in owners.get(r["unit_id"], ()):
                         add(f"u{pk}", r.get("m"), r["v"])
     if company:
-        for rows in grains(None, every_sale=True, by_unit=narrow is None):
+        for rows in grains(None, every_sale=True):
             if by_month:
                 for r in rows.values("m").annotate(v=Sum(column)):
                     add("company", r["m"], r["v"])

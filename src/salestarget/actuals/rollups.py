@@ -5,11 +5,12 @@ generator), so rollups are updated per batch with one set-based
 ``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE`` that both SQLite and PostgreSQL run
 inside the batch's transaction: the rollup can never disagree with the facts it sums.
 
-Four grains are kept: DailyRollup (per day), MonthRollup (per calendar month), which the
-reads of whole months use (a year is twelve months of rows, not a row per order line), and
+Six grains are kept: DailyRollup (per day), MonthRollup (per calendar month), which the
+reads of whole months use (a year is twelve months of rows, not a row per order line),
 UnitDayRollup and UnitMonthRollup (per unit and region, across people and products), which the
-figures of teams, regions and the company read; all are written by the same statements, so they
-cannot disagree either.
+figures of teams and regions read, and CompanyDayRollup and CompanyMonthRollup (per product and
+region, across people and units), which the company's figures read; all are written by the same
+statements, so they cannot disagree either.
 
 A fact is booked to the unit its person belonged to on its date (``Fact.unit``), so that
 history stays with the team where it happened. When memberships change afterwards (a
@@ -28,6 +29,8 @@ from django.dispatch import Signal
 from django.utils.translation import gettext_noop
 
 from salestarget.actuals.models import (
+    CompanyDayRollup,
+    CompanyMonthRollup,
     DailyRollup,
     Fact,
     ImportBatch,
@@ -69,7 +72,10 @@ class Grain:
 DAY, MONTH = Grain(DailyRollup, "day", EVERY), Grain(MonthRollup, "month", EVERY)
 BY_UNIT = ("kind", "stage", "unit_id", "region_id")
 UNIT_DAY, UNIT_MONTH = Grain(UnitDayRollup, "day", BY_UNIT), Grain(UnitMonthRollup, "month", BY_UNIT)
-GRAINS = (DAY, MONTH, UNIT_DAY, UNIT_MONTH)
+BY_PRODUCT = ("kind", "stage", "product_id", "region_id")
+COMPANY_DAY = Grain(CompanyDayRollup, "day", BY_PRODUCT)
+COMPANY_MONTH = Grain(CompanyMonthRollup, "month", BY_PRODUCT)
+GRAINS = (DAY, MONTH, UNIT_DAY, UNIT_MONTH, COMPANY_DAY, COMPANY_MONTH)
 
 # Sent inside the writing transaction whenever facts enter or leave the rollups; apps that keep
 # results computed from facts (targets' stored forecasts) listen instead of being imported here.
@@ -207,6 +213,8 @@ def restamp(person_id: int, start: dt.date, end: dt.date | None = None) -> int:
             rows, facts, bounds = spans[grain.time]
             if "person_id" in grain.keys:  # the key holds the person: their rows sum their facts only
                 whose, whose_facts, ids = "person_id = %s", "person_id = %s", [person_id]
+            elif "unit_id" not in grain.keys:  # the company's rows: the same facts, the same sums
+                continue
             else:  # a unit's rows sum everyone's facts
                 whose, whose_facts, ids = f"unit_id IN ({marks})", f"COALESCE(unit_id, 0) IN ({marks})", units
             cursor.execute(f"DELETE FROM {grain.table} WHERE {whose} AND {rows}", [*ids, *bounds])
