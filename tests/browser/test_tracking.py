@@ -17,6 +17,15 @@ SIZES = {"1440": {"width": 1440, "height": 900}, "390": {"width": 390, "height":
 QUERY = "period=month&as_of=2024-07-15"
 
 
+def children_match(page, api: dict, metric) -> None:
+    """Each child's actual on the page is the API's."""
+    for child in api["children"]:
+        row = page.get_by_test_id(f"child-{child['node']['kind']}-{child['node']['id']}")
+        assert row.get_by_test_id("child-actual").inner_text().strip() == shown(
+            child["figures"]["actual"], metric, "zh"
+        )
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("username", ["admin", "lead_sh", "rep_sh1"])
 def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, username, size):  # noqa: F811
@@ -43,11 +52,7 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
     assert page.get_by_test_id("kpi-status").inner_text().strip() == status[f["status"]]
     expected_node = {"admin": c.hq.name, "lead_sh": c.sh.name, "rep_sh1": c.rep_sh1.name}[username]
     assert page.get_by_test_id("tracking-title").inner_text().startswith(expected_node)
-    for child in api["children"]:
-        row = page.get_by_test_id(f"child-{child['node']['kind']}-{child['node']['id']}")
-        assert row.get_by_test_id("child-actual").inner_text().strip() == shown(
-            child["figures"]["actual"], metric, "zh"
-        )
+    children_match(page, api, metric)
     if username == "rep_sh1":
         assert api["children"] == [] and page.get_by_test_id("tracking-children").count() == 0
     page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")
@@ -118,11 +123,7 @@ def test_a_new_customers_target_on_the_dashboard(page_for, live_server, counted,
     assert f["actual"] > 0
     for test_id, value in (("kpi-actual", f["actual"]), ("kpi-target", f["target"])):
         assert page.get_by_test_id(test_id).inner_text().strip() == shown(value, metric, "zh")
-    for child in api["children"]:
-        row = page.get_by_test_id(f"child-{child['node']['kind']}-{child['node']['id']}")
-        assert row.get_by_test_id("child-actual").inner_text().strip() == shown(
-            child["figures"]["actual"], metric, "zh"
-        )
+    children_match(page, api, metric)
     page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"issue15-new-customers-{username}-{size}")

@@ -376,6 +376,17 @@ def _grains(
     return out
 
 
+def _owners(units: list[OrgUnit]) -> dict[int, list[int]]:
+    """Each unit -> the units of ``units`` whose subtree holds it. A unit's path ("/1/7/42/")
+    names it and its ancestors: the units asked about it is in."""
+    wanted = {u.pk for u in units}
+    return {
+        pk: mine
+        for pk, path in OrgUnit.objects.values_list("pk", "path")
+        if (mine := [a for a in map(int, path.strip("/").split("/")) if a in wanted])
+    }
+
+
 def _subtrees(units: list[OrgUnit]):
     """The ids of the units in the subtrees of ``units``, as a subquery on their topmost paths:
     the company's regions are five path prefixes, not a list of 500 ids bound one by one."""
@@ -425,13 +436,7 @@ def credited_totals(
             for r in found:
                 add(f"p{r['person_id']}", r.get("m"), r["v"])
     if units:
-        wanted = {u.pk for u in units}
-        # A unit's path ("/1/7/42/") names it and its ancestors: the units asked about it is in.
-        owners = {
-            pk: mine
-            for pk, path in OrgUnit.objects.values_list("pk", "path")
-            if (mine := [a for a in map(int, path.strip("/").split("/")) if a in wanted])
-        }
+        owners = _owners(units)
         inside = _subtrees(units)  # only their rows: a region's read skips the rest of the company
         if metric.credit_rule == Metric.Credit.TERRITORY:
             counted: set[tuple[int, int]] = set()
@@ -498,16 +503,11 @@ def new_customers_by_node(
         if pid in people:
             out[f"p{pid}"].update(customers)
     if units:
-        wanted = {u.pk for u in units}
-        ancestors = {
-            pk: mine
-            for pk, path in OrgUnit.objects.values_list("pk", "path")
-            if (mine := [a for a in map(int, path.strip("/").split("/")) if a in wanted])
-        }
+        owners = _owners(units)
         at = UnitAtDate(pid for pid, _m in found)
         for (pid, _month), customers in found.items():
             for customer_id, first in customers.items():
-                for pk in ancestors.get(at(pid, first.isoformat()) or 0, ()):
+                for pk in owners.get(at(pid, first.isoformat()) or 0, ()):
                     out[f"u{pk}"][customer_id] = first
     return out
 

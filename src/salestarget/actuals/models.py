@@ -259,18 +259,26 @@ class RollupQuerySet(RestrictedQuerySet):
 SUM_FIELDS = ["amount", "quantity", "profit", "rows"]
 
 
-class RollupSums(models.Model):
-    """What every rollup grain holds: the sums of a kind (and stage) of fact per unit. Ids are
-    plain integers with 0 for "none" so that the unique key works with ON CONFLICT upserts on
-    SQLite and PostgreSQL alike (NULLs never clash)."""
+class Sums(models.Model):
+    """What every rollup grain holds: the sums of a kind (and stage) of fact. Ids in the grains'
+    keys are plain integers with 0 for "none" so that the unique key works with ON CONFLICT
+    upserts on SQLite and PostgreSQL alike (NULLs never clash)."""
 
     kind = models.CharField(max_length=16, choices=FactKind.choices)
     stage = models.CharField(max_length=32, blank=True, default="")
-    unit_id = models.BigIntegerField(default=0)
     amount = models.BigIntegerField(default=0)
     quantity = models.BigIntegerField(default=0)
     profit = models.BigIntegerField(default=0)
     rows = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class RollupSums(Sums):
+    """The sums per unit (and more, below)."""
+
+    unit_id = models.BigIntegerField(default=0)
 
     class Meta:
         abstract = True
@@ -402,7 +410,7 @@ class CompanyRollupQuerySet(RestrictedQuerySet):
         return Q(pk__in=[])
 
 
-class CompanyRollup(models.Model):
+class CompanyRollup(Sums):
     """Sums per product and sales region across people and units: the company's figures (its
     total, curve, region x month heat map and product lines) read a few hundred rows a day or a
     month, whatever the size of the sales force (on the large demo 132 rows a day instead of 672
@@ -410,14 +418,8 @@ class CompanyRollup(models.Model):
     on PostgreSQL before). Kept with the other grains in the write's transaction (rollups.py);
     no person or unit in the key, so a move re-books nothing here."""
 
-    kind = models.CharField(max_length=16, choices=FactKind.choices)
-    stage = models.CharField(max_length=32, blank=True, default="")
     product_id = models.BigIntegerField(default=0)
     region_id = models.BigIntegerField(default=0)
-    amount = models.BigIntegerField(default=0)
-    quantity = models.BigIntegerField(default=0)
-    profit = models.BigIntegerField(default=0)
-    rows = models.BigIntegerField(default=0)
 
     objects = CompanyRollupQuerySet.as_manager()
 

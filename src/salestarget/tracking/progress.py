@@ -333,18 +333,8 @@ def credited(
                 months[(key, first.replace(day=1))] += one
         return dict(months)
     _check_additive(metric)
-    company = _company(user, nodes)
-    found = credited_totals(
-        user,
-        metric,
-        start,
-        end,
-        units=[n.unit for n in nodes if n.kind == "unit" and n not in company],
-        people=[n.id for n in nodes if n.kind == "person"],
-        company=bool(company),
-        narrow=part.rows(),
-        by_month=by_month,
-    )
+    company, asked = _asked(user, nodes)
+    found = credited_totals(user, metric, start, end, **asked, narrow=part.rows(), by_month=by_month)
     if by_month:
         for node in company:
             found |= {(node.key, month): v for (key, month), v in list(found.items()) if key == "company"}
@@ -363,25 +353,22 @@ def new_customer_firsts(
         raise DomainError(
             _("New customers are counted per customer, not per product line: choose all product lines.")
         )
-    company = _company(user, nodes)
-    found = new_customers_by_node(
-        user,
-        metric,
-        start,
-        end,
-        units=[n.unit for n in nodes if n.kind == "unit" and n not in company],
-        people=[n.id for n in nodes if n.kind == "person"],
-        company=bool(company),
-        region=part.region,
-    )
+    company, asked = _asked(user, nodes)
+    found = new_customers_by_node(user, metric, start, end, **asked, region=part.region)
     return {n.key: found["company"] if n in company else found[n.key] for n in nodes}
 
 
-def _company(user, nodes: list[Node]) -> list[Node]:
-    """The company's node among ``nodes`` when the user reaches everything: it counts every
-    sale, credited to someone or not."""
+def _asked(user, nodes: list[Node]) -> tuple[list[Node], dict]:
+    """The company's node among ``nodes`` when the user reaches everything (it counts every
+    sale, credited to someone or not), and the units, people and company to ask actuals.credit
+    for."""
     everything = user is None or scope_of(user).reach(Action.VIEW).everything
-    return [n for n in nodes if n.kind == "unit" and n.unit.parent_id is None and everything]
+    company = [n for n in nodes if n.kind == "unit" and n.unit.parent_id is None and everything]
+    return company, {
+        "units": [n.unit for n in nodes if n.kind == "unit" and n not in company],
+        "people": [n.id for n in nodes if n.kind == "person"],
+        "company": bool(company),
+    }
 
 
 def _check_additive(metric: Metric) -> None:
