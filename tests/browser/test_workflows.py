@@ -112,4 +112,8 @@ def test_a_director_replays_last_year(page_for, company, live_server):
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # The technical details, with the total's error beside the monthly ones, fit a phone too.
+    page.get_by_test_id("technical-details").locator("summary").click()
+    assert page.get_by_test_id("total-mae-forecast").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "backtest-admin-390")

@@ -71,7 +71,15 @@ def test_backtest_page(login, sales):
     response = client.get(reverse("targets:backtest"))
     assert response.status_code == 200
     assert 'data-testid="calibration"' in response.content.decode()
-    assert len(response.context["result"].report.series) == 3
+    report = response.context["result"].report
+    assert len(report.series) == 3
+    # What a target is set on, the total of the months, beside the monthly errors (issue 17).
+    from salestarget.web.templatetags.salestarget import cny
+
+    total = report.pooled["total_mae"]["forecast"]
+    assert total is not None
+    cell = f'<td class="text-end" data-testid="total-mae-forecast">{cny(total)}</td>'
+    assert cell in response.content.decode() and "准确度：各月与合计" in response.content.decode()
     response = client.get(reverse("targets:backtest"), {"year": 2020, "level": "1"})
     assert response.status_code == 200
 
