@@ -19,11 +19,15 @@ _request_cache: ContextVar[dict | None] = ContextVar("company_currency", default
 
 
 def fiscal_calendar(settings: FiscalSettings | None = None) -> FiscalCalendar:
-    """The calendar of the company's settings (read when not given): fiscal start month, week
-    start, working-day country, and whether time progress counts working or calendar days."""
+    """The calendar of the company's settings (read when not given, once per request like the
+    currency: a dashboard asks for it seven times): fiscal start month, week start, working-day
+    country, and whether time progress counts working or calendar days."""
+    cache = _request_cache.get() if settings is None else None
+    if cache is not None and "fiscal_calendar" in cache:
+        return cache["fiscal_calendar"]
     fs = settings or FiscalSettings.current()
     overrides, company_years = company_days()
-    return FiscalCalendar(
+    calendar = FiscalCalendar(
         start_month=fs.fy_start_month,
         week_start=fs.week_start,
         country=fs.country,
@@ -31,6 +35,9 @@ def fiscal_calendar(settings: FiscalSettings | None = None) -> FiscalCalendar:
         overrides=overrides,
         company_years=company_years,
     )
+    if cache is not None:
+        cache["fiscal_calendar"] = calendar
+    return calendar
 
 
 def company_days() -> tuple[tuple[tuple[dt.date, bool], ...], tuple[int, ...]]:
