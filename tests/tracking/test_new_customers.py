@@ -191,3 +191,19 @@ def test_a_sales_region_keeps_its_own_customers(counted, login):
     assert company["figures"]["actual"] == count(c, df, MONTHS[0], dt.date(YEAR, 8, 20), everything=True)
     team = get(client, **params, unit=c.sh.pk)
     assert team["figures"]["actual"] == count(c, df, MONTHS[0], dt.date(YEAR, 8, 20), unit=c.sh)
+
+
+def test_the_tracking_table_counts_them_too(counted, login):
+    """The CSV of 销售目标跟踪表 for a new-customers plan: each row's actual is the API's count."""
+    import csv
+    import io
+
+    c = counted
+    client = login("admin")
+    params = {"plan": c.plan.pk, "period": "month", "as_of": "2024-08-20"}
+    answer = client.get("/tracking/table/", {**params, "format": "csv"})
+    assert answer.status_code == 200
+    rows = {r[0]: r for r in csv.reader(io.StringIO(answer.content.decode("utf-8-sig")))}
+    for unit in (c.hq, c.east, c.sh, c.hz):
+        figures = get(client, **params, unit=unit.pk)["figures"]
+        assert rows[unit.code][3] == str(figures["actual"]), unit.code
