@@ -152,6 +152,10 @@ def test_a_team_counts_a_customer_once_and_moves_follow_the_first_deal_date(coun
     assert got["figures"]["actual"] == shanghai
     kids = {k["node"]["id"]: k["figures"]["actual"] for k in got["children"]}
     assert kids[c.rep_sh1.pk] == kids[c.rep_sh2.pk] == shanghai  # each credited, the team once
+    # A territory higher up the tree (the whole country, from 15 March) holds its regions' customers.
+    TerritoryAssignment.objects.create(person=c.rep_hz, region=c.china, valid_from=dt.date(YEAR, 3, 15))
+    hz = get(client, plan=c.plan.pk, person=c.rep_hz.pk, period="month", as_of="2024-03-31")
+    assert hz["figures"]["actual"] == int((march["first"] >= dt.date(YEAR, 3, 15)).sum()) > 0
 
 
 def test_a_rep_sees_only_their_own_and_a_product_line_is_refused_in_words(counted, login):

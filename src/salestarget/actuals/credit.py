@@ -553,19 +553,19 @@ def new_customers(metric: Metric, start: dt.date, end: dt.date, user) -> dict[tu
             found[(owner_id or 0, first.replace(day=1))][cid] = first
     else:
         paths = dict(Region.objects.values_list("pk", "path"))
-        assignments = list(
-            TerritoryAssignment.objects.values_list("person_id", "region_id", "valid_from", "valid_to")
-        )
+        # Each region's holders, looked up through the customer's region and its ancestors (the
+        # ids in its path): a few lookups per customer, not a pass over every assignment.
+        held: dict[int, list[tuple[int, dt.date, dt.date | None]]] = defaultdict(list)
+        for person, rid, start_day, end_day in TerritoryAssignment.objects.values_list(
+            "person_id", "region_id", "valid_from", "valid_to"
+        ):
+            held[rid].append((person, start_day, end_day))
         rows = customers.exclude(region=None).values_list("pk", "region_id", "first_deal_date")
         for cid, region_id, first in rows:
-            path = paths.get(region_id, "")
-            for person, rid, start_day, end_day in assignments:
-                if (
-                    path.startswith(paths.get(rid, "\0"))
-                    and start_day <= first
-                    and (end_day is None or end_day >= first)
-                ):
-                    found[(person, first.replace(day=1))][cid] = first
+            for rid in map(int, paths.get(region_id, "").strip("/").split("/") if region_id in paths else ()):
+                for person, start_day, end_day in held.get(rid, ()):
+                    if start_day <= first and (end_day is None or end_day >= first):
+                        found[(person, first.replace(day=1))][cid] = first
     return _visible(found, user)
 
 
