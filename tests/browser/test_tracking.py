@@ -17,6 +17,16 @@ SIZES = {"1440": {"width": 1440, "height": 900}, "390": {"width": 390, "height":
 QUERY = "period=month&as_of=2024-07-15"
 
 
+def open_dashboard(page_for, live_server, c, username: str, size: str, query: str):
+    """The dashboard of ``c.plan`` as ``username`` at ``size``, and the API's progress for the same."""
+    page = page_for(username, c.password, phone=size == "390")
+    page.set_viewport_size(SIZES[size])
+    page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{query}")
+    return page, page.request.get(
+        f"{live_server.url}/api/v1/tracking/progress?plan={c.plan.pk}&{query}"
+    ).json()
+
+
 def children_match(page, api: dict, metric) -> None:
     """Each child's actual on the page is the API's."""
     for child in api["children"]:
@@ -31,10 +41,7 @@ def children_match(page, api: dict, metric) -> None:
 def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, username, size):  # noqa: F811
     c = published
     assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
-    page = page_for(username, c.password, phone=size == "390")
-    page.set_viewport_size(SIZES[size])
-    page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{QUERY}")
-    api = page.request.get(f"{live_server.url}/api/v1/tracking/progress?plan={c.plan.pk}&{QUERY}").json()
+    page, api = open_dashboard(page_for, live_server, c, username, size, QUERY)
     metric = c.plan.metric
     f = api["figures"]
     assert page.get_by_test_id("kpi-actual").inner_text().strip() == shown(f["actual"], metric, "zh")
@@ -114,10 +121,7 @@ def test_a_new_customers_target_on_the_dashboard(page_for, live_server, counted,
     """新客户数: counts, not money, on every card; the children's counts are the API's."""
     c = counted
     query = "period=year&as_of=2024-08-20"
-    page = page_for(username, c.password, phone=size == "390")
-    page.set_viewport_size(SIZES[size])
-    page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{query}")
-    api = page.request.get(f"{live_server.url}/api/v1/tracking/progress?plan={c.plan.pk}&{query}").json()
+    page, api = open_dashboard(page_for, live_server, c, username, size, query)
     metric = c.plan.metric
     f = api["figures"]
     assert f["actual"] > 0
