@@ -211,3 +211,27 @@ def test_the_tracking_table_counts_them_too(counted, login):
     for unit in (c.hq, c.east, c.sh, c.hz):
         figures = get(client, **params, unit=unit.pk)["figures"]
         assert rows[unit.code][3] == str(figures["actual"]), unit.code
+
+
+def test_the_heat_map_shows_where_new_customers_come_from(counted, login):
+    """Region x month of the first deals, for the company and for a team; no product lines."""
+    from salestarget.tracking import progress as tracking
+
+    c = counted
+    df = customers()
+    as_of = dt.date(YEAR, 8, 20)
+    period, _ = tracking.resolve_period("month", as_of)
+    names = {c.shanghai.pk: c.shanghai.name, c.guangdong.pk: c.guangdong.name}
+    year = df[(df["first"] >= MONTHS[0]) & (df["first"] <= as_of)].copy()
+    year["month"] = year["first"].map(lambda d: d.month - 1)
+    for node, rows in (
+        (tracking.unit_node(c.hq), year),
+        (tracking.person_node(c.rep_sz), year[year["owner_id"] == c.rep_sz.pk]),
+    ):
+        parts = tracking.breakdown(c.admin, c.plan, node, period, as_of)
+        heat = parts["regions"]
+        got = {(heat["names"][y], x): v for x, y, v in heat["cells"]}
+        expected = rows.groupby([rows["region_id"].map(names), "month"]).size().to_dict()
+        assert got == {k: int(v) for k, v in expected.items()} and parts["products"] is None
+    page = login("admin").get("/tracking/", {"plan": c.plan.pk, "as_of": as_of.isoformat()}).content.decode()
+    assert 'data-testid="tracking-heat"' in page and 'data-testid="tracking-lines"' not in page

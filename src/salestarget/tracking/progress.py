@@ -658,9 +658,9 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
     from salestarget.targets.services import plan_period
 
     metric = plan.metric
-    if metric.aggregation not in COLUMNS:
+    if metric.aggregation not in COLUMNS and metric.aggregation != Metric.Aggregation.NEW_CUSTOMERS:
         return {"regions": None, "products": None}
-    column, money = COLUMNS[metric.aggregation]
+    column, money = COLUMNS.get(metric.aggregation, (None, False))
     whole = plan_period(plan)
     cal = fiscal_calendar()
     months = cal.periods("month", whole)
@@ -671,14 +671,13 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
     names: dict[int, str] = {}
     if until >= whole.start:
         index = {m.start: i for i, m in enumerate(months)}
-        for rows in _node_rows(user, metric, node, whole.start, until, part):
-            for r in rows.values("region_id", "m").annotate(v=Sum(column)):
-                head = regions.get(r["region_id"])
-                if head is None:
-                    continue
-                key = (head[0], index[month_of(r["m"])])
-                heat[key] = heat.get(key, 0) + int(r["v"] or 0)
-                names[head[0]] = head[1]
+        for region_id, month, value in _by_region_month(user, metric, node, whole.start, until, part):
+            head = regions.get(region_id)
+            if head is None:
+                continue
+            key = (head[0], index[month])
+            heat[key] = heat.get(key, 0) + value
+            names[head[0]] = head[1]
     region_ids = sorted(names, key=lambda pk: -sum(v for (rid, _i), v in heat.items() if rid == pk))
     matrix = [
         [i, row, to_units(heat[(pk, i)], money, metric.decimals)]
@@ -686,6 +685,8 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
         for i in range(len(months))
         if (pk, i) in heat
     ]
+    if column is None:  # new customers have a region, not a product line
+        return {"regions": _heat_out(names, region_ids, months, matrix), "products": None}
     lines = top_level(Product)
     by_line: dict[int, int] = {}
     line_names: dict[int, str] = {}
@@ -719,11 +720,31 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
          "target": line_targets.get(pk)}
         for pk in sorted(line_names, key=lambda pk: -by_line.get(pk, 0))
     ]  # fmt: skip
+    return {"regions": _heat_out(names, region_ids, months, matrix), "products": products}
+
+
+def _heat_out(names: dict, region_ids: list[int], months: list[Period], matrix: list) -> dict:
     return {
-        "regions": {
-            "names": [names[pk] for pk in region_ids],
-            "months": [f"{m.start.month}月" if lang() == "zh" else m.start.strftime("%b") for m in months],
-            "cells": matrix,
-        },
-        "products": products,
+        "names": [names[pk] for pk in region_ids],
+        "months": [f"{m.start.month}月" if lang() == "zh" else m.start.strftime("%b") for m in months],
+        "cells": matrix,
     }
+
+
+def _by_region_month(user, metric: Metric, node: Node, start: dt.date, end: dt.date, part: Slice):
+    """(sales region id, first day of month, value in the rollups' units) of the node's actuals:
+    the rollups' sums, or its new customers counted by their region and first-deal month."""
+    column = COLUMNS.get(metric.aggregation, (None, False))[0]
+    if column is None:
+        from salestarget.catalog.models import Customer
+
+        firsts = new_customer_firsts(user, metric, [node], start, end, part)[node.key]
+        region_of = dict(
+            Customer.objects.filter(first_deal_date__range=(start, end)).values_list("pk", "region_id")
+        )
+        for customer_id, first in firsts.items():
+            yield region_of.get(customer_id), first.replace(day=1), 1
+        return
+    for rows in _node_rows(user, metric, node, start, end, part):
+        for r in rows.values("region_id", "m").annotate(v=Sum(column)):
+            yield r["region_id"], month_of(r["m"]), int(r["v"] or 0)
