@@ -116,7 +116,7 @@ def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_ser
     screenshot(tv, "issue15-wallboard-1920")
 
 
-@pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("lead_sh", "390")])
+@pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("lead_sh", "390"), ("rep_sh1", "390")])
 def test_a_new_customers_target_on_the_dashboard(page_for, live_server, counted, username, size):  # noqa: F811
     """新客户数: counts, not money, on every card; the children's counts are the API's."""
     c = counted

@@ -483,21 +483,18 @@ def new_customers_by_node(
     out |= {f"p{p}": {} for p in people} | ({"company": {}} if company else {})
     if end < start:
         return out
-    inside = (
-        set(Region.objects.filter(path__startswith=region.path).values_list("pk", flat=True))
-        if region is not None
-        else None
-    )
-    wanted_region = Q() if inside is None else Q(region_id__in=inside)
+    customers = Customer.objects.filter(first_deal_date__range=(start, end))
+    if region is not None:
+        customers = customers.filter(
+            region_id__in=Region.objects.filter(path__startswith=region.path).values("pk")
+        )
     if company:
-        customers = Customer.objects.filter(wanted_region, first_deal_date__range=(start, end))
         out["company"] = dict(customers.values_list("pk", "first_deal_date"))
     if not (units or people):
         return out
     found = new_customers(metric, start, end, user)
-    if inside is not None:
-        ids = {c for customers in found.values() for c in customers}
-        keep = set(Customer.objects.filter(wanted_region, pk__in=ids).values_list("pk", flat=True))
+    if region is not None:  # the range's customers of the region, not an id list of them
+        keep = set(customers.values_list("pk", flat=True))
         found = {key: {c: d for c, d in cs.items() if c in keep} for key, cs in found.items()}
     for (pid, _month), customers in found.items():
         if pid in people:

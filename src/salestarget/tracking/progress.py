@@ -371,8 +371,13 @@ def _asked(user, nodes: list[Node]) -> tuple[list[Node], dict]:
     }
 
 
+def _tracked(metric: Metric) -> bool:
+    """Whether progress is tracked for the metric: sums of the rollups, and new customers."""
+    return metric.aggregation in COLUMNS or metric.aggregation == Metric.Aggregation.NEW_CUSTOMERS
+
+
 def _check_additive(metric: Metric) -> None:
-    if metric.aggregation not in COLUMNS and metric.aggregation != Metric.Aggregation.NEW_CUSTOMERS:
+    if not _tracked(metric):
         raise DomainError(
             _(
                 "Progress is tracked for metrics that add up (amounts, quantities, counts); “%(metric)s” does not."
@@ -658,7 +663,7 @@ def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, p
     from salestarget.targets.services import plan_period
 
     metric = plan.metric
-    if metric.aggregation not in COLUMNS and metric.aggregation != Metric.Aggregation.NEW_CUSTOMERS:
+    if not _tracked(metric):
         return {"regions": None, "products": None}
     column, money = COLUMNS.get(metric.aggregation, (None, False))
     whole = plan_period(plan)
