@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from salestarget.engine.calendar import working_days
+from salestarget.engine.forecast import SeriesInput, forecast_many
 from salestarget.engine.pace import SPREAD, Segment, normal_chance, pace, spread_of
 from salestarget.engine.rounding import round_half_up
 
@@ -61,7 +62,7 @@ GROWTH_CLIP = 0.5
 DEFAULT_SPREAD = SPREAD  # the engine's
 DEMO_SIZE = "small"
 DEMO_TODAY = dt.date(2026, 11, 25)
-PLANS = ("blend", "last year x growth", "last year", "last 12 months")
+PLANS = ("blend", "last year x growth", "last year", "last 12 months", "the product's recommendation")
 
 
 def _buhlmann(s, spread, *, kappa: float):
@@ -227,6 +228,27 @@ def plans(data: Daily, n: int, period: Period) -> dict[str, int]:
     }
 
 
+def recommended_plans(data: Daily, period: Period) -> list[int]:
+    """Every node's 50% target for the period as the product recommends it from the months before
+    (``engine.forecast``, with working days and the company's months as the reference season, as
+    ``targets.recommendations`` passes them): the plan of a planner who takes the app's advice."""
+    months = [
+        shift_months(data.origin, i)
+        for i in range((period.start.year - data.origin.year) * 12 + period.start.month - data.origin.month)
+    ]
+
+    def days(ms):
+        return np.array([len(working_dates(m, month_end(m), data.country)) for m in ms], dtype=float)
+
+    def history(n: int) -> np.ndarray:
+        return np.array([data.total(n, m, month_end(m)) for m in months], dtype=float)
+
+    past, ahead, company = days(months), days(period.months), history(0)
+    inputs = [SeriesInput(name, history(n), past, ahead, company) for n, name in enumerate(data.names)]
+    out = forecast_many(inputs, len(period.months), n_jobs=1)
+    return [out[name].target_for_probability(0.5) for name in data.names]
+
+
 def month_weights(data: Daily, n: int, period: Period) -> list[int]:
     """The blend plan's months (the weights of a quarter's segments): each month half last year's
     month x (1 + g), half a twelfth of the last 12 months, both as of the period's start."""
@@ -252,8 +274,9 @@ def replay(data: Daily) -> tuple[pd.DataFrame, pd.DataFrame]:
         days = working_dates(period.start, period.end, data.country)
         ly_days = working_dates(ly.start, ly.end, data.country)
         month_days = [working_dates(m, month_end(m), data.country) for m in period.months]
+        recommended = recommended_plans(data, period)
         for n in range(len(data.names)):
-            plan = plans(data, n, period)
+            plan = {**plans(data, n, period), PLANS[-1]: recommended[n]}
             final = data.total(n, period.start, period.end)
             if plan["blend"] <= 0 or final <= 0:
                 continue
@@ -834,7 +857,10 @@ def report(sup: dict, demo: dict, lines_read: int, first: dt.date, last: dt.date
             "Every variant tried: the median APE of the projection over the run-rate's, by plan and by "
             "the credibility given to the pace seen (w as a function of s; Buhlmann's s / (s + spread^2 / "
             "kappa) trusts a steady node's pace sooner, added 2026-12-03: no better on either data set, not "
-            'kept). "last year x growth" was the '
+            'kept). "the product\'s recommendation" (added 2026-12-03) is the 50% target `engine.forecast` '
+            "recommends from the months before the period, with working days and the company's months as "
+            "the reference season, as the recommendation page asks it: the plan of a planner who takes the "
+            'app\'s advice. "last year x growth" was the '
             f"first plan replayed: {sup['far_plans']:.1%} of the blend's monthly plans exceed 3x the final "
             f"(worst {sup['worst_plan']:.0f}x, {sup['worst_plan_at']}).",
             "",

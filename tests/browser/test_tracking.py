@@ -7,6 +7,7 @@ import pytest
 
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.actuals.summary import shown
+from salestarget.core.money import format_percent
 from tests.browser.conftest import screenshot
 from tests.tracking.test_new_customers import counted  # noqa: F401 (a fixture)
 from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
@@ -57,6 +58,10 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
         "at_risk": "有风险",
     }
     assert page.get_by_test_id("kpi-status").inner_text().strip() == status[f["status"]]
+    # The chance rests on the blended projection, not on the season's or the run-rate's: the page
+    # names the one it rests on, so that a 40% chance beside two lower projections can be read.
+    assert page.get_by_test_id("kpi-chance").inner_text().strip() == format_percent(f["chance"], 0)
+    assert shown(f["projection"], metric, "zh") in page.get_by_test_id("kpi-projection").inner_text()
     expected_node = {"admin": c.hq.name, "lead_sh": c.sh.name, "rep_sh1": c.rep_sh1.name}[username]
     assert page.get_by_test_id("tracking-title").inner_text().startswith(expected_node)
     children_match(page, api, metric)
