@@ -65,6 +65,17 @@ def test_the_wallboard_shows_the_unit_and_refreshes(published, login):  # noqa: 
     html = page.content.decode()
     assert page.status_code == 200 and 'http-equiv="refresh"' in html and c.east.name in html
     assert c.sh.name in html and c.hz.name in html  # the teams' bars
+    # The top of the leaderboard wears each rep's status colour as the dashboard and the
+    # leaderboard do: on track is blue there, so it is not green (ahead) here.
+    status = {
+        r["node"]["id"]: r["figures"]["status"]
+        for r in board(login("director_east"), c.plan).json()["rows"]
+        if r["rank"] is not None
+    }
+    assert status[c.rep_sh2.pk] == "on_track"
+    classes = {"on_track": "status-on-track", "lagging": "status-behind", "at_risk": "status-at-risk"}
+    for person, s in status.items():
+        assert f'text-status {classes.get(s, "status-ahead")}" data-testid="wb-top-{person}"' in html
     assert (
         login("rep_sh1")
         .get("/tracking/wallboard/", {"plan": c.plan.pk, "unit": c.sh.pk, "as_of": AS_OF})

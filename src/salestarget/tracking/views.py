@@ -144,6 +144,8 @@ def wallboard(request):
     top = []
     if may_see(request.user, plan):
         top = [r for r in leaderboard(request.user, plan, kind, as_of)["rows"] if r["rank"] is not None][:10]
+        for row in top:
+            row["status_class"] = STATUS_CLASSES.get(row["figures"]["status"], "")
     f = data["figures"]
     context = {
         "plan": plan,
@@ -204,11 +206,11 @@ def _lines(products: list[dict] | None, metric: Metric) -> dict | None:
 
 def _bars(children: list[dict]) -> dict:
     """The children's achievement as horizontal bars in their status colours."""
-    colours = {
+    colours = {  # app.css's --st-ahead, --st-on-track, --st-behind, --st-at-risk
         "reached": "#198754",
         "ahead": "#198754",
         "on_track": "#0d6efd",
-        "lagging": "#ffc107",
+        "lagging": "#f59f00",
         "at_risk": "#dc3545",
     }
     rows = list(reversed(children))
