@@ -249,12 +249,16 @@ def cuts(n: int, horizon: int, quick: bool) -> list[int]:
     return out[-1:] if quick else out
 
 
-def evaluate(panel: Panel, horizon: int, exp: np.ndarray | None, quick: bool, jobs: int) -> dict:
+def evaluate(
+    panel: Panel, horizon: int, exp: np.ndarray | None, quick: bool, jobs: int, lone: bool = False
+) -> dict:
     rows, wall, models = [], 0.0, Counter()
     rows_idx = range(len(panel.keys))
     if quick:
         rows_idx = range(0, len(panel.keys), math.ceil(len(panel.keys) / QUICK_SERIES))
-    kwargs = call_kwargs(jobs)
+    # ``lone``: each series chooses and calibrates on its own windows, as the recommendation page
+    # forecasts its one scope (a batch of one is a panel of one).
+    kwargs = call_kwargs(jobs) | ({"pool": False} if lone else {})
     for cut in cuts(len(panel.months), horizon, quick):
         inputs, kept = [], []
         # As the app does (targets.history.reference): every series borrows the season of the
@@ -363,7 +367,13 @@ def pooled(name: str, horizon: int, parts: list[tuple[dict, float, pd.DataFrame]
 
 
 def run(
-    panels: list[Panel], horizons: list[int], kind: str, quick: bool, jobs: int, cache: dict
+    panels: list[Panel],
+    horizons: list[int],
+    kind: str,
+    quick: bool,
+    jobs: int,
+    cache: dict,
+    lone: bool = False,
 ) -> tuple[list[str], float]:
     """One exposure's table; ``cache`` keeps evaluations whose exposure another kind had already."""
     t0 = time.perf_counter()
@@ -374,7 +384,7 @@ def run(
         for h in horizons:
             key = (panel.name, h, None if exp is None else exp.tobytes())
             if key not in cache:
-                cache[key] = evaluate(panel, h, exp, quick, jobs) | {"kind": kind}
+                cache[key] = evaluate(panel, h, exp, quick, jobs, lone) | {"kind": kind}
             e = cache[key]
             f = figures(e["rows"])
             results.append((panel.name, h, f, e["wall"]))
@@ -429,7 +439,8 @@ INTRO = (
 
 
 def write(name: str, text: str) -> None:
-    """Replace the subsection ``### run: name`` of SECTION in RESULTS.md, or append it."""
+    """Replace the subsection ``### run: name`` of SECTION in RESULTS.md, or append it; the other
+    subsections (the hand-written summary among them) stay as they are."""
     old = RESULTS.read_text()
     start = old.find(SECTION)
     if start < 0:
@@ -438,7 +449,7 @@ def write(name: str, text: str) -> None:
         end = old.find("\n## ", start + len(SECTION))
         end = len(old) if end < 0 else end + 1
         before, body, after = old[:start], old[start:end], old[end:]
-    runs = re.split(r"(?m)^(?=### run: )", body)[1:]
+    runs = re.split(r"(?m)^(?=### )", body)[1:]
     runs = [r.rstrip("\n") for r in runs if r.splitlines()[0] != f"### run: {name}"]
     section = "\n\n".join([SECTION, INTRO, *runs, f"### run: {name}\n\n{text}"]) + "\n"
     RESULTS.write_text(before + section + ("\n" + after if after else ""))
@@ -468,6 +479,11 @@ def main() -> None:
     parser.add_argument(
         "--write", action="store_true", help="write this run's subsection of bench/RESULTS.md"
     )
+    parser.add_argument(
+        "--lone",
+        action="store_true",
+        help="each series alone (pool=False), as the recommendation page forecasts its scope",
+    )
     args = parser.parse_args()
     changed = {}
     for item in args.variant:
@@ -485,8 +501,8 @@ def main() -> None:
     variant = " ".join(f"{k}={v}" for k, (v, _) in changed.items()) or "defaults"
     cache: dict = {}
     for kind in args.exposure:
-        lines, seconds = run(panels, args.horizons, kind, args.quick, args.jobs, cache)
-        name = f"{variant}, exposure {kind}"
+        lines, seconds = run(panels, args.horizons, kind, args.quick, args.jobs, cache, args.lone)
+        name = f"{variant}, exposure {kind}" + (", each series alone" if args.lone else "")
         if args.panels != list(PANELS) or args.horizons != list(HORIZONS):
             name += f", panels {' '.join(args.panels)}, h {' '.join(map(str, args.horizons))}"
         name += ", quick" if args.quick else ""
