@@ -136,3 +136,42 @@ def test_a_new_customers_target_on_the_dashboard(page_for, live_server, counted,
     page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"issue15-new-customers-{username}-{size}")
+
+
+@pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("rep_sh1", "390")])
+def test_the_home_page_opens_on_this_months_targets(
+    page_for, live_server, published, counted, username, size
+):  # noqa: F811
+    """Every plan in force as a card on the home page, its figures the API's; a tap opens the
+    dashboard of that plan."""
+    import datetime as dt
+
+    import time_machine
+
+    from salestarget.targets.models import Plan
+
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    page = page_for(username, c.password, phone=size == "390")  # signed in today: the cookie lives
+    page.set_viewport_size(SIZES[size])
+    plans = Plan.objects.filter(status=Plan.Status.PUBLISHED).select_related("metric")
+    with time_machine.travel(dt.datetime(2024, 7, 16, 9, 0)):  # figures up to 15 July
+        page.goto(f"{live_server.url}/")
+        for plan in plans:
+            f = page.request.get(
+                f"{live_server.url}/api/v1/tracking/progress?plan={plan.pk}&period=month&as_of=2024-07-15"
+            ).json()["figures"]
+            card = page.get_by_test_id(f"my-target-{plan.pk}")
+            assert card.get_by_test_id("my-target-actual").inner_text().strip() == shown(
+                f["actual"], plan.metric, "zh"
+            )
+            assert card.get_by_test_id("my-target-achievement").inner_text().strip() == format_percent(
+                f["achievement"]
+            )
+        assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+        screenshot(page, f"issue15-home-targets-{username}-{size}")
+        sales = next(p for p in plans if p.metric.code == "sales")
+        page.get_by_test_id(f"my-target-{sales.pk}").click()
+        page.wait_for_load_state("networkidle")
+        assert f"plan={sales.pk}" in page.url
+        assert page.get_by_test_id("tracking-title").inner_text().endswith("2024年7月")

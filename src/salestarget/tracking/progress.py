@@ -556,6 +556,28 @@ def progress(
     }
 
 
+def my_targets(user, as_of: dt.date, kind: str = "month") -> tuple[Node | None, list[tuple[Plan, dict]]]:
+    """Where the user's own node (their topmost unit, or themselves) stands in every tracked plan
+    in force on ``as_of``, one plan per metric as the dashboard picks it: what the home page
+    opens on every morning, without the children the dashboard adds."""
+    node = default_node(user, as_of)
+    if node is None:
+        return None, []
+    plans = (
+        Plan.objects.restrict(user)
+        .filter(status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED], period_start__lte=as_of)
+        .select_related("metric")
+        .order_by("metric__sort_order", "metric_id", "-period_start")
+    )
+    found, seen = [], set()
+    for plan in plans:
+        if plan.metric_id in seen or as_of > plan.period_end or not _tracked(plan.metric):
+            continue
+        seen.add(plan.metric_id)
+        found.append((plan, progress(user, plan, node, kind, as_of, children=False)))
+    return node, found
+
+
 def node_out(node: Node) -> dict:
     return {"kind": node.kind, "id": node.id, "code": node.code, "name": node.name}
 

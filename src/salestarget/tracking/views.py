@@ -146,14 +146,10 @@ def wallboard(request):
         top = [r for r in leaderboard(request.user, plan, kind, as_of)["rows"] if r["rank"] is not None][:10]
         for row in top:
             row["status_class"] = STATUS_CLASSES.get(row["figures"]["status"], "")
-    f = data["figures"]
     context = {
         "plan": plan,
         "node": node,
-        "figures": f,
-        "shown": {k: shown(f[k], metric, language) for k in ("actual", "target", "required_per_day")},
-        "status_label": STATUS_LABELS[f["status"]],
-        "status_class": STATUS_CLASSES.get(f["status"], ""),
+        **_headline(data["figures"], metric, language),
         "period_label": period.label(language),
         "as_of": as_of,
         "chart": _bars(children),
@@ -161,6 +157,30 @@ def wallboard(request):
         "refresh": 300,
     }
     return render(request, "tracking/wallboard.html", context)
+
+
+def _headline(f: dict, metric: Metric, language: str) -> dict:
+    """A node's figures with the amounts a card shows, as the user reads them, and its status."""
+    return {
+        "figures": f,
+        "shown": {k: shown(f[k], metric, language) for k in ("actual", "target", "required_per_day")},
+        "status_label": STATUS_LABELS[f["status"]],
+        "status_class": STATUS_CLASSES.get(f["status"], ""),
+    }
+
+
+def my_target_cards(user, as_of: dt.date) -> dict:
+    """The home page's "this month" cards: the user's own node in every plan in force."""
+    node, found = tracking.my_targets(user, as_of)
+    language = lang()
+    return {
+        "node": node,
+        "as_of": as_of,
+        "period_label": tracking.resolve_period("month", as_of)[0].label(language),
+        "cards": [
+            {"plan": plan, **_headline(data["figures"], plan.metric, language)} for plan, data in found
+        ],
+    }
 
 
 def _heat(regions: dict | None, metric: Metric) -> dict | None:
