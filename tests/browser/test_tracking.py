@@ -139,9 +139,8 @@ def test_a_new_customers_target_on_the_dashboard(page_for, live_server, counted,
 
 
 @pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("rep_sh1", "390")])
-def test_the_home_page_opens_on_this_months_targets(
-    page_for, live_server, published, counted, username, size
-):  # noqa: F811
+@pytest.mark.usefixtures("counted")
+def test_the_home_page_opens_on_the_months_targets(page_for, live_server, published, username, size):  # noqa: F811
     """Every plan in force as a card on the home page, its figures the API's; a tap opens the
     dashboard of that plan."""
     import datetime as dt

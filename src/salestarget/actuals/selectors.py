@@ -4,11 +4,11 @@ credited by the metric's rule (:mod:`salestarget.actuals.credit`)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth
 
-from salestarget.actuals.credit import COLUMNS, total_rows
+from salestarget.actuals.credit import COLUMNS, month_rows
 from salestarget.catalog.models import Region
 from salestarget.metrics.models import Metric
 
@@ -18,8 +18,12 @@ def metric(code: str) -> Metric | None:
     return Metric.objects.filter(code=code).first()
 
 
-def _rollups(user, the_metric: Metric, start: dt.date, end: dt.date):
-    return total_rows(user, the_metric, since=start, until=end)
+def _rows(user, the_metric: Metric, start: dt.date, end: dt.date) -> list:
+    """Querysets that together hold each credited row the user may see over [start, end] once,
+    with its month ``m``: whole months from the month grains and the company's own for those
+    who see everything (:func:`~salestarget.actuals.credit.month_rows`), so the home page sums a
+    row a month, not one a day per rep."""
+    return month_rows(user, the_metric, start, end)
 
 
 def _column(the_metric: Metric) -> str:
@@ -30,15 +34,19 @@ def total(user, the_metric: Metric | None, start: dt.date, end: dt.date) -> int:
     """The metric's credited sum in rollup units (fen for money)."""
     if the_metric is None:
         return 0
-    return _rollups(user, the_metric, start, end).aggregate(v=Sum(_column(the_metric)))["v"] or 0
+    column = _column(the_metric)
+    return sum(rows.aggregate(v=Sum(column))["v"] or 0 for rows in _rows(user, the_metric, start, end))
 
 
 def by_month(user, the_metric: Metric | None, start: dt.date, end: dt.date) -> dict[dt.date, int]:
     """{first day of month: sum} for the months between start and end that have rows."""
     if the_metric is None:
         return {}
-    rows = _rollups(user, the_metric, start, end).annotate(m=TruncMonth("day")).values("m")
-    return {_as_date(r["m"]): r["v"] or 0 for r in rows.annotate(v=Sum(_column(the_metric)))}
+    column, out = _column(the_metric), defaultdict(int)
+    for rows in _rows(user, the_metric, start, end):
+        for r in rows.values("m").annotate(v=Sum(column)):
+            out[_as_date(r["m"])] += r["v"] or 0
+    return dict(out)
 
 
 def by_top_region(user, the_metric: Metric | None, start: dt.date, end: dt.date) -> list[tuple[str, int]]:
@@ -46,11 +54,10 @@ def by_top_region(user, the_metric: Metric | None, start: dt.date, end: dt.date)
     if the_metric is None:
         return []
     groups = top_region_names()
-    sums: dict[str, int] = {}
-    rows = _rollups(user, the_metric, start, end).values("region_id").annotate(v=Sum(_column(the_metric)))
-    for row in rows:
-        name = groups.get(row["region_id"], "")
-        sums[name] = sums.get(name, 0) + (row["v"] or 0)
+    column, sums = _column(the_metric), defaultdict(int)
+    for rows in _rows(user, the_metric, start, end):
+        for row in rows.values("region_id").annotate(v=Sum(column)):
+            sums[groups.get(row["region_id"], "")] += row["v"] or 0
     return sorted(sums.items(), key=lambda kv: -kv[1])
 
 
