@@ -121,6 +121,7 @@ class Daily:
     cum: np.ndarray
     country: str  # the working-day calendar
     last: dt.date  # the last day of data: periods ending later are not replayed
+    parents: dict[str, str | None]  # each node's smallest node holding all its rows (None: the top)
 
     def total(self, n: int, start: dt.date, end: dt.date) -> int:
         """Node n's sales over [start, end], inclusive."""
@@ -139,7 +140,21 @@ def daily(df: pd.DataFrame, masks: dict[str, np.ndarray], country: str) -> Daily
         np.cumsum(
             np.bincount(index[mask], weights=cents[mask], minlength=days).astype(np.int64), out=cum[n, 1:]
         )
-    return Daily(origin, list(masks), cum, country, last)
+    return Daily(origin, list(masks), cum, country, last, parents(masks))
+
+
+def parents(masks: dict[str, np.ndarray]) -> dict[str, str | None]:
+    """Each node's parent: the smallest other node whose rows include all of its rows."""
+    sizes = {name: int(mask.sum()) for name, mask in masks.items()}
+    out: dict[str, str | None] = {}
+    for name, mask in masks.items():
+        holders = [
+            other
+            for other, m in masks.items()
+            if other != name and sizes[other] > sizes[name] and not np.any(mask & ~m)
+        ]
+        out[name] = min(holders, key=sizes.__getitem__) if holders else None
+    return out
 
 
 # --- periods, calendar and plan ---------------------------------------------------------------------
@@ -469,6 +484,55 @@ def variants(b: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["plan", "trust", "kind", "bucket", "ratio"])
 
 
+# The pace seen, shrunk toward the parent's instead of toward the plan: q(node) = w x pace(node) +
+# (1 - w) x q(parent), q(top) = w x pace(top) + 1 - w. A month where the whole team sells above plan
+# says something about each of its reps' second half; the replay says whether it helps.
+CHAINED = {"s^2": TRUST["s^2"], "s / (s + spread^2 / 0.01)": TRUST["s / (s + spread^2 / 0.01)"]}
+
+
+def chained(b: pd.DataFrame, rows: pd.DataFrame, parent: dict[str, str | None]) -> pd.DataFrame:
+    """Median APE ratio to the run-rate of the blend plan with the pace shrunk toward the parent's."""
+    b = b.reset_index(drop=True)
+    r = rows[rows["multiple"] == 1.0].copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r["pace"] = np.where(
+            (r["share"] > 0) & (r["target"] > 0), r["actual"] / (r["target"] * r["share"]), 1.0
+        )
+
+    def depth(node: str) -> int:
+        return 0 if parent[node] is None else 1 + depth(parent[node])
+
+    r["depth"] = r["node"].map(depth)
+    r["parent"] = r["node"].map(parent)
+    at = ["node", "period", "k"]
+    rr = (b["run_rate"] / b["final"] - 1).abs()
+    out = []
+    for trust, credibility in CHAINED.items():
+        q = pd.Series(dtype=float)
+        for _, level in r.groupby("depth", sort=True):
+            above = pd.MultiIndex.from_frame(level[["parent", "period", "k"]])
+            q_parent = q.reindex(above).fillna(1.0).to_numpy()
+            w = credibility(level["share"].to_numpy(), level["spread"].to_numpy())
+            mine = pd.Series(
+                w * level["pace"].to_numpy() + (1 - w) * q_parent, index=pd.MultiIndex.from_frame(level[at])
+            )
+            q = pd.concat([q, mine]) if len(q) else mine
+        seen = q.reindex(pd.MultiIndex.from_frame(b[at])).to_numpy()
+        projection = b["actual"].to_numpy() + b["target"].to_numpy() * (1 - b["share"].to_numpy()) * seen
+        ape = pd.Series(np.abs(projection / b["final"].to_numpy() - 1), index=b.index)
+        for (kind, bucket), idx in b.groupby(["kind", "bucket"]).groups.items():
+            out.append(
+                (
+                    "blend, pace shrunk toward the parent's",
+                    trust,
+                    kind,
+                    bucket,
+                    ape[idx].median() / rr[idx].median(),
+                )
+            )
+    return pd.DataFrame(out, columns=["plan", "trust", "kind", "bucket", "ratio"])
+
+
 def variant_lines(v: pd.DataFrame) -> list[str]:
     cols = [(k, b) for k in ("month", "quarter") for b in (0.25, 0.5, 0.75)]
     lines = [
@@ -739,7 +803,7 @@ def run(data: Daily, search: bool) -> dict:
         "rows": rows,
         "errors": errors,
         "levels": level_table(buckets),
-        "variants": variants(buckets, other),
+        "variants": pd.concat([variants(buckets, other), chained(buckets, rows, data.parents)]),
         **far_plans(rows),
         "cases": cases,
         "p_default": p_default,

@@ -118,7 +118,18 @@ def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_ser
     tv.goto(f"{live_server.url}/tracking/wallboard/?plan={c.plan.pk}&{QUERY}")
     tv.wait_for_function("document.querySelector('[data-echarts=wb-bars] canvas') !== null")
     assert tv.get_by_test_id("wb-top").locator("li").count() == 4
+    assert "按达成率排名" in tv.content()  # its bars are the east's teams or the company's regions
     screenshot(tv, "issue15-wallboard-1920")
+    # On a phone a figure stays on one line (3,425.74万 broke after the point) and fits its card.
+    tv.set_viewport_size(SIZES["390"])
+    tv.reload()
+    fits = tv.evaluate(
+        "[...document.querySelectorAll('.wb-value')].map(e => [getComputedStyle(e).whiteSpace,"
+        " e.scrollWidth <= e.clientWidth])"
+    )
+    assert fits and all(f == ["nowrap", True] for f in fits), fits
+    assert tv.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(tv, "issue15-wallboard-390")
 
 
 @pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("lead_sh", "390"), ("rep_sh1", "390")])
