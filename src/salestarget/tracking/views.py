@@ -104,8 +104,7 @@ def leaderboard_page(request):
             language = lang()
             for row in board["rows"]:
                 f = row["figures"]
-                row["status_label"] = STATUS_LABELS[f["status"]]
-                row["status_class"] = STATUS_CLASSES.get(f["status"], "")
+                row.update(_status(f))
                 if row["amounts"]:
                     row["actual"] = shown(f["actual"], plan.metric, language)
                     row["target"] = shown(f["target"], plan.metric, language)
@@ -145,7 +144,7 @@ def wallboard(request):
     if may_see(request.user, plan):
         top = [r for r in leaderboard(request.user, plan, kind, as_of)["rows"] if r["rank"] is not None][:10]
         for row in top:
-            row["status_class"] = STATUS_CLASSES.get(row["figures"]["status"], "")
+            row.update(_status(row["figures"]))
     context = {
         "plan": plan,
         "node": node,
@@ -164,17 +163,20 @@ def _headline(f: dict, metric: Metric, language: str) -> dict:
     return {
         "figures": f,
         "shown": {k: shown(f[k], metric, language) for k in ("actual", "target", "required_per_day")},
-        "status_label": STATUS_LABELS[f["status"]],
-        "status_class": STATUS_CLASSES.get(f["status"], ""),
+        **_status(f),
     }
+
+
+def _status(f: dict) -> dict:
+    """A status's label and colour (app.css's class), as every tracking screen shows it."""
+    return {"status_label": STATUS_LABELS[f["status"]], "status_class": STATUS_CLASSES.get(f["status"], "")}
 
 
 def my_target_cards(user, as_of: dt.date) -> dict:
     """The home page's "this month" cards: the user's own node in every plan in force."""
-    node, found = tracking.my_targets(user, as_of)
+    _node, found = tracking.my_targets(user, as_of)
     language = lang()
     return {
-        "node": node,
         "as_of": as_of,
         "period_label": tracking.resolve_period("month", as_of)[0].label(language),
         "cards": [
@@ -299,8 +301,7 @@ def dashboard(request):
                     "previous",
                 )
             },  # fmt: skip
-            "status_label": STATUS_LABELS[figures["status"]],
-            "status_class": STATUS_CLASSES.get(figures["status"], ""),
+            **_status(figures),
         }
 
     my_rank = None
@@ -380,8 +381,7 @@ def table(request):
             "indent": r.depth * 1.25,
             "period": {k: shown(r.period[k], metric, language) for k in ("target", "actual", "gap")},
             "to_date": {k: shown(r.to_date[k], metric, language) for k in ("target", "actual", "gap")},
-            "status_label": STATUS_LABELS[r.period["status"]],
-            "status_class": STATUS_CLASSES.get(r.period["status"], ""),
+            **_status(r.period),
         }
         for r in found.rows
     ]
