@@ -93,21 +93,21 @@ def _check(segments: Sequence[Segment]) -> None:
             )
 
 
-def _done(segments: Sequence[Segment]) -> list[Fraction]:
-    """How much of each segment is behind us, 0..1.
+def _done(segments: Sequence[Segment]) -> list[tuple[int, int]]:
+    """How much of each segment is behind us, 0..1, as (numerator, denominator).
 
     A segment without working days (a month swallowed by holidays) has no inside to progress through,
     so it is all or nothing: it is behind us once a working day after it has elapsed, or once no working
     day of the whole period is left (it is then the end of the period as working days count time).
     """
     left = any(s.elapsed < s.working_days for s in segments)
-    out: list[Fraction] = []
+    out: list[tuple[int, int]] = []
     later_started = False
     for s in reversed(segments):
         if s.working_days:
-            out.append(Fraction(s.elapsed, s.working_days))
+            out.append((s.elapsed, s.working_days))
         else:
-            out.append(Fraction(1 if later_started or not left else 0))
+            out.append((1 if later_started or not left else 0, 1))
         later_started = later_started or s.elapsed > 0
     return out[::-1]
 
@@ -128,7 +128,11 @@ def expected_share(segments: Sequence[Segment]) -> Fraction:
     weights = [s.weight for s in segments]
     if sum(weights) == 0:
         weights = [s.working_days for s in segments]
-    return sum((w * d for w, d in zip(weights, done, strict=True)), Fraction(0)) / sum(weights)
+    # Over one common denominator: a whole-company table asks this of every node, and a Fraction
+    # per segment was a third of its time.
+    common = math.lcm(*(d for _n, d in done))
+    behind = sum(w * n * (common // d) for w, (n, d) in zip(weights, done, strict=True))
+    return Fraction(behind, common * sum(weights))
 
 
 def normal_chance(mean: float, sd: float, threshold: float) -> float:

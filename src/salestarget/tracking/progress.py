@@ -184,10 +184,7 @@ class Targets:
     def _split(self, whole: dict[str, int | None]) -> dict[dt.date, dict[str, int | None]]:
         """The plan period's cell over its months by working days, largest remainder, so that
         the months (and so the year) add up to the cell to the fen (a rep with a year cell only)."""
-        months, month = [], self.cal.period_of("month", self.plan.period_start)
-        while month.start <= self.plan.period_end:
-            months.append(month)
-            month = month.next()
+        months = self.cal.months(self.plan.period_start, self.plan.period_end)
         days = [self.cal.working_days_between(m.start, m.end) for m in months]
         weights = days if sum(days) else [1] * len(months)
         shares = {
@@ -222,8 +219,7 @@ class Targets:
         """The target of [start, end]: whole months' cells plus the working-day share of the
         months it covers in part."""
         out: dict[str, int | None] = dict.fromkeys(LEVELS)
-        month = self.cal.period_of("month", start)
-        while month.start <= end:
+        for month in self.cal.months(start, end):
             values = self.month(month)
             if start <= month.start and month.end <= end:
                 share = values
@@ -234,13 +230,16 @@ class Targets:
             for level in LEVELS:
                 if share[level] is not None:
                     out[level] = (out[level] or 0) + share[level]
-            month = month.next()
         return out
 
     def segments(self, period: Period, as_of: dt.date) -> list[engine.Segment]:
         """The plan's profile over ``period``: its months (or the period itself when shorter),
         each weighted by its target, in the days time progress counts."""
-        parts = self.cal.periods("month", period) if period.kind in ("year", "half", "quarter") else [period]
+        parts = (
+            self.cal.months(period.start, period.end)
+            if period.kind in ("year", "half", "quarter")
+            else [period]
+        )
         out = []
         for part in parts:
             start, end = max(part.start, period.start), min(part.end, period.end)
@@ -255,11 +254,21 @@ class Targets:
 
 
 class CountedDays:
-    """The calendar with its working-day counts remembered: a region's progress with its
-    children asks the same months' counts thousands of times."""
+    """The calendar with its working-day counts and months remembered: a region's progress with
+    its children, or the company's tracking table, asks the same months thousands of times."""
 
     def __init__(self, cal):
-        self._cal, self._seen = cal, {}
+        self._cal, self._seen, self._months = cal, {}, {}
+
+    def months(self, start: dt.date, end: dt.date) -> list[Period]:
+        """The whole months overlapping [start, end] (shared: not to be changed)."""
+        if (start, end) not in self._months:
+            found, month = [], self._cal.period_of("month", start)
+            while month.start <= end:
+                found.append(month)
+                month = month.next()
+            self._months[(start, end)] = found
+        return self._months[(start, end)]
 
     def __getattr__(self, name):
         return getattr(self._cal, name)
@@ -397,12 +406,15 @@ def figures_for(
     as_of: dt.date,
     *,
     to_date: bool = False,
+    chance: bool = True,
     cal=None,
     part: Slice = WHOLE,
 ) -> dict[str, dict]:
     """Every figure of each node for ``period`` at ``as_of`` (the last day counted), keyed by
     ``Node.key``: three reads of actuals (now, last year, the previous period) and one of
-    targets, however many nodes."""
+    targets, however many nodes; a fourth, the nodes' last twelve months, for the spread of their
+    chance, unless read to date or without ``chance`` (it is then None: the tracking table
+    shows no chance, and the months of 5,000 reps were a fifth of its time)."""
     cal = cal or fiscal_calendar()
     metric = plan.metric
     lines = thresholds_of(plan)
@@ -415,7 +427,7 @@ def figures_for(
         user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start)), part
     )
     targets = targets_for(plan, nodes, cal, part)
-    history = {} if to_date else monthly_history(user, metric, nodes, period.start, part)
+    history = monthly_history(user, metric, nodes, period.start, part) if chance and not to_date else {}
     months = period_months(period)
     out = {}
     for node in nodes:
@@ -442,6 +454,7 @@ def figures_for(
         )
         out[node.key] = {
             **_pace_out(result),
+            **({} if chance else {"chance": None}),
             "until": until.isoformat(),
             "last_year": last_year[node.key],
             "change_last_year": _ratio(engine.change(done, last_year[node.key])),

@@ -74,7 +74,7 @@ def tracking_table(user, plan: Plan, kind: str, as_of: dt.date) -> Table:
     on = min(as_of, period.end)
     listed = nodes_of(user, on)
     nodes = [n for n, _d in listed]
-    now = tracking.figures_for(user, plan, nodes, period, as_of)
+    now = tracking.figures_for(user, plan, nodes, period, as_of, chance=False)
     so_far = tracking.figures_for(user, plan, nodes, whole, as_of, to_date=True)
     rows = [Row(n, depth, now[n.key], so_far[n.key]) for n, depth in listed]
     return Table(plan, period, whole, as_of, rows)
