@@ -380,3 +380,31 @@ def test_a_nodes_months_in_one_read_equal_a_read_per_month(territories, rule):  
         alone = tracking.credited(c.admin, metric, nodes, month, end)
         assert {key: values[i] for key, values in history.items()} == alone, month
     assert any(v for values in history.values() for v in values)
+
+
+@pytest.mark.parametrize("rule", ["owner", "territory"])
+def test_a_unit_read_alone_equals_it_read_beside_others(territories, rule):  # noqa: F811
+    """A dashboard's or a card's one unit is summed whole by the database, the units of a table
+    unit by unit: both give the same figure, over whole months and edge days, month by month,
+    and narrowed to a sales region."""
+    from salestarget.tracking import progress as tracking
+
+    c = territories
+    Metric.objects.filter(code="sales").update(credit_rule=rule)
+    metric = Metric.objects.get(code="sales")
+    units = [tracking.unit_node(u) for u in (c.east, c.sh, c.hz)]
+    both = [*units, tracking.person_node(c.rep_sh1)]
+    for part in (tracking.Slice(), tracking.Slice(region=c.shanghai)):
+        for start, end in (
+            (dt.date(2024, 1, 1), dt.date(2024, 12, 31)),
+            (dt.date(2024, 3, 9), dt.date(2024, 8, 20)),
+        ):
+            together = tracking.credited(c.admin, metric, both, start, end, part)
+            months = tracking.credited(c.admin, metric, both, start, end, part, by_month=True)
+            for node in units:
+                assert tracking.credited(c.admin, metric, [node], start, end, part) == {
+                    node.key: together[node.key]
+                }
+                alone = tracking.credited(c.admin, metric, [node], start, end, part, by_month=True)
+                assert alone == {k: v for k, v in months.items() if k[0] == node.key}
+    assert any(together.values())

@@ -377,12 +377,12 @@ def _grains(
 
 
 def _owners(units: list[OrgUnit]) -> dict[int, list[int]]:
-    """Each unit -> the units of ``units`` whose subtree holds it. A unit's path ("/1/7/42/")
-    names it and its ancestors: the units asked about it is in."""
+    """Each unit of their subtrees -> the units of ``units`` whose subtree holds it. A unit's path
+    ("/1/7/42/") names it and its ancestors: the units asked about it is in."""
     wanted = {u.pk for u in units}
     return {
         pk: mine
-        for pk, path in OrgUnit.objects.values_list("pk", "path")
+        for pk, path in OrgUnit.objects.filter(_under(units)).values_list("pk", "path")
         if (mine := [a for a in map(int, path.strip("/").split("/")) if a in wanted])
     }
 
@@ -390,11 +390,16 @@ def _owners(units: list[OrgUnit]) -> dict[int, list[int]]:
 def _subtrees(units: list[OrgUnit]):
     """The ids of the units in the subtrees of ``units``, as a subquery on their topmost paths:
     the company's regions are five path prefixes, not a list of 500 ids bound one by one."""
+    return OrgUnit.objects.filter(_under(units)).values("pk")
+
+
+def _under(units: list[OrgUnit]) -> Q:
+    """The units in the subtrees of ``units``: a prefix of each topmost path."""
     tops: list[str] = []
     for path in sorted(u.path for u in units):  # a subtree's paths follow its root's
         if not tops or not path.startswith(tops[-1]):
             tops.append(path)
-    return OrgUnit.objects.filter(reduce(operator.or_, (Q(path__startswith=p) for p in tops))).values("pk")
+    return reduce(operator.or_, (Q(path__startswith=p) for p in tops))
 
 
 def credited_totals(
@@ -436,9 +441,9 @@ def credited_totals(
             for r in found:
                 add(f"p{r['person_id']}", r.get("m"), r["v"])
     if units:
-        owners = _owners(units)
         inside = _subtrees(units)  # only their rows: a region's read skips the rest of the company
         if metric.credit_rule == Metric.Credit.TERRITORY:
+            owners = _owners(units)
             counted: set[tuple[int, int]] = set()
             rows = grains()[0].filter(unit_id__in=inside)
             for r in rows.values("id", "unit_id", column, *by).iterator():
@@ -446,7 +451,18 @@ def credited_totals(
                     if (pk, r["id"]) not in counted:
                         counted.add((pk, r["id"]))
                         add(f"u{pk}", r.get("m"), r[column])
+        elif len(units) == 1:
+            # One subtree (a dashboard's or a card's node): the database sums it whole.
+            key = f"u{units[0].pk}"
+            for rows in grains(by_unit=narrow is None):
+                mine = rows.filter(unit_id__in=inside)
+                if by_month:
+                    for r in mine.values("m").annotate(v=Sum(column)):
+                        add(key, r["m"], r["v"])
+                else:
+                    add(key, None, mine.aggregate(v=Sum(column))["v"])
         else:
+            owners = _owners(units)
             for rows in grains(by_unit=narrow is None):
                 for r in rows.filter(unit_id__in=inside).values("unit_id", *by).annotate(v=Sum(column)):
                     for pk in owners.get(r["unit_id"], ()):

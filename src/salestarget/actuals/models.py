@@ -351,10 +351,11 @@ class UnitRollup(RollupSums):
     figure, and its region x month heat map, read a row or two per unit and period
     instead of one per person, product and region (on the large demo about 1,200 rows a month
     instead of 36,000 of MonthRollup, and a few hundred a day instead of 5,500). Kept with the
-    other grains in the write's transaction (rollups.py). The key starts with the kind and the
-    period, so that a read of one kind's days or months is one contiguous range of the index, and
-    a second index adds the sums to it: reads are then index-only (the tables are small), which on
-    SQLite is ten times faster than looking each row up."""
+    other grains in the write's transaction (rollups.py). A second index holds the sums, so reads
+    are index-only (on SQLite ten times faster than looking each row up), and it starts with the
+    unit: a team's or a region's months are then a few short ranges of it, not a walk over every
+    unit's rows of those months (a team's year to date on the large demo: 8.9 -> 2.2 ms; a read of
+    every unit, the company's tracking table, takes one short range per unit)."""
 
     region_id = models.BigIntegerField(default=0)
 
@@ -375,8 +376,8 @@ class UnitDayRollup(UnitRollup):
         ]
         indexes = [
             models.Index(
-                fields=["kind", "day", "stage", "unit_id", "region_id", *SUM_FIELDS],
-                name="unit_day_rollup_sums",
+                fields=["kind", "unit_id", "day", "stage", "region_id", *SUM_FIELDS],
+                name="unit_day_rollup_by_unit",
             )
         ]
 
@@ -395,8 +396,8 @@ class UnitMonthRollup(UnitRollup):
         ]
         indexes = [
             models.Index(
-                fields=["kind", "month", "stage", "unit_id", "region_id", *SUM_FIELDS],
-                name="unit_month_rollup_sums",
+                fields=["kind", "unit_id", "month", "stage", "region_id", *SUM_FIELDS],
+                name="unit_month_rollup_by_unit",
             )
         ]
 
