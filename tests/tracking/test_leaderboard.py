@@ -36,6 +36,9 @@ def test_managers_only_by_default_and_everyone_when_the_plan_says_so(published, 
     c = published
     assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
     assert board(login("rep_sh1"), c.plan).status_code == 403
+    # Nor does the rep's dashboard link to a leaderboard it would refuse.
+    query = {"plan": c.plan.pk, "period": "month", "as_of": AS_OF}
+    assert 'data-testid="leaderboard-link"' not in login("rep_sh1").get("/tracking/", query).content.decode()
     lead = board(login("lead_sh"), c.plan).json()
     assert [r["node"]["id"] for r in lead["rows"]] == [c.rep_sh2.pk, c.rep_sh1.pk]  # 50.0% before 15.0%
     assert [r["rank"] for r in lead["rows"]] == [1, 2] and all(r["amounts"] for r in lead["rows"])
@@ -49,9 +52,9 @@ def test_managers_only_by_default_and_everyone_when_the_plan_says_so(published, 
     achievements = [r["figures"]["achievement"] for r in everyone["rows"]]
     assert achievements == sorted(achievements, reverse=True)
     # The rep's own page shows their rank.
-    page = login("rep_sh1").get("/tracking/", {"plan": c.plan.pk, "period": "month", "as_of": AS_OF})
+    page = login("rep_sh1").get("/tracking/", query).content.decode()
     rank = ranked[c.rep_sh1.pk]["rank"]
-    assert f"第 {rank} 名，共 4 人" in page.content.decode()
+    assert f"第 {rank} 名，共 4 人" in page and 'data-testid="leaderboard-link"' in page
     html = (
         login("rep_sh1").get("/tracking/leaderboard/", {"plan": c.plan.pk, "as_of": AS_OF}).content.decode()
     )

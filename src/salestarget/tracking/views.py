@@ -304,11 +304,12 @@ def dashboard(request):
             **_status(figures),
         }
 
-    my_rank = None
-    if node.kind == "person":
-        from salestarget.tracking.leaderboard import rank_of
+    from salestarget.tracking.leaderboard import may_see, rank_of
 
-        my_rank = rank_of(request.user, plan, kind, as_of, node.id)
+    may_rank = may_see(request.user, plan)
+    my_rank = (
+        rank_of(request.user, plan, kind, as_of, node.id) if may_rank and node.kind == "person" else None
+    )
     children = [{**c, "figures": decorate(c["figures"])} for c in data["children"]]
     children.sort(key=lambda c: (c["figures"]["achievement"] is None, -(c["figures"]["achievement"] or 0)))
     for rank, child in enumerate(children, 1):
@@ -328,6 +329,7 @@ def dashboard(request):
             "lines": _lines(parts["products"], metric),
             "estimated": fiscal_calendar().is_estimated(period.start.year),
             "rank": my_rank,
+            "may_rank": may_rank,
             "part": part,
             **_lines_and_regions(),
         }
