@@ -569,13 +569,13 @@ def progress(
     }
 
 
-def my_targets(user, as_of: dt.date, kind: str = "month") -> tuple[Node | None, list[tuple[Plan, dict]]]:
+def my_targets(user, as_of: dt.date, kind: str = "month") -> list[tuple[Plan, dict]]:
     """Where the user's own node (their topmost unit, or themselves) stands in every tracked plan
     in force on ``as_of``, one plan per metric as the dashboard picks it: what the home page
     opens on every morning, without the children the dashboard adds."""
     node = default_node(user, as_of)
     if node is None:
-        return None, []
+        return []
     plans = (
         Plan.objects.restrict(user)
         .filter(status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED], period_start__lte=as_of)
@@ -588,7 +588,7 @@ def my_targets(user, as_of: dt.date, kind: str = "month") -> tuple[Node | None, 
             continue
         seen.add(plan.metric_id)
         found.append((plan, progress(user, plan, node, kind, as_of, children=False)))
-    return node, found
+    return found
 
 
 def node_out(node: Node) -> dict:

@@ -174,7 +174,7 @@ def _status(f: dict) -> dict:
 
 def my_target_cards(user, as_of: dt.date) -> dict:
     """The home page's "this month" cards: the user's own node in every plan in force."""
-    _node, found = tracking.my_targets(user, as_of)
+    found = tracking.my_targets(user, as_of)
     language = lang()
     return {
         "as_of": as_of,
