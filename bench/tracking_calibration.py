@@ -38,7 +38,6 @@ import datetime as dt
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -743,7 +742,7 @@ def machine() -> str:
     except OSError:
         pass
     # UTC: Django's settings set TZ for the process, which would date a night run tomorrow.
-    today = subprocess.run(["date", "-u", "+%F"], capture_output=True, text=True, check=False).stdout.strip()
+    today = dt.datetime.now(dt.UTC).date()
     return (
         f"Measured {today} (UTC) on nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()}, "
         f"numpy {np.__version__}, pandas {pd.__version__}"

@@ -668,7 +668,7 @@ def measure(args, home: Path, source: str) -> int:
         f"{HEADING} — {db}, "
         + (f"readers pausing {args.pause:g} s" if args.pause else "readers without pause"),
         "",
-        f"Measured {dt.date.today()} on nproc {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}, "
+        f"Measured {dt.datetime.now(dt.UTC).date()} (UTC) on nproc {os.cpu_count()}, {cpu_model()}, Python {platform.python_version()}, "
         f"{db_version}; the code of {source}, copied at the start. `{command.strip()}`: the {args.size} demo (generated in {generated:.0f} s; "
         f"{facts_before:,} facts before the import, {facts_after:,} after), `salestarget serve --no-worker` "
         f"with its defaults ({workers} gunicorn workers x {defaults.threads} threads, gthread; up in "

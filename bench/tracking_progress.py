@@ -166,7 +166,7 @@ def main() -> None:
     lines = [
         heading,
         "",
-        f"Measured {dt.date.today()} on nproc {os.cpu_count()}, {platform.processor() or platform.machine()}, "
+        f"Measured {dt.datetime.now(dt.UTC).date()} (UTC) on nproc {os.cpu_count()}, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, {db}. `python bench/tracking_progress.py --size {args.size}`: "
         f"the {args.size} demo ({counts[0]:,} facts, {counts[1]:,} day rollup rows, {counts[2]:,} month "
         f"rollup rows, {counts[3]:,} unit-month rows; "
