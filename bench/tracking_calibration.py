@@ -1047,8 +1047,8 @@ def report(
             "that knew the final outcome (exactly, or off it by a lognormal factor, one draw per node and "
             'period): not a method, a measure of how good a plan the goal needs. "last 12 months x the '
             "company's season\" (added later on 2026-12-03) is the node's last 12 months shaped by the "
-            "company's same months last year over its last 12: the best plan on Superstore, not on the "
-            "demo's quarters. "
+            "company's same months last year over its last 12: the best plan on Superstore (in this "
+            "table it runs on the blend's months; replayed in full with its own below). "
             '"the product\'s recommendation" (added 2026-12-03) is the 50% target `engine.forecast` '
             "recommends from the months before the period, with working days and the company's months as "
             "the reference season, as the recommendation page asks it: the plan of a planner who takes the "
