@@ -63,8 +63,8 @@ WEB = {
     "targets:why": (lambda c: {"cell_id": a_cell(c).pk}, OWN_ROW),
     # Everyone follows their own progress; whose figures each sees: tests/tracking/test_progress.py.
     "tracking:index": (lambda c: {}, EVERYONE),
-    # Needs a published plan (?plan=): 404 without one; whose rows: tests/tracking/test_table.py.
-    "tracking:table": (lambda c: {}, dict.fromkeys(EVERYONE, 404)),
+    # Opens on the plan in force, or says none is published; whose rows: tests/tracking/test_table.py.
+    "tracking:table": (lambda c: {}, EVERYONE),
     # The leaderboard page says when it is for managers only (tests/tracking/test_leaderboard.py).
     "tracking:leaderboard": (lambda c: {}, EVERYONE),
     # Needs a published plan: 404 without one (tests/tracking/test_leaderboard.py).

@@ -79,3 +79,42 @@ def test_each_reader_gets_the_rows_they_follow(published, login):  # noqa: F811
         c.rep_sh2.code,
         c.rep_hz.code,
     }
+
+
+def test_the_table_opens_on_the_plan_in_force_without_one_in_its_address(published, login):  # noqa: F811
+    """Found: /tracking/table/ bookmarked or typed without ?plan= answered 404, while the dashboard,
+    the leaderboard and the wallboard open on the plan in force."""
+    c = published
+    client = login("lead_sh")
+    answer = client.get("/tracking/table/", {"as_of": AS_OF})
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert c.plan.name in page and 'data-testid="tracking-table"' in page and c.rep_sh1.name in page
+    assert answer.context["kind"] == "month"
+
+
+def test_a_to_date_view_opens_the_table_of_its_whole_period(published, login):  # noqa: F811
+    """The dashboard's link passes its period: year to date opens the year's table, whose
+    to-date columns are the year's; a period the table has no columns for falls back to the month."""
+    c = published
+    client = login("admin")
+    for asked, shown in (("ytd", "year"), ("qtd", "quarter"), ("mtd", "month"), ("day", "month")):
+        answer = client.get("/tracking/table/", {"plan": c.plan.pk, "period": asked, "as_of": AS_OF})
+        assert answer.status_code == 200 and answer.context["kind"] == shown, asked
+
+
+def test_a_plan_named_in_the_address_is_never_swapped_for_another(published, login):  # noqa: F811
+    """An export names its plan: a plan the reader may not see (or none by that number) is a 404,
+    not the plan in force under the asked one's name."""
+    c = published
+    client = login("rep_sh1")
+    assert client.get("/tracking/table/", {"plan": c.plan.pk + 1000, "as_of": AS_OF}).status_code == 404
+    c.plan.status = type(c.plan).Status.DRAFT
+    c.plan.save(update_fields=["status"])
+    assert client.get("/tracking/table/", {"plan": c.plan.pk, "as_of": AS_OF}).status_code == 404
+
+
+def test_without_a_published_plan_the_table_says_so(company, login):
+    answer = login("admin").get("/tracking/table/")
+    assert answer.status_code == 200
+    assert 'data-testid="tracking-no-plan"' in answer.content.decode()

@@ -23,6 +23,9 @@ from salestarget.targets.labels import lang
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
 
+# The tracking table's periods: whole periods, each with its plan-period-to-date columns beside it.
+TABLE_KINDS = ("year", "half", "quarter", "month", "week")
+WHOLE_PERIOD = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}  # the table of a to-date view
 PERIODS = [
     ("month", gettext_lazy("This month")),
     ("mtd", gettext_lazy("Month to date")),
@@ -345,13 +348,16 @@ def table(request):
 
     from salestarget.tracking.table import as_csv, as_xlsx, tracking_table
 
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
-    as_of = _date(request.GET.get("as_of"), yesterday)
-    kind = request.GET.get("period") or "month"
-    if kind not in ("year", "half", "quarter", "month", "week"):
-        kind = "month"
-    plans = Plan.objects.restrict(request.user).filter(status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED])
-    plan = get_object_or_404(plans.select_related("metric"), pk=_id(request.GET.get("plan")) or 0)
+    picked = _pickers(request)
+    as_of, plan = picked["as_of"], picked["plan"]
+    kind = WHOLE_PERIOD.get(picked["kind"], picked["kind"])
+    kind = kind if kind in TABLE_KINDS else "month"
+    asked = _id(request.GET.get("plan"))
+    if asked is not None and (plan is None or plan.pk != asked):
+        # An export names its plan: another plan's rows under that name would be worse than none.
+        raise Http404
+    if plan is None:
+        return render(request, "tracking/table.html", {"nav": "tracking", "plan": None})
     language = lang()
     try:
         found = tracking_table(request.user, plan, kind, as_of)
@@ -396,7 +402,7 @@ def table(request):
         "as_of": as_of,
         "period_label": found.period.label(language),
         "plan_label": found.plan_period.label(language),
-        "periods": [(v, label) for v, label in PERIODS if v in ("year", "half", "quarter", "month", "week")],
+        "periods": [(v, label) for v, label in PERIODS if v in TABLE_KINDS],
     }
     return render(request, "tracking/table.html", context)
 
