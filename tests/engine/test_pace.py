@@ -15,6 +15,7 @@ from salestarget.engine.pace import (
     Thresholds,
     change,
     expected_share,
+    history_prior,
     normal_chance,
     pace,
     spread_of,
@@ -211,6 +212,70 @@ class TestSpreadOf:
         assert spread_of([k * v for v in history], 1) == pytest.approx(spread_of(history, 1), rel=1e-9)
 
 
+class TestHistoryPrior:
+    QUARTER = [(0, Fraction(1)), (1, Fraction(1)), (2, Fraction(1))]
+
+    def test_a_flat_history_expects_more_of_the_same(self):
+        assert history_prior([100 * WAN] * 24, self.QUARTER) == 300 * WAN
+
+    def test_worked_example_with_growth_and_season(self):
+        # A year of 100万 a month, then a year of 120万 except a December of 240万: growth
+        # (12 x 120 + 120) / (12 x 100) - 1 = 30%. A quarter from October: each month half last
+        # year's month x 1.3, half a twelfth of the last year (1,560 / 12 = 130).
+        history = [100 * WAN] * 12 + [120 * WAN] * 11 + [240 * WAN]
+        october, december = (120 * 1.3 + 130) / 2, (240 * 1.3 + 130) / 2
+        got = history_prior(history, [(9, Fraction(1)), (10, Fraction(1)), (11, Fraction(1))])
+        assert got == round((2 * october + december) * WAN)
+
+    def test_growth_is_kept_within_half(self):
+        history = [10 * WAN] * 12 + [100 * WAN] * 12  # tenfold: counted as +50%
+        assert history_prior(history, [(0, Fraction(1))]) == round((100 * 1.5 + 100) / 2 * WAN)
+
+    def test_a_part_of_a_month_counts_its_share(self):
+        # A week with 3 of October's 20 working days and 2 of November's 18.
+        history = [0] * 12 + [60 * WAN] * 12
+        parts = [(0, Fraction(3, 20)), (1, Fraction(2, 18))]
+        assert history_prior(history, parts) == round(60 * WAN * (Fraction(3, 20) + Fraction(2, 18)))
+
+    def test_without_a_known_year_history_cannot_say(self):
+        assert history_prior([0] * 13 + [50 * WAN] * 11, self.QUARTER) is None  # 11 months known
+        assert history_prior([0] * 24, self.QUARTER) is None
+        assert history_prior([0] * 12 + [5, -5] * 6, self.QUARTER) is None  # returns cancel sales
+        # A year known, not two: no growth, both halves from the one year.
+        assert history_prior([0] * 12 + [40 * WAN] * 12, self.QUARTER) == 120 * WAN
+
+    def test_bad_input(self):
+        with pytest.raises(ValueError):
+            history_prior([1] * 12, self.QUARTER)
+        with pytest.raises(ValueError):
+            history_prior([1] * 24, [(12, Fraction(1))])
+        with pytest.raises(TypeError):
+            history_prior([1.5] * 24, self.QUARTER)
+
+    def test_a_stretch_target_is_not_a_forecast(self):
+        # History says 300万 for the quarter and the team is exactly on it half way through; the
+        # director's target is 390万 (+30%). Started from the target, the projection was pulled
+        # toward 390万 and the chance looked fair; started from history it stays near 300万.
+        segments = [month(20, 20), month(20, 10), month(20, 0)]
+        half = 150 * WAN
+        from_history = pace(half, 390 * WAN, segments, prior=300 * WAN, spread=0.2)
+        from_target = pace(half, 390 * WAN, segments, spread=0.2)
+        assert from_history.projection == 300 * WAN
+        assert from_target.projection > 330 * WAN
+        assert from_history.chance < 0.05 < 0.15 < from_target.chance
+        # A target equal to the history is what it was.
+        assert pace(half, 300 * WAN, segments, prior=300 * WAN) == pace(half, 300 * WAN, segments)
+
+    @given(st.lists(st.integers(0, 10**10), min_size=24, max_size=24), st.integers(1, 1000))
+    def test_the_currency_unit_does_not_matter(self, history, k):
+        one, scaled = (
+            history_prior(history, self.QUARTER),
+            history_prior([k * v for v in history], self.QUARTER),
+        )
+        if one is not None:  # (a prior that rounds to nothing may count once scaled)
+            assert scaled is not None and abs(scaled - k * one) <= k
+
+
 # --- properties -----------------------------------------------------------------------------------
 
 
@@ -324,6 +389,19 @@ class TestProperties:
         if low > 0:
             kept = pace(actual, low, segments, thresholds=LOWER).chance
             assert kept <= pace(actual, high, segments, thresholds=LOWER).chance
+
+    @FAST
+    @given(st.integers(0, 10**12), money, money, segment_lists(), st.integers(1, 10**12))
+    def test_from_a_prior_the_projection_ignores_the_target_and_the_chance_falls_with_it(
+        self, actual, a, b, segments, prior
+    ):
+        low, high = sorted((a, b))
+        lo, hi = pace(actual, low, segments, prior=prior), pace(actual, high, segments, prior=prior)
+        assert lo.projection == hi.projection
+        assert lo.chance >= hi.chance
+        if low > 0:
+            kept = pace(actual, low, segments, prior=prior, thresholds=LOWER).chance
+            assert kept <= pace(actual, high, segments, prior=prior, thresholds=LOWER).chance
 
     @FAST
     @given(st.integers(-(10**9), 10**12), money, segment_lists())

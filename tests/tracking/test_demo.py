@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.test import Client, override_settings
 from scipy.stats import norm
 
@@ -226,6 +227,10 @@ def expected_figures(df, mask, mine, kind, plan, cal) -> dict:
         and target is not None
         and actual * 100 >= target * plan.incentive_line_pct,
     }
+    # What the node's 24 months before the period expect of it: where the projection starts.
+    history = [credited(m, month_end(m)) for m in month_starts(add_months(start, -24), add_months(start, -1))]
+    prior = None if to_date else history_prior(history, n_months)
+    out["prior"] = prior
     if target is None:
         none = ("achievement", "gap", "expected_to_date", "pace", "projection", "chance", "required_per_day")
         return out | dict.fromkeys(none) | {"status": "no_target"}
@@ -239,18 +244,38 @@ def expected_figures(df, mask, mine, kind, plan, cal) -> dict:
         "required_per_day": -(-max(0, target - actual) // remaining) if remaining else None,
         "status": status(actual, target, expected, pace, plan),
     }
-    # The chance: a blended projection (the pace so far trusted with weight s², s the share of the
-    # period's volume seen) and a normal around it whose sd shrinks with √(1 - s).
-    history = [credited(m, month_end(m)) for m in month_starts(add_months(start, -12), add_months(start, -1))]
-    spread = POOLED_SPREAD if to_date else spread_of(history, n_months)
+    # The chance: a blended projection that starts from what the node's 24 months before the
+    # period expect of it (the target where they cannot say), the pace so far against that trusted
+    # with weight s², s the share of the period's volume seen, and a normal around it whose sd
+    # shrinks with √(1 - s).
+    spread = POOLED_SPREAD if to_date else spread_of(history[12:], n_months)
+    base = prior or target
     trust = share * share
-    projection = actual + target * (1 - share) * (trust * Fraction(actual) / (target * share) + 1 - trust)
-    sd = spread * target * math.sqrt(1 - share)
+    projection = actual + base * (1 - share) * (trust * Fraction(actual) / (base * share) + 1 - trust)
+    sd = spread * base * math.sqrt(1 - share)
     if sd == 0:
         chance = 1.0 if projection >= target else 0.0
     else:
         chance = float(norm.sf(target, loc=float(projection), scale=sd))
     return out | {"projection": half_up(projection), "chance": chance}
+
+
+def history_prior(history: list[int], months: int) -> int | None:
+    """What 24 months of history expect of a period of whole months starting after them: per
+    month, half the same month a year before x (1 + growth of the last 12 months over the 12
+    before, within ±50%; 0 unless both years are known) and half a twelfth of the last 12 months.
+    None unless the last 12 months are known (months before the first sale are not) and add up."""
+    known = next((i for i, v in enumerate(history) if v), len(history))
+    recent, before = sum(history[12:]), sum(history[:12])
+    if known > 12 or recent <= 0:
+        return None
+    growth = (
+        min(Fraction(1, 2), max(Fraction(-1, 2), Fraction(recent, before) - 1))
+        if known == 0 and before > 0
+        else 0
+    )
+    total = sum((history[12 + k] * (1 + growth) + Fraction(recent, 12)) / 2 for k in range(months))
+    return half_up(total) if half_up(total) > 0 else None
 
 
 def spread_of(history: list[int], months: int) -> float:
@@ -423,6 +448,26 @@ class TestDemoCompany:
         # Chances away from 0 and 1, so that the spread from each node's history is checked too.
         assert sum(0.05 < c < 0.95 for c in chances if c is not None) >= 5
         assert not wrong, "\n".join(wrong)
+
+    def test_a_stretch_target_raises_the_bar_not_the_projection(self, setting):
+        """Every target raised by 30% (as a director sets "last year + 30%"): each node's projection
+        stays where its history and pace put it, and its chance of the higher target falls. Before,
+        the projection started from the target, so the stretch lifted it and the chance with it."""
+        s = setting
+        nodes = (s.company, s.region, s.team, s.rep)
+        before = {(n.name, k): self.progress(s, n, k)["figures"] for n in nodes for k in ("month", "quarter")}
+        TargetCell.objects.filter(scenario__plan=s.plan).update(
+            floor=F("floor") * 13 / 10, target=F("target") * 13 / 10, stretch=F("stretch") * 13 / 10
+        )
+        compared = 0
+        for n in nodes:
+            for k in ("month", "quarter"):
+                was, now = before[(n.name, k)], self.progress(s, n, k)["figures"]
+                assert now["target"] > was["target"]
+                assert now["projection"] == was["projection"], (n.name, k)
+                assert now["chance"] <= was["chance"], (n.name, k)
+                compared += was["chance"] > now["chance"]
+        assert compared >= 4  # the chances moved, so the nodes had something to lose
 
     def test_actuals_under_territory_credit_equal_pandas_over_the_territories(self, setting):
         s = setting

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from scipy.stats import norm
 
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
@@ -26,6 +27,7 @@ from salestarget.targets.services import do_create_plan
 from salestarget.tracking import progress as tracking
 from tests.actuals.conftest import superstore_csv
 from tests.actuals.test_superstore import cli_import
+from tests.tracking.test_demo import add_months, history_prior, month_end, month_starts, spread_of
 
 SOURCE = superstore_csv()
 pytestmark = [
@@ -83,10 +85,15 @@ def plan_from_history(df: pd.DataFrame, owners: dict) -> Plan:
 
 
 def independent(df, mask, target_months: list[int], period: tuple[dt.date, dt.date]) -> dict:
-    """Actual, target, expected to date, pace and needed per day, computed here."""
+    """Actual, target, expected to date, pace, needed per day, the projections and the chance,
+    computed here."""
     cal = fiscal_calendar()
     start, end = period
-    actual = int(df[mask & (df["day"] >= start) & (df["day"] <= AS_OF)]["cents"].sum())
+
+    def total(a: dt.date, b: dt.date) -> int:
+        return int(df[mask & (df["day"] >= a) & (df["day"] <= b)]["cents"].sum())
+
+    actual = total(start, AS_OF)
     months = [dt.date(YEAR, m, 1) for m in range(start.month, end.month + 1)]
     targets = [target_months[m.month - 1] for m in months]
     share = Fraction(0)
@@ -100,7 +107,21 @@ def independent(df, mask, target_months: list[int], period: tuple[dt.date, dt.da
     target = sum(targets)
     expected = round_half_up(target * share)
     remaining = cal.working_days_between(AS_OF + dt.timedelta(days=1), end)
+    elapsed = cal.working_days_between(start, AS_OF)
+    # The projection starts from what the 24 months before the period expect of it, trusts the
+    # pace seen against that with weight s², and the chance is a normal around it.
+    history = [total(m, month_end(m)) for m in month_starts(add_months(start, -24), add_months(start, -1))]
+    prior = history_prior(history, len(months))
+    base = prior or target
+    trust = share * share
+    projection = actual + base * (1 - share) * (trust * Fraction(actual) / (base * share) + 1 - trust)
+    sd = spread_of(history[12:], len(months)) * base * math.sqrt(1 - share)
     return {
+        "prior": prior,
+        "run_rate": round_half_up(Fraction(actual * (elapsed + remaining), elapsed)),
+        "seasonal": round_half_up(actual / share),
+        "projection": round_half_up(projection),
+        "chance": float(norm.sf(target, loc=float(projection), scale=sd)),
         "actual": actual,
         "target": target,
         "expected_to_date": expected,
@@ -117,9 +138,14 @@ def independent(df, mask, target_months: list[int], period: tuple[dt.date, dt.da
 
 
 def check(found: dict, expected: dict) -> None:
-    for key in ("actual", "target", "expected_to_date", "required_per_day", "last_year"):
+    for key in (
+        "actual", "target", "expected_to_date", "required_per_day", "last_year",
+        "prior", "run_rate", "seasonal", "projection",
+    ):  # fmt: skip
         assert found[key] == expected[key], key
+    assert found["prior"] is not None  # three years of history before 2022
     assert found["pace"] == pytest.approx(expected["pace"], abs=1e-6)
+    assert found["chance"] == pytest.approx(expected["chance"], abs=1e-3)
 
 
 def test_company_and_regional_managers_against_pandas():

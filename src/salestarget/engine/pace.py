@@ -29,6 +29,8 @@ STATUSES = ("reached", "ahead", "on_track", "lagging", "at_risk", "not_started",
 SPREAD = 0.45
 MIN_HISTORY = 6  # months of history spread_of needs
 HISTORY_FACTOR = 0.75  # the share of the history's variation left in a blended projection
+PRIOR_MONTHS = 24  # months of history history_prior reads: the last year and the year before
+GROWTH_CLIP = Fraction(1, 2)  # history_prior's growth, kept within ±50%
 
 
 @dataclass(frozen=True)
@@ -186,26 +188,76 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _projection(actual: int, target: int, share: Fraction, spread: float, lower: bool) -> tuple[int, float]:
+def history_prior(history: Sequence[int], parts: Sequence[tuple[int, Fraction]]) -> int | None:
+    """What the node's own history says the period will bring, before any of it is seen: the
+    level the projection starts from (see :func:`_projection`).
+
+    The target is not a forecast. A director who sets "last year + 30%" sets it to stretch the
+    team, and a projection that starts from it, trusting the pace seen only as the period fills,
+    told a team heading for last year's figure that it had an even chance of the stretch; replayed,
+    targets 30% above history given a 50% chance were reached a quarter of the time
+    (bench/tracking_calibration.py, bench/RESULTS.md). So the projection starts from history and
+    the target only decides what counts as reaching it.
+
+    ``history``: the node's totals of the :data:`PRIOR_MONTHS` months before the month the period
+    starts in, oldest first; months before its first non-zero one are unknown, not quiet.
+    ``parts``: each month the period touches, as (months after the period's first month, the share
+    of that month's working days inside the period). Each month counts as a planner's "blend" of
+    it: half the same month last year x (1 + g), g the last 12 months over the 12 before (within
+    ±50%, 0 unless both years are known), and half a twelfth of the last 12 months. None where the
+    last 12 months are not all known or add up to nothing: the target then stands in.
+    """
+    values = list(history)
+    if len(values) != PRIOR_MONTHS:
+        raise ValueError(f"history must hold {PRIOR_MONTHS} months, got {len(values)}")
+    if any(not _is_int(v) for v in values):
+        raise TypeError("history must hold integer amounts in minor units")
+    known = next((i for i, v in enumerate(values) if v != 0), PRIOR_MONTHS)
+    recent, before = sum(values[12:]), sum(values[:12])
+    if known > 12 or recent <= 0:
+        return None
+    growth = Fraction(0)
+    if known == 0 and before > 0:
+        growth = min(GROWTH_CLIP, max(-GROWTH_CLIP, Fraction(recent, before) - 1))
+    total = Fraction(0)
+    for offset, share in parts:
+        if not 0 <= offset < 12 or not 0 <= share <= 1:
+            raise ValueError(
+                f"a part must be a month 0-11 into the period and a share 0-1, got {offset}, {share}"
+            )
+        total += share * (values[12 + offset] * (1 + growth) + Fraction(recent, 12)) / 2
+    prior = round_half_up(total)
+    return prior if prior > 0 else None
+
+
+def _projection(
+    actual: int, target: int, share: Fraction, spread: float, lower: bool, prior: int | None
+) -> tuple[int, float]:
     """Blended projection and chance of making the target.
 
-    The remainder the plan still expects, ``target * (1 - s)``, is scaled by the pace seen so far,
-    trusted with credibility ``w = s²``, ``s`` being the share of the period's expected volume already
-    seen: one good week says little, and a pace over half the period still carries much of the noise
-    a straight run-rate suffers from. Replaying Superstore (bench/tracking_calibration.py) put ``s²``
-    ahead of ``s`` and ``√s`` at a quarter, half and three quarters of months and quarters.
+    The period is expected to bring ``base``: the node's history (``prior``, see
+    :func:`history_prior`), or the target where history cannot say. The remainder still expected,
+    ``base * (1 - s)``, is scaled by the pace seen so far against it, trusted with credibility
+    ``w = s²``, ``s`` being the share of the period's expected volume already seen (by the plan's
+    profile): one good week says little, and a pace over half the period still carries much of the
+    noise a straight run-rate suffers from. Replaying Superstore (bench/tracking_calibration.py)
+    put ``s²`` ahead of ``s`` and ``√s`` at a quarter, half and three quarters of months and
+    quarters.
 
-    The uncertainty is a normal with sd ``spread * target * √(1 - s)``: it shrinks as the period
+    The uncertainty is a normal with sd ``spread * base * √(1 - s)``: it shrinks as the period
     closes, but more slowly than the remaining volume itself, because the last weeks of a period are
     where deals slip or land (``(1 - s)^1.5`` left late-period targets at p≈0.8 reached 2 times in 3).
 
-    The observed pace here is taken against the exact ``target * s``, not the rounded expected_to_date:
-    the rounding would make the chance jump up when a larger target first expects one fen, so a higher
-    target could look easier to reach. With it, the chance never rises with the target (for actual >= 0).
+    With a prior, the projection does not depend on the target, so a higher target can only be
+    less likely. Without one, the observed pace is taken against the exact ``target * s``, not the
+    rounded expected_to_date: the rounding would make the chance jump up when a larger target first
+    expects one fen, so a higher target could look easier to reach; with it, the chance never rises
+    with the target either (for actual >= 0).
     """
-    remaining = target * (1 - share)
-    if share > 0 and target > 0:
-        observed = Fraction(actual) / (target * share)
+    base = prior if prior is not None and prior > 0 else target
+    remaining = base * (1 - share)
+    if share > 0 and base > 0:
+        observed = Fraction(actual) / (base * share)
         trust = share * share
         rest = remaining * (trust * observed + (1 - trust))
     else:
@@ -216,7 +268,7 @@ def _projection(actual: int, target: int, share: Fraction, spread: float, lower:
         return round_half_up(point), 1.0 if reached else 0.0
     # z = (target - point) / sd; the target-dependent part stays exact so that float rounding cannot
     # make the chance wobble between neighbouring targets.
-    z = float((target - point) / target) / (spread * math.sqrt(float(1 - share)))
+    z = float((target - point) / base) / (spread * math.sqrt(float(1 - share)))
     chance = _above(-z) if lower else _above(z)
     return round_half_up(point), chance
 
@@ -259,13 +311,16 @@ def pace(
     stretch: int | None = None,
     thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, so a shared default is safe
     spread: float = SPREAD,
+    prior: int | None = None,
 ) -> Pace:
     """Where ``actual`` stands against ``target`` at the as-of date the segments' ``elapsed`` describe.
 
     Pace is actual against what the plan expected by now (inverted when lower is better, so above 1 is
     always good). Three projections to the period's end answer different questions: ``run_rate`` (the
     days so far repeated, blind to the season), ``seasonal`` (the plan's profile kept, scaled by the
-    result so far) and ``projection`` (the blend behind ``chance``, see :func:`_projection`).
+    result so far) and ``projection`` (the blend behind ``chance``, see :func:`_projection`), which
+    starts from ``prior``, what the node's history expects of the period (:func:`history_prior`),
+    or from the target without one.
 
     ``required_per_day`` is what is still needed per remaining working day, rounded up to the fen so that
     doing it exactly reaches the target; when lower is better it is the most that may still be spent per
@@ -278,6 +333,8 @@ def pace(
         raise ValueError(f"target must be a non-negative integer in minor units or None, got {target!r}")
     if not spread >= 0:
         raise ValueError(f"spread must not be negative, got {spread}")
+    if prior is not None and (not _is_int(prior) or prior <= 0):
+        raise ValueError(f"prior must be a positive integer in minor units or None, got {prior!r}")
     t = thresholds
     lower = t.lower_is_better
     share = expected_share(segments)
@@ -298,7 +355,7 @@ def pace(
             ratio = Fraction(expected, actual) if actual > 0 else None
         else:
             ratio = Fraction(actual, expected) if expected else None
-        projection, chance = _projection(actual, target, share, spread, lower)
+        projection, chance = _projection(actual, target, share, spread, lower, prior)
         if remaining_days:
             left = max(0, target - actual)
             required = left // remaining_days if lower else _ceil_div(left, remaining_days)

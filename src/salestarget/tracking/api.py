@@ -47,6 +47,11 @@ class ProgressFiguresOut(Schema):
     run_rate: int | None = Field(description="projection to the period's end at the run-rate so far")
     seasonal: int | None = Field(description="projection by the plan's season")
     projection: int | None = Field(description="the projection the chance is computed around")
+    prior: int | None = Field(
+        description="what the node's own last 24 months expect of the period: where the projection "
+        "starts (null where 12 months of history are not known, the target then stands in, and for "
+        "figures to date)"
+    )
     chance: float | None = Field(description="probability of reaching the target by the period's end")
     remaining_days: int
     required_per_day: int | None = Field(description="needed per remaining working day")

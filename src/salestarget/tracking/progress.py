@@ -412,9 +412,10 @@ def figures_for(
 ) -> dict[str, dict]:
     """Every figure of each node for ``period`` at ``as_of`` (the last day counted), keyed by
     ``Node.key``: three reads of actuals (now, last year, the previous period) and one of
-    targets, however many nodes; a fourth, the nodes' last twelve months, for the spread of their
-    chance, unless read to date or without ``chance`` (it is then None: the tracking table
-    shows no chance, and the months of 5,000 reps were a fifth of its time)."""
+    targets, however many nodes; a fourth, the nodes' last 24 months, for what their history
+    expects of the period (where the projection starts) and the spread of their chance, unless
+    read to date or without ``chance`` (both are then None: the tracking table shows neither,
+    and the months of 5,000 reps were a fifth of its time)."""
     cal = cal or fiscal_calendar()
     metric = plan.metric
     lines = thresholds_of(plan)
@@ -429,6 +430,7 @@ def figures_for(
     targets = targets_for(plan, nodes, cal, part)
     history = monthly_history(user, metric, nodes, period.start, part) if chance and not to_date else {}
     months = period_months(period)
+    parts = prior_parts(period, cal) if history else []
     out = {}
     for node in nodes:
         mine = targets[node.key]
@@ -443,6 +445,7 @@ def figures_for(
             }
             segments = [engine.Segment(s.weight, s.elapsed, s.elapsed) for s in segments]
         done = now[node.key]
+        prior = engine.history_prior(history[node.key], parts) if history else None
         result = engine.pace(
             done,
             whole["target"],
@@ -450,11 +453,13 @@ def figures_for(
             floor=whole["floor"],
             stretch=whole["stretch"],
             thresholds=lines,
-            spread=engine.spread_of(history[node.key], months) if history else engine.SPREAD,
+            spread=engine.spread_of(history[node.key][-12:], months) if history else engine.SPREAD,
+            prior=prior,
         )
         out[node.key] = {
             **_pace_out(result),
-            **({} if chance else {"chance": None}),
+            **({} if chance else {"chance": None, "projection": None}),
+            "prior": prior,
             "until": until.isoformat(),
             "last_year": last_year[node.key],
             "change_last_year": _ratio(engine.change(done, last_year[node.key])),
@@ -464,18 +469,33 @@ def figures_for(
     return out
 
 
-HISTORY_MONTHS = 12
+HISTORY_MONTHS = engine.PRIOR_MONTHS
 
 
 def monthly_history(user, metric: Metric, nodes: list[Node], before: dt.date, part: Slice = WHOLE) -> dict:
-    """Each node's credited actual of the 12 whole months before the month of ``before``,
-    oldest first: how steady the node is, for the spread of its chance (engine.spread_of)."""
+    """Each node's credited actual of the 24 whole months before the month of ``before``,
+    oldest first: what its history expects of a period (engine.history_prior) and, from the last
+    12, how steady it is, for the spread of its chance (engine.spread_of)."""
     first = add_months(before.replace(day=1), -HISTORY_MONTHS)
     months = [add_months(first, i) for i in range(HISTORY_MONTHS)]
     found = credited(
         user, metric, nodes, first, before.replace(day=1) - dt.timedelta(days=1), part, by_month=True
     )
     return {n.key: [found.get((n.key, m), 0) for m in months] for n in nodes}
+
+
+def prior_parts(period: Period, cal) -> list[tuple[int, Fraction]]:
+    """The months ``period`` touches, as engine.history_prior takes them: months after the
+    period's first month, and the share of the month's days (those time progress counts) inside
+    the period. A quarter is its three whole months; a week across a month's end, a part of each."""
+    first = period.start.year * 12 + period.start.month
+    out = []
+    for month in CountedDays(cal).months(period.start, period.end):
+        whole = _days(cal, month.start, month.end)
+        inside = _days(cal, max(month.start, period.start), min(month.end, period.end))
+        offset = month.start.year * 12 + month.start.month - first
+        out.append((offset, Fraction(inside, whole) if whole else Fraction(0)))
+    return out
 
 
 def period_months(period: Period) -> float:

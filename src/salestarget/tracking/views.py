@@ -300,6 +300,7 @@ def dashboard(request):
                     "run_rate",
                     "seasonal",
                     "projection",
+                    "prior",
                     "required_per_day",
                     "last_year",
                     "previous",
