@@ -1,3 +1,4 @@
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -402,6 +403,18 @@ class TestProperties:
         if low > 0:
             kept = pace(actual, low, segments, prior=prior, thresholds=LOWER).chance
             assert kept <= pace(actual, high, segments, prior=prior, thresholds=LOWER).chance
+
+    @FAST
+    @given(st.integers(-(10**9), 10**12), st.one_of(st.none(), money), segment_lists(), thresholds)
+    def test_without_projecting_only_the_projection_and_chance_are_left_out(
+        self, actual, target, segments, t
+    ):
+        full, lean = (
+            pace(actual, target, segments, thresholds=t),
+            pace(actual, target, segments, thresholds=t, project=False),
+        )
+        assert lean.projection is None and lean.chance is None
+        assert lean == dataclasses.replace(full, projection=None, chance=None)
 
     @FAST
     @given(st.integers(-(10**9), 10**12), money, segment_lists())

@@ -312,6 +312,7 @@ def pace(
     thresholds: Thresholds = Thresholds(),  # noqa: B008 - frozen, so a shared default is safe
     spread: float = SPREAD,
     prior: int | None = None,
+    project: bool = True,
 ) -> Pace:
     """Where ``actual`` stands against ``target`` at the as-of date the segments' ``elapsed`` describe.
 
@@ -325,7 +326,8 @@ def pace(
     ``required_per_day`` is what is still needed per remaining working day, rounded up to the fen so that
     doing it exactly reaches the target; when lower is better it is the most that may still be spent per
     day, rounded down so that staying within it stays within the target. ``spread`` is the relative
-    standard deviation of the period's outcome at its start (see :data:`SPREAD`).
+    standard deviation of the period's outcome at its start (see :data:`SPREAD`). ``project=False``
+    leaves ``projection`` and ``chance`` None: a ranking of thousands of reps needs neither.
     """
     if not _is_int(actual):
         raise TypeError(f"actual must be an integer amount in minor units, got {actual!r}")
@@ -355,7 +357,8 @@ def pace(
             ratio = Fraction(expected, actual) if actual > 0 else None
         else:
             ratio = Fraction(actual, expected) if expected else None
-        projection, chance = _projection(actual, target, share, spread, lower, prior)
+        if project:
+            projection, chance = _projection(actual, target, share, spread, lower, prior)
         if remaining_days:
             left = max(0, target - actual)
             required = left // remaining_days if lower else _ceil_div(left, remaining_days)

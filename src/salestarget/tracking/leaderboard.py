@@ -24,9 +24,11 @@ def may_see(user, plan: Plan) -> bool:
     return plan.ranking == Plan.Ranking.EVERYONE or reach.everything or bool(reach.paths)
 
 
-def leaderboard(user, plan: Plan, kind: str, as_of: dt.date) -> dict:
+def leaderboard(user, plan: Plan, kind: str, as_of: dt.date, *, chance: bool = True) -> dict:
     """The ranked rows (rank, node, team, figures, ``amounts``: whether the reader may see the
-    person's amounts); ties share a rank (1, 2, 2, 4); people without a target come last."""
+    person's amounts); ties share a rank (1, 2, 2, 4); people without a target come last.
+    ``chance=False`` leaves out the projection and chance (and the 24 months of every rep they
+    read): a rank needs only the achievement."""
     if not may_see(user, plan):
         raise PermissionDenied(_("This plan's leaderboard is shown to managers only."))
     period, to_date = tracking.resolve_period(kind, as_of)
@@ -42,7 +44,9 @@ def leaderboard(user, plan: Plan, kind: str, as_of: dt.date) -> dict:
     for m in members.order_by("person__code", "valid_from"):
         teams[m.person_id] = (m.person, m.unit)  # the latest membership on the date wins
     nodes = [tracking.person_node(person) for person, _unit in teams.values()]
-    found = tracking.figures_for(None if everyone else user, plan, nodes, period, as_of, to_date=to_date)
+    found = tracking.figures_for(
+        None if everyone else user, plan, nodes, period, as_of, to_date=to_date, chance=chance
+    )
     rows = []
     allowed = tracking.trackable(user, nodes, on)
     for node in nodes:
@@ -76,7 +80,7 @@ def rank_of(user, plan: Plan, kind: str, as_of: dt.date, person_id: int) -> tupl
     """(rank, of how many) of one person on the leaderboard the user may see, or None."""
     if not may_see(user, plan):
         return None
-    rows = leaderboard(user, plan, kind, as_of)["rows"]
+    rows = leaderboard(user, plan, kind, as_of, chance=False)["rows"]
     ranked = [r for r in rows if r["rank"] is not None]
     mine = next((r for r in ranked if r["node"]["id"] == person_id), None)
     return None if mine is None else (mine["rank"], len(ranked))

@@ -455,10 +455,10 @@ def figures_for(
             thresholds=lines,
             spread=engine.spread_of(history[node.key][-12:], months) if history else engine.SPREAD,
             prior=prior,
+            project=chance,
         )
         out[node.key] = {
             **_pace_out(result),
-            **({} if chance else {"chance": None, "projection": None}),
             "prior": prior,
             "until": until.isoformat(),
             "last_year": last_year[node.key],

@@ -100,7 +100,7 @@ def leaderboard_page(request):
     as_of, kind, plan = context["as_of"], context["kind"], context["plan"]
     if plan is not None:
         try:
-            board = leaderboard(request.user, plan, kind, as_of)
+            board = leaderboard(request.user, plan, kind, as_of, chance=False)
         except (DomainError, PermissionDenied) as exc:
             context["error"] = str(exc) or _("This plan's leaderboard is shown to managers only.")
         else:
@@ -145,7 +145,11 @@ def wallboard(request):
     children = sorted(data["children"], key=lambda c: -(c["figures"]["achievement"] or 0))
     top = []
     if may_see(request.user, plan):
-        top = [r for r in leaderboard(request.user, plan, kind, as_of)["rows"] if r["rank"] is not None][:10]
+        top = [
+            r
+            for r in leaderboard(request.user, plan, kind, as_of, chance=False)["rows"]
+            if r["rank"] is not None
+        ][:10]
         for row in top:
             row.update(_status(row["figures"]))
     context = {
