@@ -7,7 +7,8 @@ published plan) into a temporary data directory, then times, at 25 November of t
   runs, for the company, a region, a team and a rep over the year, quarter, month and year to date;
 - the node's year-to-date actual read alone (tracking.progress.credited: month rollups for whole
   months, day rollups at the edges) against one GROUP BY over the facts, side by side;
-- the dashboard page (HTML and its data) through Django's test client, as the administrator;
+- the dashboard page (HTML and its data) through Django's test client, as the administrator: the
+  company's, and a rep's, which also ranks the rep among every rep of the company (排名);
 - the whole company's tracking table, computed and written to xlsx (the median of three runs).
 
 Run ``python bench/tracking_progress.py [--size small|medium|large] [--write]``; with
@@ -138,6 +139,9 @@ def main() -> None:
     url = f"/tracking/?plan={plan.pk}&period=month&as_of={AS_OF.isoformat()}"
     assert client.get(url).status_code == 200
     page = samples(lambda: client.get(url), runs=20)
+    rep_url = f"{url}&person={rep.pk}"
+    assert b"kpi-rank" in client.get(rep_url).content  # the rank is on the page
+    rep_page = samples(lambda: client.get(rep_url), runs=10)
     import time_machine
 
     with time_machine.travel(dt.datetime.combine(TODAY, dt.time(9)), tick=True):  # figures up to AS_OF
@@ -187,7 +191,9 @@ def main() -> None:
         ),
         "",
         f"Dashboard page (company, this month): p50 {statistics.median(page) * 1000:.0f} ms, "
-        f"p95 {p95(page) * 1000:.0f} ms. Home page (the year so far, its months and regions, and this "
+        f"p95 {p95(page) * 1000:.0f} ms; a rep's, with their rank among all the company's reps: p50 "
+        f"{statistics.median(rep_page) * 1000:.0f} ms, p95 {p95(rep_page) * 1000:.0f} ms. Home page (the "
+        "year so far, its months and regions, and this "
         f"month's target cards): p50 {statistics.median(home) * 1000:.0f} ms, p95 {p95(home) * 1000:.0f} ms.",
         "",
         f"Whole-company tracking table (this month and the year to date, {table_rows:,} rows, to xlsx): "
@@ -198,7 +204,7 @@ def main() -> None:
             f"{goal} {'met' if ok else '**not met**'}"
             for goal, ok in (
                 ("progress p95 <= 200 ms", max(b for *_x, b in rows) <= 0.2),
-                ("dashboard p95 <= 500 ms", p95(page) <= 0.5),
+                ("dashboard p95 <= 500 ms", max(p95(page), p95(rep_page)) <= 0.5),
                 ("tracking table <= 10 s", table_seconds <= 10),
                 ("50x faster than one GROUP BY", min(g / a for _n, a, _b, g in reads) >= 50),
             )

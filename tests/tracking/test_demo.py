@@ -469,7 +469,21 @@ class TestDemoCompany:
                 compared += was["chance"] > now["chance"]
         assert compared >= 4  # the chances moved, so the nodes had something to lose
 
-    def test_actuals_under_territory_credit_equal_pandas_over_the_territories(self, setting):
+    @pytest.mark.parametrize("kind", ["month", "quarter", "ytd", "year"])
+    def test_a_reps_rank_is_their_place_on_the_leaderboard(self, setting, kind):
+        """The rank on a rep's page comes from the achievements alone (a board of 5,000 reps was
+        most of the page's time): for every rep it is the rank the full leaderboard gives."""
+        from salestarget.tracking.leaderboard import leaderboard, rank_of
+
+        s = setting
+        admin = get_user_model().objects.get(username="tracking_admin")
+        board = leaderboard(admin, s.plan, kind, AS_OF)["rows"]
+        ranked = [r for r in board if r["rank"] is not None]
+        assert len(ranked) >= 10 and len({r["rank"] for r in ranked}) >= 10
+        for row in board:
+            expected = None if row["rank"] is None else (row["rank"], len(ranked))
+            assert rank_of(admin, s.plan, kind, AS_OF, row["node"]["id"]) == expected, row["node"]["code"]
+
         s = setting
         metric = Metric.objects.get(code="sales")
         metric.credit_rule = Metric.Credit.TERRITORY

@@ -469,6 +469,25 @@ def figures_for(
     return out
 
 
+def achievements(
+    user, plan: Plan, nodes: list[Node], period: Period, as_of: dt.date, *, to_date: bool = False
+) -> dict[str, float | None]:
+    """Each node's achievement exactly as :func:`figures_for` gives it (actual / target, to date
+    where read to date, rounded alike), from one read of actuals and one of targets: a rank among
+    thousands of reps needs nothing else."""
+    cal = fiscal_calendar()
+    now = credited(user, plan.metric, nodes, period.start, min(as_of, period.end))
+    targets = targets_for(plan, nodes, cal)
+    out = {}
+    for node in nodes:
+        mine = targets[node.key]
+        target = mine.of(period)["target"] if mine.any else None
+        if to_date and target is not None:
+            target = round_half_up(target * engine.expected_share(mine.segments(period, as_of)))
+        out[node.key] = _ratio(Fraction(now[node.key], target)) if target else None
+    return out
+
+
 HISTORY_MONTHS = engine.PRIOR_MONTHS
 
 
