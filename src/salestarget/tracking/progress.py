@@ -163,15 +163,16 @@ def in_force(metric: Metric, on: dt.date) -> Plan | None:
 
 class Targets:
     """One node's cells in a plan (its primary scenario, over all products), answering the
-    target of any period inside the plan's."""
+    target of any period inside the plan's: at floor, target and stretch, or only the ``levels``
+    asked for (a rank needs the target alone, and splitting a year cell costs per level)."""
 
-    def __init__(self, plan: Plan, cal, rows: list[dict]):
-        self.plan, self.cal = plan, cal
+    def __init__(self, plan: Plan, cal, rows: list[dict], levels: tuple[str, ...] = LEVELS):
+        self.plan, self.cal, self.levels = plan, cal, levels
         self.months: dict[dt.date, dict[str, int | None]] = {}
         self.weeks: dict[dt.date, dict[str, int | None]] = {}
         self.whole: dict[str, int | None] | None = None
         for c in rows:
-            values = {level: c[level] for level in LEVELS}
+            values = {level: c[level] for level in self.levels}
             if c["period_kind"] == "month":
                 self.months[c["period_start"]] = values
             elif c["period_kind"] == "week":
@@ -189,10 +190,10 @@ class Targets:
         weights = days if sum(days) else [1] * len(months)
         shares = {
             level: None if whole[level] is None else largest_remainder(max(0, whole[level]), weights)
-            for level in LEVELS
+            for level in self.levels
         }
         return {
-            m.start: {level: None if shares[level] is None else shares[level][i] for level in LEVELS}
+            m.start: {level: None if shares[level] is None else shares[level][i] for level in self.levels}
             for i, m in enumerate(months)
         }
 
@@ -205,10 +206,10 @@ class Targets:
         if month.start in self.months:
             return self.months[month.start]
         if self.whole is None:
-            return dict.fromkeys(LEVELS)
+            return dict.fromkeys(self.levels)
         plan_days = self.cal.working_days_between(self.plan.period_start, self.plan.period_end)
         days = self.cal.working_days_between(month.start, month.end)
-        return {level: _part(self.whole[level], days, plan_days) for level in LEVELS}
+        return {level: _part(self.whole[level], days, plan_days) for level in self.levels}
 
     def of(self, period: Period) -> dict[str, int | None]:
         if period.kind == "week" and period.start in self.weeks and period.days == 7:
@@ -218,7 +219,7 @@ class Targets:
     def between(self, start: dt.date, end: dt.date) -> dict[str, int | None]:
         """The target of [start, end]: whole months' cells plus the working-day share of the
         months it covers in part."""
-        out: dict[str, int | None] = dict.fromkeys(LEVELS)
+        out: dict[str, int | None] = dict.fromkeys(self.levels)
         for month in self.cal.months(start, end):
             values = self.month(month)
             if start <= month.start and month.end <= end:
@@ -226,8 +227,8 @@ class Targets:
             else:
                 days = self.cal.working_days_between(max(month.start, start), min(month.end, end))
                 whole = self.cal.working_days_between(month.start, month.end)
-                share = {level: _part(values[level], days, whole) for level in LEVELS}
-            for level in LEVELS:
+                share = {level: _part(values[level], days, whole) for level in self.levels}
+            for level in self.levels:
                 if share[level] is not None:
                     out[level] = (out[level] or 0) + share[level]
         return out
@@ -279,7 +280,9 @@ class CountedDays:
         return self._seen[(start, end)]
 
 
-def targets_for(plan: Plan, nodes: list[Node], cal, part: Slice = WHOLE) -> dict[str, Targets]:
+def targets_for(
+    plan: Plan, nodes: list[Node], cal, part: Slice = WHOLE, levels: tuple[str, ...] = LEVELS
+) -> dict[str, Targets]:
     """Each node's ``Targets`` (of a product line's or region's cells when ``part`` names one),
     from one read of their cells."""
     units = [n.id for n in nodes if n.kind == "unit"]
@@ -293,11 +296,11 @@ def targets_for(plan: Plan, nodes: list[Node], cal, part: Slice = WHOLE) -> dict
         segment__isnull=True,
     )
     rows: dict[str, list[dict]] = {n.key: [] for n in nodes}
-    for c in cells.values("unit_id", "person_id", "period_kind", "period_start", *LEVELS):
+    for c in cells.values("unit_id", "person_id", "period_kind", "period_start", *levels):
         key = f"p{c['person_id']}" if c["person_id"] else f"u{c['unit_id']}"
         rows[key].append(c)
     cal = CountedDays(cal)
-    return {key: Targets(plan, cal, found) for key, found in rows.items()}
+    return {key: Targets(plan, cal, found, levels) for key, found in rows.items()}
 
 
 def _days(cal, start: dt.date, end: dt.date) -> int:
@@ -477,7 +480,7 @@ def achievements(
     thousands of reps needs nothing else."""
     cal = fiscal_calendar()
     now = credited(user, plan.metric, nodes, period.start, min(as_of, period.end))
-    targets = targets_for(plan, nodes, cal)
+    targets = targets_for(plan, nodes, cal, levels=("target",))
     out = {}
     for node in nodes:
         mine = targets[node.key]
