@@ -254,7 +254,7 @@ def _projection(
     expects one fen, so a higher target could look easier to reach; with it, the chance never rises
     with the target either (for actual >= 0).
     """
-    base = prior if prior is not None and prior > 0 else target
+    base = target if prior is None else prior
     remaining = base * (1 - share)
     if share > 0 and base > 0:
         observed = Fraction(actual) / (base * share)

@@ -440,12 +440,7 @@ def figures_for(
         whole = mine.of(period) if mine.any else dict.fromkeys(LEVELS)
         segments = mine.segments(period, as_of)
         if to_date and whole["target"] is not None:
-            # Read to date: the target is what the plan expected by now.
-            share = engine.expected_share(segments)
-            whole = {
-                level: None if whole[level] is None else round_half_up(whole[level] * share)
-                for level in LEVELS
-            }
+            whole = _so_far(whole, segments)
             segments = [engine.Segment(s.weight, s.elapsed, s.elapsed) for s in segments]
         done = now[node.key]
         prior = engine.history_prior(history[node.key], parts) if history else None
@@ -486,9 +481,15 @@ def achievements(
         mine = targets[node.key]
         target = mine.of(period)["target"] if mine.any else None
         if to_date and target is not None:
-            target = round_half_up(target * engine.expected_share(mine.segments(period, as_of)))
+            target = _so_far({"target": target}, mine.segments(period, as_of))["target"]
         out[node.key] = _ratio(Fraction(now[node.key], target)) if target else None
     return out
+
+
+def _so_far(levels: dict[str, int | None], segments: list[engine.Segment]) -> dict[str, int | None]:
+    """Targets read to date: what the plan expected of each level by now."""
+    share = engine.expected_share(segments)
+    return {level: None if value is None else round_half_up(value * share) for level, value in levels.items()}
 
 
 HISTORY_MONTHS = engine.PRIOR_MONTHS
