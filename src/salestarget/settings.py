@@ -100,6 +100,18 @@ TEMPLATES = [
 DATABASES = {"default": DATABASE.django_settings()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# "tracking": figures kept per process until a write changes them (tracking/memo.py); the default
+# cache is Django's own default, named so that the two never evict each other's entries.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tracking": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "tracking",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    },
+}
+
 # Background jobs live in the app's own database (django-tasks-db); `salestarget worker` runs them.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Progress of running jobs (a small file per job; see jobs/progress.py) and stored uploads.

@@ -14,6 +14,7 @@ from salestarget.org.models import Membership, active_on
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
+from salestarget.tracking.memo import remembered
 
 # What everyone sees of a person on a leaderboard shown to everyone: no amounts.
 SHARED = ("achievement", "pace", "status", "incentive", "time_progress")
@@ -24,6 +25,7 @@ def may_see(user, plan: Plan) -> bool:
     return plan.ranking == Plan.Ranking.EVERYONE or reach.everything or bool(reach.paths)
 
 
+@remembered
 def leaderboard(user, plan: Plan, kind: str, as_of: dt.date, *, chance: bool = True) -> dict:
     """The ranked rows (rank, node, team, figures, ``amounts``: whether the reader may see the
     person's amounts); ties share a rank (1, 2, 2, 4); people without a target come last.
@@ -71,6 +73,7 @@ def leaderboard(user, plan: Plan, kind: str, as_of: dt.date, *, chance: bool = T
     return {"period": period, "to_date": to_date, "rows": rows, "everyone": everyone}
 
 
+@remembered
 def rank_of(user, plan: Plan, kind: str, as_of: dt.date, person_id: int) -> tuple[int, int] | None:
     """(rank, of how many) of one person on the leaderboard the user may see, or None: the rank
     :func:`leaderboard` gives (1 + those with a higher achievement, as it rounds them), from the

@@ -40,6 +40,7 @@ from salestarget.org.models import Membership, OrgUnit, Person, active_on
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.labels import lang
 from salestarget.targets.models import Plan, TargetCell
+from salestarget.tracking.memo import remembered
 
 # Periods to date: the figures of the enclosing period, cut at the as-of date.
 TO_DATE = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}
@@ -582,6 +583,7 @@ def children_of(user, node: Node, period: Period, as_of: dt.date) -> list[Node]:
     return [n for n in units + people if n.key in allowed]
 
 
+@remembered
 def progress(
     user, plan: Plan, node: Node, kind: str, as_of: dt.date, *, children: bool = True, part: Slice = WHOLE
 ) -> dict:
@@ -612,6 +614,7 @@ def progress(
     }
 
 
+@remembered
 def my_targets(user, as_of: dt.date, kind: str = "month") -> list[tuple[Plan, dict]]:
     """Where the user's own node (their topmost unit, or themselves) stands in every tracked plan
     in force on ``as_of``, one plan per metric as the dashboard picks it: what the home page
@@ -669,6 +672,7 @@ def _node_rows(
     return [rows.filter(narrow) for rows in found] if narrow is not None else found
 
 
+@remembered
 def curve(
     user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=None, part: Slice = WHOLE
 ) -> dict:
@@ -734,6 +738,7 @@ def top_level(model) -> dict[int, tuple[int, str]]:
     return out
 
 
+@remembered
 def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, part: Slice = WHOLE) -> dict:
     """The node's actuals by top-level sales region x month of the plan's period (a heat map) and
     by product line over ``period`` beside the lines' targets when the plan has them."""

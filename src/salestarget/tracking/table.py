@@ -21,6 +21,7 @@ from salestarget.org.models import Membership, OrgUnit, active_on
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
+from salestarget.tracking.memo import remembered
 
 
 @dataclass
@@ -64,6 +65,7 @@ def nodes_of(user, on: dt.date) -> list[tuple[tracking.Node, int]]:
     return out
 
 
+@remembered
 def tracking_table(user, plan: Plan, kind: str, as_of: dt.date) -> Table:
     from salestarget.targets.services import plan_period
 

@@ -1,0 +1,228 @@
+"""Tracking figures remembered across requests until a committed write could change them.
+
+Every manager opens the same dashboard every morning, and the figures behind it change only when
+something is written: facts, targets, the org, the calendar, a metric's credit rule. A closed loop
+of 50 readers cost each request its whole computation (about 30 ms of CPU), so 50 readers on two
+cores waited over a second (bench/RESULTS.md, "Tracking under load"). Remembered, a request costs
+what its template costs.
+
+**What counts as a write.** Not a list of the models the figures read: 147 places write through
+``QuerySet.update``, ``bulk_create`` or raw SQL, and none of those send save signals. Instead every
+SQL statement the app runs passes :func:`_observe` (a Django execute wrapper on every connection),
+and any INSERT, UPDATE, DELETE, TRUNCATE or schema change outside :data:`UNWATCHED` (sessions,
+login throttling, the job queue, alerts' own rows, this module's own row) marks the connection's
+transaction as having written. The two COPY writers (an import's facts, a decomposition's draft
+cells) bypass the wrapper but always run in a transaction that also writes its batch or its plan
+through it.
+
+**When the token changes.** After the commit (``transaction.on_commit``), never before: a reader
+reads the token first and the data second, so data read before the commit is kept under the old
+token, which no one asks for once the new one is written. A rolled-back transaction changes
+nothing. Inside a transaction that has written, the connection's own reads see its uncommitted
+rows, so they are computed afresh and not remembered.
+
+**Where.** In each process's memory (Django's local-memory cache, ``CACHES["tracking"]``): no cache
+server on an intranet install, and the token is in the database, so every worker and every
+process (web, job worker, CLI) agrees on what is current. An entry is keyed by the token, the
+function, the user (scope is the user's), the language, today's date and the arguments; an
+argument without a stable name (a calendar passed in) is computed afresh rather than guessed at.
+Values are pickled, so a caller that changes the dicts it gets changes its own copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import pickle
+import re
+import secrets
+from dataclasses import fields, is_dataclass
+
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, transaction
+from django.db.backends.base.base import NO_DB_ALIAS
+from django.utils import timezone, translation
+
+from salestarget.engine.calendar import Period
+from salestarget.tracking.models import ReadVersion
+
+# Tables whose rows no figure reads: written on many requests (sessions), by every worker's
+# heartbeat (jobs) or by the alerts that figures feed, they would otherwise expire every entry.
+UNWATCHED = (
+    "tracking_readversion",
+    "django_session",
+    "django_admin_log",
+    "django_tasks_database_",
+    "jobs_",
+    "axes_",
+    "alerts_",
+)
+# An entry bigger than this (the whole company's tracking table of thousands of reps) is not
+# kept, so a process's cache stays within CACHES["tracking"]'s MAX_ENTRIES x this.
+LARGEST = 1024 * 1024
+
+_TARGET = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.I
+)
+_WRITES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|TRUNCATE|CREATE|DROP|ALTER|COPY)\b", re.I)
+_QUIET = (
+    "SELECT",
+    "SAVEPOINT",
+    "RELEASE",
+    "ROLLBACK",
+    "BEGIN",
+    "COMMIT",
+    "PRAGMA",
+    "SET ",
+    "SHOW",
+    "EXPLAIN",
+)
+
+
+def writes(sql: str) -> bool:
+    """Whether a statement may change a row a figure reads."""
+    if sql.lstrip()[:10].upper().startswith(_QUIET):
+        return False
+    found = _TARGET.match(sql)
+    if found:
+        return not found.group(1).lower().startswith(UNWATCHED)
+    return bool(_WRITES.search(sql))
+
+
+def watch(sender, connection, **kwargs) -> None:
+    """Receives ``connection_created``: observe every statement of this connection (not of the
+    server-level one Django opens to create or drop a database)."""
+    if connection.alias != NO_DB_ALIAS and _observe not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_observe)
+
+
+# While ``migrate`` runs the token's table may not exist yet; the migration's end changes it once.
+_migrating = False
+
+
+def migration_started(**kwargs) -> None:
+    global _migrating
+    _migrating = True
+
+
+def migration_done(using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    global _migrating
+    if _migrating:
+        _migrating = False
+        bump(using)
+
+
+def _observe(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    if not _migrating and writes(sql):
+        _written(context["connection"])
+    return result
+
+
+def _written(connection) -> None:
+    if not connection.in_atomic_block:
+        bump(connection.alias)
+    elif not _pending(connection):
+        transaction.on_commit(functools.partial(bump, connection.alias), using=connection.alias)
+
+
+def _pending(connection) -> bool:
+    """Whether the connection's transaction has written (a bump waits for its commit)."""
+    return connection.in_atomic_block and any(
+        isinstance(func, functools.partial) and func.func is bump
+        for _ids, func, _robust in connection.run_on_commit
+    )
+
+
+def bump(using: str = DEFAULT_DB_ALIAS) -> str | None:
+    """A new token: every remembered figure is stale from now on. Runs outside any transaction
+    (after the commit, or after an autocommitted statement), so a failure spoils nothing."""
+    token = secrets.token_hex(16)
+    connection = connections[using]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE tracking_readversion SET token = %s WHERE id = 1", [token])
+            if cursor.rowcount == 0:
+                cursor.execute("INSERT INTO tracking_readversion (id, token) VALUES (1, %s)", [token])
+    except DatabaseError:
+        if _unmigrated(connection):
+            return None  # nothing is remembered before the table exists (see current())
+        raise
+    return token
+
+
+def current(using: str = DEFAULT_DB_ALIAS) -> str | None:
+    """The token figures read now are kept under; None inside a transaction that has written,
+    or in a database not migrated yet."""
+    connection = connections[using]
+    if _pending(connection):
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT token FROM tracking_readversion WHERE id = 1")
+            row = cursor.fetchone()
+    except DatabaseError:
+        if not connection.in_atomic_block and _unmigrated(connection):
+            return None
+        raise
+    # No row: a database flushed by a test, or restored without it; a new token is always safe.
+    return row[0] if row else bump(using)
+
+
+def _unmigrated(connection) -> bool:
+    return ReadVersion._meta.db_table not in connection.introspection.table_names()
+
+
+class _Unnamed(Exception):
+    """An argument the key cannot name."""
+
+
+def _name(value):
+    if value is None or isinstance(value, str | int | float | bool | dt.date):
+        return value
+    if isinstance(value, models.Model):
+        return (value._meta.label, value.pk)
+    if isinstance(value, Period):
+        return ("period", value.kind, value.start, value.end)
+    if is_dataclass(value):
+        return (type(value).__qualname__, *(_name(getattr(value, f.name)) for f in fields(value)))
+    if isinstance(value, list | tuple):
+        return tuple(_name(v) for v in value)
+    raise _Unnamed(type(value).__qualname__)
+
+
+def remembered(func):
+    """Keep ``func(user, ...)``'s result until a write could change it (see the module's text)."""
+    where = f"{func.__module__}.{func.__qualname__}"
+
+    @functools.wraps(func)
+    def wrapper(user, *args, **kwargs):
+        token = current()
+        if token is None:
+            return func(user, *args, **kwargs)
+        try:
+            named = (
+                where,
+                token,
+                user.pk,
+                translation.get_language(),
+                timezone.localdate(),
+                tuple(_name(a) for a in args),
+                tuple(sorted((k, _name(v)) for k, v in kwargs.items())),
+            )
+        except _Unnamed:
+            return func(user, *args, **kwargs)
+        key = "m:" + hashlib.blake2b(repr(named).encode(), digest_size=20).hexdigest()
+        store = caches["tracking"]
+        kept = store.get(key)
+        if kept is not None:
+            return pickle.loads(kept)
+        value = func(user, *args, **kwargs)
+        blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        if len(blob) <= LARGEST:
+            store.set(key, blob)
+        return value
+
+    wrapper.uncached = func
+    return wrapper
