@@ -5,12 +5,15 @@ ranked with their status and the lagging list. Thin: figures from ``tracking.pro
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,6 +25,7 @@ from salestarget.org.models import OrgUnit, Person
 from salestarget.targets.labels import lang
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
+from salestarget.tracking.memo import remembered
 
 # The tracking table's periods: whole periods, each with its plan-period-to-date columns beside it.
 TABLE_KINDS = ("year", "half", "quarter", "month", "week")
@@ -67,21 +71,21 @@ def _id(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
-def _pickers(request) -> dict:
+def _pickers(user, params) -> dict:
     """The pickers' context: the as-of date, the period kind, the published plans the user sees
     and the plan asked for (or the one in force)."""
     yesterday = timezone.localdate() - dt.timedelta(days=1)
-    as_of = _date(request.GET.get("as_of"), yesterday)
-    kind = request.GET.get("period") or "month"
+    as_of = _date(params.get("as_of"), yesterday)
+    kind = params.get("period") or "month"
     if kind not in tracking.KINDS:
         kind = "month"
     plans = list(
-        Plan.objects.restrict(request.user)
+        Plan.objects.restrict(user)
         .filter(status__in=[Plan.Status.PUBLISHED, Plan.Status.CLOSED])
         .select_related("metric")
         .order_by("-period_start", "metric__sort_order")
     )
-    plan_id = _id(request.GET.get("plan"))
+    plan_id = _id(params.get("plan"))
     plan = next((p for p in plans if p.pk == plan_id), None) if plan_id else None
     if plan is None:
         sales = Metric.objects.filter(code="sales").first()
@@ -96,7 +100,7 @@ def leaderboard_page(request):
     """排行榜: the plan's reps ranked by achievement, as the plan shows it."""
     from salestarget.tracking.leaderboard import leaderboard
 
-    context = _pickers(request)
+    context = _pickers(request.user, request.GET)
     as_of, kind, plan = context["as_of"], context["kind"], context["plan"]
     if plan is not None:
         try:
@@ -128,11 +132,11 @@ def wallboard(request):
     minutes. Scoped like the dashboard: the TV signs in as a viewer of what it shows."""
     from salestarget.tracking.leaderboard import leaderboard, may_see
 
-    picked = _pickers(request)
+    picked = _pickers(request.user, request.GET)
     as_of, kind, plan = picked["as_of"], picked["kind"], picked["plan"]
     if plan is None:
         raise Http404
-    node = _node(request, as_of)
+    node = _node(request.user, request.GET, as_of)
     if node is None:
         raise PermissionDenied
     language = lang()
@@ -267,23 +271,34 @@ def _bars(children: list[dict]) -> dict:
 
 @login_required
 def dashboard(request):
-    context = _pickers(request)
+    """The page around its content, which is remembered until a write (dashboard_body)."""
+    query = tuple(sorted((k, v) for k, values in request.GET.lists() for v in values))
+    body = mark_safe(dashboard_body(request.user, query))  # noqa: S308 - rendered by our template
+    return render(request, "tracking/dashboard.html", {"nav": "tracking", "body": body})
+
+
+@remembered
+def dashboard_body(user, query: tuple[tuple[str, str], ...]) -> str:
+    """The dashboard's content for the query asked: the same for a user until a write changes a
+    figure, so a page read again (every morning, by every manager) costs its frame alone."""
+    params = QueryDict(urlencode(query))
+    context = _pickers(user, params)
     as_of, kind, plan = context["as_of"], context["kind"], context["plan"]
     if plan is None:
-        return render(request, "tracking/dashboard.html", context)
-    node = _node(request, as_of)
+        return render_to_string("tracking/_dashboard.html", context)
+    node = _node(user, params, as_of)
     if node is None:
         raise PermissionDenied
     language = lang()
     try:
-        part = _slice(request)
-        data = tracking.progress(request.user, plan, node, kind, as_of, part=part)
+        part = _slice(params)
+        data = tracking.progress(user, plan, node, kind, as_of, part=part)
         period, _to_date = tracking.resolve_period(kind, as_of)
-        line = tracking.curve(request.user, plan, node, period, as_of, part=part)
-        parts = tracking.breakdown(request.user, plan, node, period, as_of, part=part)
+        line = tracking.curve(user, plan, node, period, as_of, part=part)
+        parts = tracking.breakdown(user, plan, node, period, as_of, part=part)
     except DomainError as exc:
         context["error"] = str(exc)
-        return render(request, "tracking/dashboard.html", context)
+        return render_to_string("tracking/_dashboard.html", context)
     metric = plan.metric
 
     def show(value):
@@ -315,10 +330,8 @@ def dashboard(request):
 
     from salestarget.tracking.leaderboard import may_see, rank_of
 
-    may_rank = may_see(request.user, plan)
-    my_rank = (
-        rank_of(request.user, plan, kind, as_of, node.id) if may_rank and node.kind == "person" else None
-    )
+    may_rank = may_see(user, plan)
+    my_rank = rank_of(user, plan, kind, as_of, node.id) if may_rank and node.kind == "person" else None
     children = [{**c, "figures": decorate(c["figures"])} for c in data["children"]]
     children.sort(key=lambda c: (c["figures"]["achievement"] is None, -(c["figures"]["achievement"] or 0)))
     for rank, child in enumerate(children, 1):
@@ -332,7 +345,7 @@ def dashboard(request):
             "lagging": [c for c in children if c["figures"]["status"] in ("lagging", "at_risk")],
             "period": period,
             "period_label": period.label(language),
-            "units": _units(request.user),
+            "units": _units(user),
             "chart": _chart(line, metric),
             "heat": _heat(parts["regions"], metric),
             "lines": _lines(parts["products"], metric),
@@ -343,7 +356,7 @@ def dashboard(request):
             **_lines_and_regions(),
         }
     )
-    return render(request, "tracking/dashboard.html", context)
+    return render_to_string("tracking/_dashboard.html", context)
 
 
 @login_required
@@ -354,7 +367,7 @@ def table(request):
 
     from salestarget.tracking.table import as_csv, as_xlsx, tracking_table
 
-    picked = _pickers(request)
+    picked = _pickers(request.user, request.GET)
     as_of, plan = picked["as_of"], picked["plan"]
     kind = WHOLE_PERIOD.get(picked["kind"], picked["kind"])
     kind = kind if kind in TABLE_KINDS else "month"
@@ -413,11 +426,11 @@ def table(request):
     return render(request, "tracking/table.html", context)
 
 
-def _slice(request) -> tracking.Slice:
+def _slice(params) -> tracking.Slice:
     """The product line and sales region picked (top-level ones), if any."""
     from salestarget.catalog.models import Product, Region
 
-    product, region = _id(request.GET.get("product")), _id(request.GET.get("region"))
+    product, region = _id(params.get("product")), _id(params.get("region"))
     return tracking.Slice(
         product=Product.objects.filter(pk=product).first() if product else None,
         region=Region.objects.filter(pk=region).first() if region else None,
@@ -436,13 +449,13 @@ def _lines_and_regions() -> dict:
     return {"product_lines": heads(Product), "sales_regions": heads(Region)}
 
 
-def _node(request, as_of: dt.date) -> tracking.Node | None:
-    unit_id, person_id = _id(request.GET.get("unit")), _id(request.GET.get("person"))
+def _node(user, params, as_of: dt.date) -> tracking.Node | None:
+    unit_id, person_id = _id(params.get("unit")), _id(params.get("person"))
     if person_id is not None:
-        return tracking.person_node(get_object_or_404(Person.objects.restrict(request.user), pk=person_id))
+        return tracking.person_node(get_object_or_404(Person.objects.restrict(user), pk=person_id))
     if unit_id is not None:
-        return tracking.unit_node(get_object_or_404(OrgUnit.objects.restrict(request.user), pk=unit_id))
-    return tracking.default_node(request.user, as_of)
+        return tracking.unit_node(get_object_or_404(OrgUnit.objects.restrict(user), pk=unit_id))
+    return tracking.default_node(user, as_of)
 
 
 def _units(user) -> list[tuple[int, str]]:
