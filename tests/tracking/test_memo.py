@@ -6,6 +6,7 @@ written, figures are computed afresh. Transactional tests: commits are real here
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection, transaction
@@ -14,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from salestarget.actuals.services import do_import_fact_rows
+from salestarget.actuals.summary import shown
 from salestarget.targets.models import TargetCell
 from salestarget.tracking import memo
 from salestarget.tracking import progress as tracking
@@ -65,6 +67,12 @@ def month_of(client, c, unit) -> dict:
     return answer.json()["figures"]
 
 
+def kpi_actual(client, c) -> str:
+    page = client.get("/tracking/", {"plan": c.plan.pk, "unit": c.sh.pk, "period": "month", "as_of": AS_OF})
+    assert page.status_code == 200
+    return re.search(r'data-testid="kpi-actual">([^<]*)<', page.content.decode())[1]
+
+
 @committed
 def test_reads_keep_the_token_and_a_second_read_answers_from_memory(plan, login):
     c = plan
@@ -91,6 +99,7 @@ def test_every_way_of_writing_is_seen_by_the_next_read(plan, login):
     client = login("admin")
     before = month_of(client, c, c.sh)
     assert before["actual"] == 0 and before["target"] == month_target(20_000_00, 7)
+    assert kpi_actual(client, c) == shown(0, c.plan.metric, "zh")
 
     # A service: an import commits its facts and their rollups.
     assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
@@ -100,6 +109,8 @@ def test_every_way_of_writing_is_seen_by_the_next_read(plan, login):
     assert (
         month_of(client, c, c.sh)["actual"] == int(df[july & team]["fen"].sum()) == 1234567 - 34567 + 4000001
     )
+
+    assert kpi_actual(client, c) == shown(5200001, c.plan.metric, "zh")  # the page, remembered as rendered
 
     # A bulk update, which sends no save signal.
     cells = TargetCell.objects.filter(unit=c.sh, period_kind="month", period_start=dt.date(YEAR, 7, 1))
