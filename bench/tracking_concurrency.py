@@ -511,10 +511,10 @@ def measure(args, home: Path, source: str) -> int:
     from django.db import connection
 
     from salestarget.actuals.models import Fact
+    from salestarget.core import memo
     from salestarget.demo.generator import generate
     from salestarget.metrics.models import Metric
     from salestarget.org.models import Membership, OrgUnit
-    from salestarget.tracking import memo
     from salestarget.tracking import progress as tracking
 
     call_command("migrate", verbosity=0)
@@ -766,7 +766,7 @@ def measure(args, home: Path, source: str) -> int:
             else ""
         )
         + f". The company's year-to-date actual went from {ytd_before / 100:,.0f} to {ytd_after / 100:,.0f} yuan. "
-        f"Figures are remembered until a write commits (tracking.memo): of the {len(api_readers)} readers of "
+        f"Figures are remembered until a write commits (core.memo): of the {len(api_readers)} readers of "
         f"the API, {fresh} got an answer sent after the import ended whose year-to-date actual differs "
         "from the one they had before it.",
         "",

@@ -10,7 +10,7 @@ published plan) into a temporary data directory, then times, at 25 November of t
 - the dashboard page (HTML and its data) through Django's test client, as the administrator: the
   company's, and a rep's, which also ranks the rep among every rep of the company (排名);
 - the whole company's tracking table, computed and written to xlsx (the median of three runs).
-Every read is timed as the first after a write: figures computed, not remembered (tracking.memo).
+Every read is timed as the first after a write: figures computed, not remembered (core.memo).
 
 Run ``python bench/tracking_progress.py [--size small|medium|large] [--write]``; with
 SALESTARGET_DATABASE_URL set it runs on that PostgreSQL database (emptied first; VACUUM ANALYZE
@@ -68,13 +68,13 @@ def main() -> None:
     from django.conf import settings
 
     django.setup()
-    # Every read as the first after a write: the figures computed, not remembered (tracking.memo
+    # Every read as the first after a write: the figures computed, not remembered (core.memo
     # keeps them until the next write; bench/tracking_concurrency.py measures what that gives).
-    settings.CACHES["tracking"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    settings.CACHES["memo"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     from django.core.cache import caches
     from django.core.cache.backends.dummy import DummyCache
 
-    assert isinstance(caches["tracking"], DummyCache)
+    assert isinstance(caches["memo"], DummyCache)
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection

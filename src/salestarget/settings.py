@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "salestarget.core",
     "salestarget.jobs",
     "salestarget.accounts",
     "salestarget.org",
@@ -100,15 +101,15 @@ TEMPLATES = [
 DATABASES = {"default": DATABASE.django_settings()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# "tracking": figures kept per process until a write changes them (tracking/memo.py); the default
-# cache is Django's own default, named so that the two never evict each other's entries.
+# "memo": what is kept per process until a write changes it (core/memo.py: tracking figures, a
+# user's scope); the default cache is Django's own default, named so the two never evict each other.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "tracking": {
+    "memo": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "tracking",
+        "LOCATION": "memo",
         "TIMEOUT": 3600,
-        "OPTIONS": {"MAX_ENTRIES": 200},
+        "OPTIONS": {"MAX_ENTRIES": 300},
     },
 }
 

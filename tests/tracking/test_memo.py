@@ -1,4 +1,4 @@
-"""Figures remembered across requests (tracking.memo): a read after a committed write sees it,
+"""Figures remembered across requests (core.memo): a read after a committed write sees it,
 whichever way the write went (a service, a bulk update, raw SQL); reads and the app's own
 bookkeeping (sessions, the job queue) keep what is remembered; inside a transaction that has
 written, figures are computed afresh. Transactional tests: commits are real here."""
@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.actuals.summary import shown
+from salestarget.core import memo
+from salestarget.core.models import ReadVersion
 from salestarget.targets.models import TargetCell
-from salestarget.tracking import memo
 from salestarget.tracking import progress as tracking
-from salestarget.tracking.models import ReadVersion
 from tests.conftest import seed_standard_metrics
 from tests.tracking.test_progress import YEAR, frame, month_target, published, sales_rows  # noqa: F401
 
@@ -42,6 +42,7 @@ AS_OF = dt.date(YEAR, 7, 15)
         ('INSERT INTO "django_tasks_database_dbtaskresult" VALUES (1)', False),
         ('INSERT INTO "axes_accessattempt" VALUES (1)', False),
         ('INSERT INTO "alerts_delivery" VALUES (1)', False),
+        ('UPDATE "core_readversion" SET token = %s WHERE id = 1', False),
         ('SELECT "id" FROM "targets_plan" WHERE "id" = 1 FOR UPDATE', False),
         ("  select updated_at from actuals_importbatch", False),
         ('SAVEPOINT "s1_x1"', False),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.utils.functional import lazy
 
+from salestarget.core.memo import remembered
 from salestarget.core.money import Currency, get_currency
 from salestarget.engine.calendar import FiscalCalendar, library_days
 from salestarget.metrics.models import CalendarDay, FiscalSettings
@@ -127,10 +128,15 @@ def company_currency() -> Currency:
     cache = _request_cache.get()
     if cache is not None and "currency" in cache:
         return get_currency(cache["currency"])
-    code = FiscalSettings.objects.filter(pk=1).values_list("currency", flat=True).first()
+    code = _currency_code()
     if cache is not None:
         cache["currency"] = code
     return get_currency(code)
+
+
+@remembered  # on every page (base.html); kept until a write
+def _currency_code() -> str | None:
+    return FiscalSettings.objects.filter(pk=1).values_list("currency", flat=True).first()
 
 
 def start_request_cache(**kwargs) -> None:

@@ -33,6 +33,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from salestarget.core.memo import remembered
+
 
 class Action(StrEnum):
     VIEW = "view"
@@ -179,6 +181,7 @@ def scope_of(user) -> Scope:
     return cached
 
 
+@remembered  # read on every page (the navigation shows what the role may do); kept until a write
 def build_scope(user, today: dt.date) -> Scope:
     from salestarget.org.models import Membership, Person, RoleAssignment, active_on
 

@@ -10,11 +10,11 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
+from salestarget.core.memo import remembered
 from salestarget.org.models import Membership, active_on
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
-from salestarget.tracking.memo import remembered
 
 # What everyone sees of a person on a leaderboard shown to everyone: no amounts.
 SHARED = ("achievement", "pace", "status", "incentive", "time_progress")

@@ -31,6 +31,7 @@ from salestarget.actuals.credit import (
     to_units,
 )
 from salestarget.core.errors import DomainError
+from salestarget.core.memo import remembered
 from salestarget.engine import pace as engine
 from salestarget.engine.calendar import Period, add_months, week_anchor, week_number, year_before
 from salestarget.engine.rounding import largest_remainder, round_half_up
@@ -40,7 +41,6 @@ from salestarget.org.models import Membership, OrgUnit, Person, active_on
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.labels import lang
 from salestarget.targets.models import Plan, TargetCell
-from salestarget.tracking.memo import remembered
 
 # Periods to date: the figures of the enclosing period, cut at the as-of date.
 TO_DATE = {"ytd": "year", "qtd": "quarter", "mtd": "month", "wtd": "week"}

@@ -16,12 +16,12 @@ from django.utils.translation import gettext as _
 
 from salestarget.actuals.parsing import spreadsheet_safe
 from salestarget.actuals.summary import as_decimal, unit_label
+from salestarget.core.memo import remembered
 from salestarget.engine.calendar import Period
 from salestarget.org.models import Membership, OrgUnit, active_on
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
-from salestarget.tracking.memo import remembered
 
 
 @dataclass

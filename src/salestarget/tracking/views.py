@@ -19,13 +19,13 @@ from django.utils.translation import gettext_lazy
 
 from salestarget.actuals.summary import is_money, shown
 from salestarget.core.errors import DomainError
+from salestarget.core.memo import remembered
 from salestarget.metrics.models import Metric
 from salestarget.metrics.selectors import fiscal_calendar
 from salestarget.org.models import OrgUnit, Person
 from salestarget.targets.labels import lang
 from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
-from salestarget.tracking.memo import remembered
 
 # The tracking table's periods: whole periods, each with its plan-period-to-date columns beside it.
 TABLE_KINDS = ("year", "half", "quarter", "month", "week")

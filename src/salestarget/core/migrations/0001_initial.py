@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def first_token(apps, schema_editor):
-    apps.get_model("tracking", "ReadVersion").objects.create(id=1, token=secrets.token_hex(16))
+    apps.get_model("core", "ReadVersion").objects.create(id=1, token=secrets.token_hex(16))
 
 
 class Migration(migrations.Migration):

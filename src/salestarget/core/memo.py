@@ -1,10 +1,11 @@
-"""Tracking figures remembered across requests until a committed write could change them.
+"""What is remembered across requests until a committed write could change it.
 
 Every manager opens the same dashboard every morning, and the figures behind it change only when
 something is written: facts, targets, the org, the calendar, a metric's credit rule. A closed loop
 of 50 readers cost each request its whole computation (about 30 ms of CPU), so 50 readers on two
 cores waited over a second (bench/RESULTS.md, "Tracking under load"). Remembered, a request costs
-what its template costs.
+its frame: the tracking figures and the dashboard's content (tracking), a user's scope
+(org.permissions) and the company's currency (metrics) are kept here.
 
 **What counts as a write.** Not a list of the models the figures read: 147 places write through
 ``QuerySet.update``, ``bulk_create`` or raw SQL, and none of those send save signals. Instead every
@@ -19,14 +20,15 @@ through it.
 reads the token first and the data second, so data read before the commit is kept under the old
 token, which no one asks for once the new one is written. A rolled-back transaction changes
 nothing. Inside a transaction that has written, the connection's own reads see its uncommitted
-rows, so they are computed afresh and not remembered.
+rows, so they are computed afresh and not remembered. A request reads the token once, and again
+after it writes.
 
-**Where.** In each process's memory (Django's local-memory cache, ``CACHES["tracking"]``): no cache
+**Where.** In each process's memory (Django's local-memory cache, ``CACHES["memo"]``): no cache
 server on an intranet install, and the token is in the database, so every worker and every
 process (web, job worker, CLI) agrees on what is current. An entry is keyed by the token, the
-function, the user (scope is the user's), the language, today's date and the arguments; an
-argument without a stable name (a calendar passed in) is computed afresh rather than guessed at.
-Values are pickled, so a caller that changes the dicts it gets changes its own copy.
+function, its arguments (a user by their id: what a user may see is theirs), the language and
+today's date; an argument without a stable name (a calendar passed in) is computed afresh rather
+than guessed at. Values are pickled, so a caller that changes what it gets changes its own copy.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import hashlib
 import pickle
 import re
 import secrets
+from contextvars import ContextVar
 from dataclasses import fields, is_dataclass
 
 from django.core.cache import caches
@@ -44,13 +47,12 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, tran
 from django.db.backends.base.base import NO_DB_ALIAS
 from django.utils import timezone, translation
 
-from salestarget.engine.calendar import Period
-from salestarget.tracking.models import ReadVersion
+from salestarget.core.models import ReadVersion
 
 # Tables whose rows no figure reads: written on many requests (sessions), by every worker's
 # heartbeat (jobs) or by the alerts that figures feed, they would otherwise expire every entry.
 UNWATCHED = (
-    "tracking_readversion",
+    "core_readversion",
     "django_session",
     "django_admin_log",
     "django_tasks_database_",
@@ -59,7 +61,7 @@ UNWATCHED = (
     "alerts_",
 )
 # An entry bigger than this (the whole company's tracking table of thousands of reps) is not
-# kept, so a process's cache stays within CACHES["tracking"]'s MAX_ENTRIES x this.
+# kept, so a process's cache stays within CACHES["memo"]'s MAX_ENTRIES x this.
 LARGEST = 1024 * 1024
 
 _TARGET = re.compile(
@@ -121,6 +123,8 @@ def _observe(execute, sql, params, many, context):
 
 
 def _written(connection) -> None:
+    if (seen := _request_token.get()) is not None:
+        seen.clear()
     if not connection.in_atomic_block:
         bump(connection.alias)
     elif not _pending(connection):
@@ -142,9 +146,9 @@ def bump(using: str = DEFAULT_DB_ALIAS) -> str | None:
     connection = connections[using]
     try:
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE tracking_readversion SET token = %s WHERE id = 1", [token])
+            cursor.execute("UPDATE core_readversion SET token = %s WHERE id = 1", [token])
             if cursor.rowcount == 0:
-                cursor.execute("INSERT INTO tracking_readversion (id, token) VALUES (1, %s)", [token])
+                cursor.execute("INSERT INTO core_readversion (id, token) VALUES (1, %s)", [token])
     except DatabaseError:
         if _unmigrated(connection):
             return None  # nothing is remembered before the table exists (see current())
@@ -152,22 +156,44 @@ def bump(using: str = DEFAULT_DB_ALIAS) -> str | None:
     return token
 
 
+# The token as this request read it: {} until then, None outside a request (commands, jobs).
+_request_token: ContextVar[dict | None] = ContextVar("memo_token", default=None)
+
+
+def request_started(**kwargs) -> None:
+    _request_token.set({})
+
+
+def request_finished(**kwargs) -> None:
+    _request_token.set(None)
+
+
 def current(using: str = DEFAULT_DB_ALIAS) -> str | None:
-    """The token figures read now are kept under; None inside a transaction that has written,
+    """The token what is read now is kept under; None inside a transaction that has written,
     or in a database not migrated yet."""
     connection = connections[using]
     if _pending(connection):
         return None
+    seen = _request_token.get()
+    if seen is not None and using in seen:
+        return seen[using]
+    token = _read(connection)
+    if seen is not None and token is not None:
+        seen[using] = token
+    return token
+
+
+def _read(connection) -> str | None:
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT token FROM tracking_readversion WHERE id = 1")
+            cursor.execute("SELECT token FROM core_readversion WHERE id = 1")
             row = cursor.fetchone()
     except DatabaseError:
         if not connection.in_atomic_block and _unmigrated(connection):
             return None
         raise
     # No row: a database flushed by a test, or restored without it; a new token is always safe.
-    return row[0] if row else bump(using)
+    return row[0] if row else bump(connection.alias)
 
 
 def _unmigrated(connection) -> bool:
@@ -183,8 +209,6 @@ def _name(value):
         return value
     if isinstance(value, models.Model):
         return (value._meta.label, value.pk)
-    if isinstance(value, Period):
-        return ("period", value.kind, value.start, value.end)
     if is_dataclass(value):
         return (type(value).__qualname__, *(_name(getattr(value, f.name)) for f in fields(value)))
     if isinstance(value, list | tuple):
@@ -193,32 +217,31 @@ def _name(value):
 
 
 def remembered(func):
-    """Keep ``func(user, ...)``'s result until a write could change it (see the module's text)."""
+    """Keep ``func(...)``'s result until a write could change it (see the module's text)."""
     where = f"{func.__module__}.{func.__qualname__}"
 
     @functools.wraps(func)
-    def wrapper(user, *args, **kwargs):
+    def wrapper(*args, **kwargs):
         token = current()
         if token is None:
-            return func(user, *args, **kwargs)
+            return func(*args, **kwargs)
         try:
             named = (
                 where,
                 token,
-                user.pk,
                 translation.get_language(),
                 timezone.localdate(),
                 tuple(_name(a) for a in args),
                 tuple(sorted((k, _name(v)) for k, v in kwargs.items())),
             )
         except _Unnamed:
-            return func(user, *args, **kwargs)
+            return func(*args, **kwargs)
         key = "m:" + hashlib.blake2b(repr(named).encode(), digest_size=20).hexdigest()
-        store = caches["tracking"]
+        store = caches["memo"]
         kept = store.get(key)
         if kept is not None:
             return pickle.loads(kept)
-        value = func(user, *args, **kwargs)
+        value = func(*args, **kwargs)
         blob = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
         if len(blob) <= LARGEST:
             store.set(key, blob)
