@@ -164,3 +164,21 @@ def test_bookkeeping_writes_keep_the_token_and_a_missing_row_is_replaced(plan):
     ReadVersion.objects.all().delete()  # as a test's flush or a partial restore would leave it
     replaced = memo.current()
     assert replaced and replaced != token and memo.current() == replaced
+
+
+@committed
+def test_a_role_taken_away_counts_on_the_next_request(plan, login):
+    """A user's scope is remembered too (org.permissions.build_scope): a manager moved out of
+    their team by a bulk update, which sends no signal, no longer sees it on the next page."""
+    from salestarget.org.models import Membership
+
+    c = plan
+    client = login("lead_sh")
+    asked = {"plan": c.plan.pk, "unit": c.sh.pk, "period": "month", "as_of": AS_OF}
+    assert client.get("/tracking/", asked).status_code == 200
+    assert client.get(URL, asked).status_code == 200
+    assert client.get("/tracking/", asked).status_code == 200  # remembered
+    moved = Membership.objects.filter(person=c.lead_sh, unit=c.sh).update(unit=c.sz)
+    assert moved == 1
+    assert client.get("/tracking/", asked).status_code == 404
+    assert client.get(URL, asked).status_code == 404
