@@ -43,6 +43,8 @@ AS_OF = dt.date(YEAR, 7, 15)
         ('INSERT INTO "axes_accessattempt" VALUES (1)', False),
         ('INSERT INTO "alerts_delivery" VALUES (1)', False),
         ('UPDATE "core_readversion" SET token = %s WHERE id = 1', False),
+        ('UPDATE "auth_user" SET "last_login" = %s WHERE "auth_user"."id" = %s', False),
+        ('UPDATE "auth_user" SET "last_login" = %s, "is_superuser" = %s WHERE "auth_user"."id" = %s', True),
         ('SELECT "id" FROM "targets_plan" WHERE "id" = 1 FOR UPDATE', False),
         ("  select updated_at from actuals_importbatch", False),
         ('SAVEPOINT "s1_x1"', False),
@@ -149,7 +151,7 @@ def test_inside_a_transaction_that_wrote_figures_are_computed_afresh(plan):
 
 
 @committed
-def test_bookkeeping_writes_keep_the_token_and_a_missing_row_is_replaced(plan):
+def test_bookkeeping_writes_keep_the_token_and_a_missing_row_is_replaced(plan, login):
     from django.contrib.sessions.backends.db import SessionStore
 
     from salestarget.jobs.models import Worker
@@ -160,6 +162,7 @@ def test_bookkeeping_writes_keep_the_token_and_a_missing_row_is_replaced(plan):
     session.save()
     now = timezone.now()
     Worker.objects.create(name="w1", host="h", pid=1, started_at=now, seen_at=now)
+    login("lead_sh")  # a sign-in: its session, its last_login, login throttling's log
     assert memo.current() == token
     ReadVersion.objects.all().delete()  # as a test's flush or a partial restore would leave it
     replaced = memo.current()
