@@ -73,7 +73,6 @@ def leaderboard(user, plan: Plan, kind: str, as_of: dt.date, *, chance: bool = T
     return {"period": period, "to_date": to_date, "rows": rows, "everyone": everyone}
 
 
-@remembered
 def rank_of(user, plan: Plan, kind: str, as_of: dt.date, person_id: int) -> tuple[int, int] | None:
     """(rank, of how many) of one person on the leaderboard the user may see, or None: the rank
     :func:`leaderboard` gives (1 + those with a higher achievement, as it rounds them), from the

@@ -672,7 +672,6 @@ def _node_rows(
     return [rows.filter(narrow) for rows in found] if narrow is not None else found
 
 
-@remembered
 def curve(
     user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, cal=None, part: Slice = WHOLE
 ) -> dict:
@@ -738,7 +737,6 @@ def top_level(model) -> dict[int, tuple[int, str]]:
     return out
 
 
-@remembered
 def breakdown(user, plan: Plan, node: Node, period: Period, as_of: dt.date, *, part: Slice = WHOLE) -> dict:
     """The node's actuals by top-level sales region x month of the plan's period (a heat map) and
     by product line over ``period`` beside the lines' targets when the plan has them."""
