@@ -41,10 +41,20 @@ def children_match(page, api: dict, metric) -> None:
 @pytest.mark.parametrize("username", ["admin", "lead_sh", "rep_sh1"])
 def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, username, size):  # noqa: F811
     c = published
-    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    june = {**sales_rows(c)[3], "external_id": "JUNE", "date": "2024-06-10", "amount": "4000.00"}
+    assert do_import_fact_rows(c.admin, "order", [*sales_rows(c), june], source="erp").ok
     page, api = open_dashboard(page_for, live_server, c, username, size, QUERY)
     metric = c.plan.metric
     f = api["figures"]
+    # 同比 and 环比: the same days last year and of the previous period (1-15 June), with the change.
+    assert f["previous"] > 0 and f["change_previous"] is not None
+    for test_id, value, change in (
+        ("kpi-last-year", f["last_year"], f["change_last_year"]),
+        ("kpi-previous", f["previous"], f["change_previous"]),
+    ):
+        sign = "+" if change is not None and change >= 0 else ""
+        text = shown(value, metric, "zh") + ("" if change is None else f" {sign}{format_percent(change)}")
+        assert page.get_by_test_id(test_id).inner_text().strip() == text
     assert page.get_by_test_id("kpi-actual").inner_text().strip() == shown(f["actual"], metric, "zh")
     assert page.get_by_test_id("kpi-target").inner_text().strip() == shown(f["target"], metric, "zh")
     assert page.get_by_test_id("kpi-required").inner_text().strip() == shown(
