@@ -8,6 +8,7 @@ import pytest
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.actuals.summary import shown
 from salestarget.core.money import format_percent
+from salestarget.targets.services import do_set_tracking
 from tests.browser.conftest import screenshot
 from tests.tracking.test_new_customers import counted  # noqa: F401 (a fixture)
 from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
@@ -43,6 +44,8 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
     c = published
     june = {**sales_rows(c)[3], "external_id": "JUNE", "date": "2024-06-10", "amount": "4000.00"}
     assert do_import_fact_rows(c.admin, "order", [*sales_rows(c), june], source="erp").ok
+    lines = {"warning_line_pct": 60, "lagging_below_pct": 80, "ahead_above_pct": 120, "ranking": "managers"}
+    do_set_tracking(c.admin, c.plan, incentive_line_pct=40, **lines)  # 陈二 is at 50% of the month
     page, api = open_dashboard(page_for, live_server, c, username, size, QUERY)
     metric = c.plan.metric
     f = api["figures"]
@@ -75,6 +78,12 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
     expected_node = {"admin": c.hq.name, "lead_sh": c.sh.name, "rep_sh1": c.rep_sh1.name}[username]
     assert page.get_by_test_id("tracking-title").inner_text().startswith(expected_node)
     children_match(page, api, metric)
+    assert page.get_by_test_id("kpi-gap").inner_text().strip() == f"还差 {shown(f['gap'], metric, 'zh')}"
+    for child in api["children"]:
+        row = page.get_by_test_id(f"child-{child['node']['kind']}-{child['node']['id']}")
+        assert row.get_by_test_id("incentive").count() == child["figures"]["incentive"]
+    if username == "lead_sh":
+        assert sum(child["figures"]["incentive"] for child in api["children"]) == 1
     if username == "rep_sh1":
         assert api["children"] == [] and page.get_by_test_id("tracking-children").count() == 0
     page.wait_for_function("document.querySelector('[data-echarts=tracking-curve] canvas') !== null")

@@ -89,6 +89,10 @@ def headers(table: Table, lang: str) -> list[str]:
         _("%(period)s to date") % {"period": table.plan_period.label(lang)},
     )
     target, actual, achieved, gap = _("Target"), _("Actual"), _("Achieved"), _("Gap")
+    line = table.plan.incentive_line_pct
+    reached = (
+        [_("%(period)s incentive line (%(line)s%%) reached") % {"period": now, "line": line}] if line else []
+    )
     return [
         _("Code"),
         _("Unit or person"),
@@ -102,11 +106,15 @@ def headers(table: Table, lang: str) -> list[str]:
         f"{so_far} {actual} ({unit})",
         f"{so_far} {achieved}",
         f"{so_far} {gap} ({unit})",
+        *reached,
     ]
 
 
-def _values(row: Row) -> list:
+def _values(table: Table, row: Row) -> list:
+    """A row's cells after its code and name; the last says whether the period's achievement is at
+    or above the plan's incentive line (激励线), where the plan has one."""
     p, y = row.period, row.to_date
+    reached = [_("Yes") if p["incentive"] else ""] if table.plan.incentive_line_pct else []
     return [
         p["target"],
         p["actual"],
@@ -118,11 +126,13 @@ def _values(row: Row) -> list:
         y["actual"],
         y["achievement"],
         y["gap"],
+        *reached,
     ]
 
 
 MONEY_COLUMNS = (2, 3, 5, 8, 9, 11)
 RATIO_COLUMNS = (4, 6, 10)
+STATUS_COLUMN = 7
 
 
 def as_csv(table: Table, lang: str, status_labels: dict) -> bytes:
@@ -136,7 +146,7 @@ def as_csv(table: Table, lang: str, status_labels: dict) -> bytes:
         cells = [
             spreadsheet_safe(row.node.code),
             "  " * row.depth + spreadsheet_safe(row.node.name),
-            *_values(row),
+            *_values(table, row),
         ]
         line = []
         for col, value in enumerate(cells):
@@ -146,7 +156,7 @@ def as_csv(table: Table, lang: str, status_labels: dict) -> bytes:
                 line.append(str(as_decimal(value, metric)))
             elif col in RATIO_COLUMNS:
                 line.append(f"{value * 100:.1f}%")
-            elif col == 7:
+            elif col == STATUS_COLUMN:
                 line.append(str(status_labels[value]))
             else:
                 line.append(value)
@@ -187,7 +197,7 @@ def as_xlsx(table: Table, lang: str, status_labels: dict) -> bytes:
         sheet.write_string(
             r, 1, "  " * row.depth + row.node.name, book.add_format({"bold": unit_row}) if unit_row else None
         )
-        for col, value in enumerate(_values(row), start=2):
+        for col, value in enumerate(_values(table, row), start=2):
             if value is None:
                 continue
             if col in MONEY_COLUMNS:
@@ -196,8 +206,10 @@ def as_xlsx(table: Table, lang: str, status_labels: dict) -> bytes:
                 )
             elif col in RATIO_COLUMNS:
                 sheet.write_number(r, col, value, percent)
-            else:
+            elif col == STATUS_COLUMN:
                 sheet.write_string(r, col, str(status_labels[value]))
+            else:
+                sheet.write_string(r, col, value)
     last = first + len(table.rows) - 1
     if table.rows:
         low, high = plan.lagging_below_pct / 100, plan.ahead_above_pct / 100
@@ -211,7 +223,7 @@ def as_xlsx(table: Table, lang: str, status_labels: dict) -> bytes:
     sheet.set_row(2, 45)
     sheet.set_column(0, 0, 12)
     sheet.set_column(1, 1, 22)
-    sheet.set_column(2, 11, 14)
+    sheet.set_column(2, len(headers(table, lang)) - 1, 14)
     sheet.freeze_panes(first, 2)
     book.close()
     return out.getvalue()

@@ -324,7 +324,8 @@ def dashboard_body(user, query: tuple[tuple[str, str], ...]) -> str:
                     "last_year",
                     "previous",
                 )
-            },  # fmt: skip
+            }  # fmt: skip
+            | {"over": show(-figures["gap"]) if figures["gap"] is not None and figures["gap"] < 0 else None},
             **_status(figures),
         }
 
