@@ -186,6 +186,22 @@ def test_the_company_counts_every_sale_and_a_quarter_follows_the_plans_months(pu
     assert qtd["target"] == f["expected_to_date"] and qtd["actual"] == f["actual"]
 
 
+def test_a_week_to_date_is_the_weeks_days_so_far(published, login):  # noqa: F811
+    c = published
+    rows = sales_rows(c)
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    df = frame(rows)
+    client = login("admin")
+    as_of = dt.date(YEAR, 7, 10)  # a Wednesday: the week runs from Monday 8 July
+    week = get(client, plan=c.plan.pk, period="week", as_of=as_of.isoformat())["figures"]
+    wtd = get(client, plan=c.plan.pk, period="wtd", as_of=as_of.isoformat())["figures"]
+    so_far = (df["day"] >= dt.date(YEAR, 7, 8)) & (df["day"] <= as_of)
+    assert wtd["actual"] == week["actual"] == int(df[so_far]["fen"].sum()) == 65_000_01
+    assert wtd["target"] == week["expected_to_date"] and wtd["time_progress"] == 1.0
+    page = client.get(f"/tracking/?plan={c.plan.pk}&period=wtd&as_of={as_of.isoformat()}")
+    assert '<option value="wtd" selected>本周至今</option>' in page.content.decode()
+
+
 def test_territory_credit_month_ends_equal_the_independent_computation(territories, login):  # noqa: F811
     c = territories
     plan = do_create_plan(

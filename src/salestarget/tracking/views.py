@@ -34,6 +34,7 @@ PERIODS = [
     ("month", gettext_lazy("This month")),
     ("mtd", gettext_lazy("Month to date")),
     ("week", gettext_lazy("This week")),
+    ("wtd", gettext_lazy("Week to date")),
     ("quarter", gettext_lazy("This quarter")),
     ("qtd", gettext_lazy("Quarter to date")),
     ("half", gettext_lazy("This half")),
