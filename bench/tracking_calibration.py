@@ -74,12 +74,22 @@ DEFAULT_SPREAD = SPREAD  # the engine's
 DEMO_SIZE = "small"
 DEMO_TODAY = dt.date(2026, 11, 25)
 SEASON_PLAN = "last 12 months x the company's season"
+# A recent level, for nodes whose level moves (a rep ramping up, a team that lost a member): the
+# node's share of the company over fewer or more heavily weighted recent months (added 2026-12-04).
+RECENT = {
+    "last 3 months x the company's season": {"months": 3},
+    "last 6 months x the company's season": {"months": 6},
+    "last 12 months weighted (half-life 3 months) x the company's season": {"months": 12, "halflife": 3},
+}
+HALF_RECENT = "half blend, half last 3 months x the company's season"
 PLANS = (
     "blend",
     SEASON_PLAN,
     "last year x growth",
     "last year",
     "last 12 months",
+    *RECENT,
+    HALF_RECENT,
     "the product's recommendation",
 )
 
@@ -263,13 +273,40 @@ def plans(data: Daily, n: int, period: Period) -> dict[str, int]:
     level = data.total(n, shift_months(period.start, -12), period.start - dt.timedelta(days=1))
     last_year = Decimal(ly_total) * Decimal(str(1 + growth(data, n, period.start)))
     recent = Decimal(level) * len(period.months) / 12
-    return {
+    out = {
         "blend": prior_of(data, n, period) or 0,
         SEASON_PLAN: sum(season_weights(data, n, period)),
         "last year x growth": round_half_up(last_year),
         "last year": ly_total,
         "last 12 months": round_half_up(recent),
+        **{name: recent_season(data, n, period, **how) for name, how in RECENT.items()},
     }
+    out[HALF_RECENT] = (out["blend"] + out["last 3 months x the company's season"]) // 2
+    return out
+
+
+def recent_season(data: Daily, n: int, period: Period, *, months: int, halflife: float | None = None) -> int:
+    """SEASON_PLAN with the node's level read from its share of the company over its last
+    ``months`` months (each month weighted 0.5^(age / halflife) when a half-life is given) instead
+    of over its last 12: a level that has moved shows sooner, at the price of more noise."""
+    last_12 = (shift_months(period.start, -12), period.start - dt.timedelta(days=1))
+    company_12 = data.total(0, *last_12)
+    node = company = 0.0
+    for age in range(months):
+        m = shift_months(period.start, -1 - age)
+        weight = 1.0 if halflife is None else 0.5 ** (age / halflife)
+        node += weight * data.total(n, m, month_end(m))
+        company += weight * data.total(0, m, month_end(m))
+    if company <= 0 or company_12 <= 0:
+        return 0
+    g = 1 + growth(data, 0, period.start)
+    level = node / company * company_12
+    return round(
+        sum(
+            level * data.total(0, m, month_end(m)) / company_12 * g ** ((6.5 + k) / 12)
+            for k, m in enumerate(period.last_year().months)
+        )
+    )
 
 
 def prior_of(data: Daily, n: int, period: Period) -> int | None:
@@ -1136,7 +1173,12 @@ def report(
             '"the product\'s recommendation" (added 2026-12-03) is the 50% target `engine.forecast` '
             "recommends from the months before the period, with working days and the company's months as "
             "the reference season, as the recommendation page asks it: the plan of a planner who takes the "
-            'app\'s advice. "last year x growth" was the first plan replayed, "blend" the second. Of the '
+            "app's advice. The plans of a recent level (added 2026-12-04: the last 3 or 6 months, or the "
+            "last 12 weighted with a half-life of 3 months, each as the node's share of the company's "
+            "same months, shaped like the season plan; and half the blend, half the 3 months) ask whether "
+            "a level that moved (a rep ramping up, a team that lost a member) is what the blend misses: "
+            'they trade a level that follows for one that is noisier. "last year x growth" was the first '
+            'plan replayed, "blend" the second. Of the '
             f"replayed plan's months, {sup['far_plans']:.1%} exceed 3x the final "
             f"(worst {sup['worst_plan']:.0f}x, {sup['worst_plan_at']}).",
             "",
