@@ -360,6 +360,13 @@ def _grains(
         if by_unit
         else (DailyRollup, MonthRollup)
     )
+    this_month = end.replace(day=1)
+    if edges and edges[-1] == (this_month, end) and not _days_after(day_grain, metric.fact_kind, end):
+        # A read up to the last day with rows (today's dashboard): the month's rows hold its days
+        # so far, in a fraction of the rows (5,000 reps' month to date: 39,000 rows on 24,000
+        # pages instead of 64,000 on 48,000).
+        edges.pop()
+        months = (months[0] if months else this_month, this_month)
     daily = day_grain.objects.filter(kind=metric.fact_kind)
     monthly = month_grain.objects.filter(kind=metric.fact_kind)
     if not every_sale and user is not None:
@@ -374,6 +381,14 @@ def _grains(
         monthly = monthly.filter(month__gte=months[0], month__lte=months[1])
         out.append(monthly.annotate(m=F("month")) if by_month else monthly)
     return out
+
+
+def _days_after(grain, kind: str, end: dt.date) -> bool:
+    """Whether ``grain`` holds a row of ``kind`` after ``end`` in end's month. Without one, the
+    month's row of each key is the sum of its days up to ``end`` (rollups.verify checks that a
+    month row is its days' sum; both are written in the same transaction)."""
+    last = (end.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    return grain.objects.filter(kind=kind, day__gt=end, day__lte=last).exists()
 
 
 def _owners(units: list[OrgUnit]) -> dict[int, list[int]]:

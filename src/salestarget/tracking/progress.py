@@ -180,23 +180,23 @@ class Targets:
                 self.weeks[c["period_start"]] = values
             elif c["period_kind"] == plan.period_kind and c["period_start"] == plan.period_start:
                 self.whole = values
-        if not self.months and self.whole is not None:
-            self.months = self._split(self.whole)
+        # A plan-period cell without month cells (a rep with a year target only) is split over
+        # the months when first asked (thousands of reps ranked ask one month of each).
+        self._shares: dict[str, list[int] | None] | None = None
 
-    def _split(self, whole: dict[str, int | None]) -> dict[dt.date, dict[str, int | None]]:
+    def _split(self) -> dict[str, list[int] | None]:
         """The plan period's cell over its months by working days, largest remainder, so that
-        the months (and so the year) add up to the cell to the fen (a rep with a year cell only)."""
-        months = self.cal.months(self.plan.period_start, self.plan.period_end)
-        days = [self.cal.working_days_between(m.start, m.end) for m in months]
-        weights = days if sum(days) else [1] * len(months)
-        shares = {
-            level: None if whole[level] is None else largest_remainder(max(0, whole[level]), weights)
-            for level in self.levels
-        }
-        return {
-            m.start: {level: None if shares[level] is None else shares[level][i] for level in self.levels}
-            for i, m in enumerate(months)
-        }
+        the months (and so the year) add up to the cell to the fen; a list per level, in the
+        order of ``cal.split_of``'s months."""
+        if self._shares is None:
+            _index, weights = self.cal.split_of(self.plan.period_start, self.plan.period_end)
+            self._shares = {
+                level: None
+                if self.whole[level] is None
+                else largest_remainder(max(0, self.whole[level]), weights)
+                for level in self.levels
+            }
+        return self._shares
 
     @property
     def any(self) -> bool:
@@ -208,6 +208,11 @@ class Targets:
             return self.months[month.start]
         if self.whole is None:
             return dict.fromkeys(self.levels)
+        if not self.months:
+            index, _weights = self.cal.split_of(self.plan.period_start, self.plan.period_end)
+            if month.start in index:
+                i, shares = index[month.start], self._split()
+                return {level: None if shares[level] is None else shares[level][i] for level in self.levels}
         plan_days = self.cal.working_days_between(self.plan.period_start, self.plan.period_end)
         days = self.cal.working_days_between(month.start, month.end)
         return {level: _part(self.whole[level], days, plan_days) for level in self.levels}
@@ -260,7 +265,7 @@ class CountedDays:
     its children, or the company's tracking table, asks the same months thousands of times."""
 
     def __init__(self, cal):
-        self._cal, self._seen, self._months = cal, {}, {}
+        self._cal, self._seen, self._months, self._splits = cal, {}, {}, {}
 
     def months(self, start: dt.date, end: dt.date) -> list[Period]:
         """The whole months overlapping [start, end] (shared: not to be changed)."""
@@ -274,6 +279,16 @@ class CountedDays:
 
     def __getattr__(self, name):
         return getattr(self._cal, name)
+
+    def split_of(self, start: dt.date, end: dt.date) -> tuple[dict[dt.date, int], list[int]]:
+        """The months of a plan period ({first day: position}) and the weights its cell is split
+        over them by (working days; 1 each where none are), shared: not to be changed."""
+        if (start, end) not in self._splits:
+            months = self.months(start, end)
+            days = [self.working_days_between(m.start, m.end) for m in months]
+            weights = days if sum(days) else [1] * len(days)
+            self._splits[(start, end)] = ({m.start: i for i, m in enumerate(months)}, weights)
+        return self._splits[(start, end)]
 
     def working_days_between(self, start: dt.date, end: dt.date) -> int:
         if (start, end) not in self._seen:
