@@ -8,8 +8,8 @@ import pytest
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.actuals.summary import shown
 from salestarget.core.money import format_percent
-from salestarget.targets.services import do_set_tracking
 from tests.browser.conftest import screenshot
+from tests.tracking.test_incentive import set_incentive_line
 from tests.tracking.test_new_customers import counted  # noqa: F401 (a fixture)
 from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
 
@@ -44,8 +44,7 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
     c = published
     june = {**sales_rows(c)[3], "external_id": "JUNE", "date": "2024-06-10", "amount": "4000.00"}
     assert do_import_fact_rows(c.admin, "order", [*sales_rows(c), june], source="erp").ok
-    lines = {"warning_line_pct": 60, "lagging_below_pct": 80, "ahead_above_pct": 120, "ranking": "managers"}
-    do_set_tracking(c.admin, c.plan, incentive_line_pct=40, **lines)  # 陈二 is at 50% of the month
+    set_incentive_line(c)  # 陈二 is above it
     page, api = open_dashboard(page_for, live_server, c, username, size, QUERY)
     metric = c.plan.metric
     f = api["figures"]
@@ -95,6 +94,7 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
 def test_the_tracking_table_page(page_for, live_server, published, size):  # noqa: F811
     c = published
     assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    set_incentive_line(c)
     page = page_for("director_east", c.password, phone=size == "390")
     page.set_viewport_size(SIZES[size])
     page.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{QUERY}")
@@ -105,19 +105,16 @@ def test_the_tracking_table_page(page_for, live_server, published, size):  # noq
     ).json()
     cell = page.get_by_test_id(f"row-unit-{c.hz.pk}").get_by_test_id("cell-actual")
     assert cell.inner_text().strip() == shown(api["figures"]["actual"], c.plan.metric, "zh")
+    marked = page.get_by_test_id(f"row-person-{c.rep_sh2.pk}").get_by_test_id("incentive")
+    assert marked.count() == 1 and page.get_by_test_id("incentive").count() == 1  # July; 陈二's year is 8.1%
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
     screenshot(page, f"issue15-tracking-table-{size}")
 
 
 def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_server, published):  # noqa: F811
-    from salestarget.targets.services import do_set_tracking
-
     c = published
     assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
-    do_set_tracking(
-        c.admin, c.plan, warning_line_pct=60, lagging_below_pct=80, ahead_above_pct=120,
-        incentive_line_pct=None, ranking="everyone",
-    )  # fmt: skip
+    set_incentive_line(c, ranking="everyone")
     rep = page_for("rep_sh1", c.password, phone=True)
     rep.set_viewport_size(SIZES["390"])
     rep.goto(f"{live_server.url}/tracking/?plan={c.plan.pk}&{QUERY}")
@@ -130,13 +127,21 @@ def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_ser
     first = api["rows"][0]
     text = rep.get_by_test_id(f"rank-{first['node']['id']}").get_by_test_id("rank-achievement").inner_text()
     assert text.strip() == f"{first['figures']['achievement'] * 100:.1f}%"
+    for row in api["rows"]:  # the incentive line's mark, beside the achievement
+        mark = rep.get_by_test_id(f"rank-{row['node']['id']}").get_by_test_id("incentive")
+        assert mark.count() == row["figures"]["incentive"]
+    assert sum(row["figures"]["incentive"] for row in api["rows"]) == 1
     assert rep.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(rep, "issue15-leaderboard-390")
+    rep.set_viewport_size(SIZES["1440"])
+    rep.reload()
+    screenshot(rep, "issue15-leaderboard-1440")
     tv = page_for("admin", c.password)
     tv.set_viewport_size({"width": 1920, "height": 1080})
     tv.goto(f"{live_server.url}/tracking/wallboard/?plan={c.plan.pk}&{QUERY}")
     tv.wait_for_function("document.querySelector('[data-echarts=wb-bars] canvas') !== null")
     assert tv.get_by_test_id("wb-top").locator("li").count() == 4
+    assert tv.get_by_test_id("wb-top").get_by_test_id("incentive").count() == 1
     assert "按达成率排名" in tv.content()  # its bars are the east's teams or the company's regions
     screenshot(tv, "issue15-wallboard-1920")
     # A figure stays on one line (3,425.74万 broke after the point on a phone) and fits its card
@@ -151,9 +156,10 @@ def test_the_leaderboard_on_a_phone_and_the_wallboard_on_a_tv(page_for, live_ser
         )
         assert fits and all(f == ["nowrap", True] for f in fits), (width, fits)
         assert tv.evaluate("document.documentElement.scrollWidth") <= width
-    tv.set_viewport_size(SIZES["390"])
-    tv.reload()
-    screenshot(tv, "issue15-wallboard-390")
+    for size in ("1440", "390"):
+        tv.set_viewport_size(SIZES[size])
+        tv.reload()
+        screenshot(tv, f"issue15-wallboard-{size}")
 
 
 @pytest.mark.parametrize(("username", "size"), [("admin", "1440"), ("lead_sh", "390"), ("rep_sh1", "390")])

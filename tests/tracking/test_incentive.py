@@ -23,22 +23,27 @@ AS_OF = "2024-07-15"
 QUERY = f"period=month&as_of={AS_OF}"
 
 
-@pytest.fixture
-def incentive(published):  # noqa: F811
-    """The published plan with an incentive line at 40%: 陈二 (rep_sh2) is at 50.0% of the month's
-    target, 陈一 (rep_sh1) at 15.0%, their team at 32.5%."""
-    c = published
-    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+def set_incentive_line(c, pct: int | None = 40, ranking: str = "managers") -> None:
+    """The plan's tracking lines as by default, with an incentive line at ``pct``: at 40%, 陈二
+    (rep_sh2) is above it with 50.0% of July's target by the 15th, 陈一 (rep_sh1) below with 15.0%."""
     do_set_tracking(
         c.admin,
         c.plan,
         warning_line_pct=60,
         lagging_below_pct=80,
         ahead_above_pct=120,
-        incentive_line_pct=40,
-        ranking="managers",
+        incentive_line_pct=pct,
+        ranking=ranking,
     )
     c.plan.refresh_from_db()
+
+
+@pytest.fixture
+def incentive(published):  # noqa: F811
+    """The published plan's July sales, with an incentive line at 40% (``set_incentive_line``)."""
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    set_incentive_line(c)
     return c
 
 

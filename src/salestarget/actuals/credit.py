@@ -343,7 +343,7 @@ def _grains(
     every_sale: bool = False,
     by_unit: bool = False,
     by_month: bool = False,
-    probed: dict | None = None,
+    probed: dict,
 ) -> list:
     """Querysets whose rows together hold [start, end] once (``by_month``: each row with its
     month ``m``). Rows credited to their owner (and every sale, for the company's total: the
@@ -363,7 +363,6 @@ def _grains(
         else (DailyRollup, MonthRollup)
     )
     this_month = end.replace(day=1)
-    probed = {} if probed is None else probed
     if edges and edges[-1] == (this_month, end) and not _days_after(day_grain, metric.fact_kind, end, probed):
         # A read up to the last day with rows (today's dashboard): the month's rows hold its days
         # so far, in a fraction of the rows (5,000 reps' month to date: 39,000 rows on 24,000
