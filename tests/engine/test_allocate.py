@@ -12,6 +12,7 @@ from salestarget.engine.allocate import (
     allocate,
     allocate_levels,
     apportion,
+    apportion_each,
     by_capability,
     by_growth,
     by_history,
@@ -21,6 +22,7 @@ from salestarget.engine.allocate import (
     ramp_factor,
 )
 from salestarget.engine.calendar import FiscalCalendar, working_day_counts
+from salestarget.engine.rounding import largest_remainder
 
 WAN = 1_000_000  # 1万元 in fen
 FAST = settings(max_examples=80, deadline=None)
@@ -363,3 +365,23 @@ def test_explanation_is_json_serialisable_and_bilingual():
     assert "华东" in result.explanation.text("zh") and "Historical share" in result.explanation.text("en")
     with pytest.raises(ValueError, match="lang"):
         result.explanation.text("fr")
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 10**6), st.integers(0, 10**13), st.integers(2**62, 2**70)),
+        max_size=30,
+    ),
+    st.lists(st.integers(0, 31), min_size=1, max_size=14).filter(lambda w: sum(w) > 0),
+)
+def test_apportion_each_splits_every_total_as_one_split_would(totals, weights):
+    """A rank splits thousands of year targets at once; each must be the split the rep's own
+    page shows: the same months to the fen, ties and zero weights included."""
+    assert apportion_each(totals, weights) == [largest_remainder(t, weights) for t in totals]
+
+
+def test_apportion_each_worked_example():
+    # 100.00 yuan over months of 21, 19 and 22 working days: 3,387.10 + 3,064.52 + 3,548.39 fen,
+    # the one fen left goes to the largest remainder (0.52); 0.01 yuan to the largest month.
+    assert apportion_each([10_000, 0, 1], [21, 19, 22]) == [[3387, 3065, 3548], [0, 0, 0], [0, 0, 1]]

@@ -116,6 +116,37 @@ def apportion(total: int, weights: Any, *, unit: int = 1) -> np.ndarray:
     return out
 
 
+def apportion_each(totals: Sequence[int], weights: Sequence[int]) -> list[list[int]]:
+    """Each of many totals (>= 0) split over the same integer weights exactly as
+    :func:`largest_remainder` splits it, in one pass over all of them: thousands of reps' year
+    targets over the year's months (a rank), where a call each cost more than the ranking.
+
+    A total large enough to overflow int64 with the weights is split by itself, in Python."""
+    ints = [int(w) for w in weights]
+    den = sum(ints)
+    if den <= 0 or min(ints) < 0:
+        raise AllocationError("weights must be >= 0 with a positive sum")
+    limit = _INT64_MAX // max(max(ints), 1)
+    out: list[list[int] | None] = [None] * len(totals)
+    small = [i for i, t in enumerate(totals) if t <= limit]
+    for i in set(range(len(totals))) - set(small):
+        out[i] = largest_remainder(totals[i], ints)
+    if small:
+        t = np.array([totals[i] for i in small], dtype=np.int64)
+        num = t[:, None] * np.array(ints, dtype=np.int64)[None, :]
+        floors, rems = num // den, num % den
+        leftover = t - floors.sum(axis=1)
+        # The largest remainders first, ties to the lower index (a stable sort of -remainder);
+        # the leftover units never reach a zero remainder, so zero weights get none.
+        order = np.argsort(-rems, axis=1, kind="stable")
+        place = np.empty_like(order)
+        np.put_along_axis(place, order, np.arange(len(ints))[None, :], axis=1)
+        split = (floors + (place < leftover[:, None])).tolist()
+        for i, row in zip(small, split, strict=True):
+            out[i] = row
+    return out
+
+
 @dataclass
 class Basis:
     """Weights from one method, with what explains them; notes refer to children by index until

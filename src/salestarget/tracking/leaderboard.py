@@ -83,11 +83,20 @@ def rank_of(user, plan: Plan, kind: str, as_of: dt.date, person_id: int) -> tupl
     period, to_date = tracking.resolve_period(kind, as_of)
     on = min(as_of, period.end)
     everyone = plan.ranking == Plan.Ranking.EVERYONE
-    people = dict(_members(user, plan, on).values_list("person_id", "person__code"))
+    members = _members(user, plan, on)
+    people = dict(members.values_list("person_id", "person__code"))
     if person_id not in people:
         return None
     nodes = [tracking.Node("person", pk, code, code) for pk, code in people.items()]
-    found = tracking.achievements(None if everyone else user, plan, nodes, period, as_of, to_date=to_date)
+    found = tracking.achievements(
+        None if everyone else user,
+        plan,
+        nodes,
+        period,
+        as_of,
+        to_date=to_date,
+        among=members.values("person_id"),
+    )
     ranked = [value for value in found.values() if value is not None]
     mine = found[f"p{person_id}"]
     if mine is None:
