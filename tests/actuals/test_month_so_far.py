@@ -62,3 +62,19 @@ def test_a_row_after_the_day_keeps_the_day_grain(march):  # noqa: F811
         assert found[f"p{person.pk}"] == facts_sum(end, person=person)
     assert found[f"p{c.rep_sz.pk}"] == 101  # the order of 5 March it owns; not the 30.00 of 20 March
     assert found["company"] == facts_sum(end) == 10000 + 5000 + 101
+
+
+@pytest.mark.parametrize("end", [dt.date(2024, 3, 15), dt.date(2024, 3, 31)])  # day grain, month grain
+def test_people_among_a_subquery_read_as_their_ids(march, end):  # noqa: F811
+    """A rank filters 5,000 reps by their memberships' subquery instead of binding their ids:
+    the same sums, with no figure for anyone outside the people asked about."""
+    c = march
+    metric = Metric.objects.get(code="sales")
+    asked = [c.rep_sh1.pk, c.rep_sz.pk]
+    everyone = Person.objects.values("pk")  # holds rep_sh2 too
+    start = dt.date(2024, 3, 1)
+    by_id = credited_totals(c.admin, metric, start, end, people=asked)
+    among = credited_totals(c.admin, metric, start, end, people=asked, among=everyone)
+    assert among == by_id == {f"p{p}": facts_sum(end, person_id=p) for p in asked}
+    monthly = credited_totals(c.admin, metric, start, end, people=asked, among=everyone, by_month=True)
+    assert {key for key, _month in monthly} <= {f"p{p}" for p in asked}

@@ -42,7 +42,14 @@ def leaderboard(user, plan: Plan, kind: str, as_of: dt.date, *, chance: bool = T
         teams[m.person_id] = (m.person, m.unit)  # the latest membership on the date wins
     nodes = [tracking.person_node(person) for person, _unit in teams.values()]
     found = tracking.figures_for(
-        None if everyone else user, plan, nodes, period, as_of, to_date=to_date, chance=chance
+        None if everyone else user,
+        plan,
+        nodes,
+        period,
+        as_of,
+        to_date=to_date,
+        chance=chance,
+        among=members.values("person_id"),
     )
     rows = []
     allowed = tracking.trackable(user, nodes, on)

@@ -451,26 +451,31 @@ def figures_for(
     chance: bool = True,
     cal=None,
     part: Slice = WHOLE,
+    among=None,
 ) -> dict[str, dict]:
     """Every figure of each node for ``period`` at ``as_of`` (the last day counted), keyed by
     ``Node.key``: three reads of actuals (now, last year, the previous period) and one of
     targets, however many nodes; a fourth, the nodes' last 24 months, for what their history
     expects of the period (where the projection starts) and the spread of their chance, unless
     read to date or without ``chance`` (both are then None: the tracking table shows neither,
-    and the months of 5,000 reps were a fifth of its time)."""
+    and the months of 5,000 reps were a fifth of its time). ``among`` as :func:`credited`
+    takes it."""
     cal = cal or fiscal_calendar()
     metric = plan.metric
     lines = thresholds_of(plan)
     until = min(as_of, period.end)
-    now = credited(user, metric, nodes, period.start, until, part)
+    now = credited(user, metric, nodes, period.start, until, part, among=among)
     last_start, last_until = _last_year(period, until)
-    last_year = credited(user, metric, nodes, last_start, last_until, part)
+    last_year = credited(user, metric, nodes, last_start, last_until, part, among=among)
     previous = period.prev()
-    before = credited(
-        user, metric, nodes, previous.start, min(previous.end, previous.start + (until - period.start)), part
+    same_days = min(previous.end, previous.start + (until - period.start))
+    before = credited(user, metric, nodes, previous.start, same_days, part, among=among)
+    targets = targets_for(plan, nodes, cal, part, among=among)
+    history = (
+        monthly_history(user, metric, nodes, period.start, part, among=among)
+        if chance and not to_date
+        else {}
     )
-    targets = targets_for(plan, nodes, cal, part)
-    history = monthly_history(user, metric, nodes, period.start, part) if chance and not to_date else {}
     months = period_months(period)
     parts = prior_parts(period, cal) if history else []
     out = {}
@@ -534,15 +539,16 @@ def _so_far(levels: dict[str, int | None], segments: list[engine.Segment]) -> di
 HISTORY_MONTHS = engine.PRIOR_MONTHS
 
 
-def monthly_history(user, metric: Metric, nodes: list[Node], before: dt.date, part: Slice = WHOLE) -> dict:
+def monthly_history(
+    user, metric: Metric, nodes: list[Node], before: dt.date, part: Slice = WHOLE, *, among=None
+) -> dict:
     """Each node's credited actual of the 24 whole months before the month of ``before``,
     oldest first: what its history expects of a period (engine.history_prior) and, from the last
     12, how steady it is, for the spread of its chance (engine.spread_of)."""
     first = add_months(before.replace(day=1), -HISTORY_MONTHS)
     months = [add_months(first, i) for i in range(HISTORY_MONTHS)]
-    found = credited(
-        user, metric, nodes, first, before.replace(day=1) - dt.timedelta(days=1), part, by_month=True
-    )
+    last = before.replace(day=1) - dt.timedelta(days=1)
+    found = credited(user, metric, nodes, first, last, part, by_month=True, among=among)
     return {n.key: [found.get((n.key, m), 0) for m in months] for n in nodes}
 
 

@@ -41,18 +41,16 @@ class Table:
     rows: list[Row]
 
 
-def nodes_of(user, on: dt.date) -> list[tuple[tracking.Node, int]]:
-    """The units the user reaches in tree order, each followed by its members on ``on``."""
+def nodes_of(user, on: dt.date) -> tuple[list[tuple[tracking.Node, int]], object]:
+    """The units the user reaches in tree order, each followed by its members on ``on``; and
+    those members as a subquery of person ids (the figures' ``among``)."""
     reach = scope_of(user).reach(Action.VIEW)
     units = list(OrgUnit.objects.filter(reach.units_q("")).order_by("path")) if not reach.nothing else []
     if not reach.everything and not reach.paths:
         units = []
     members: dict[int, list] = {}
-    for m in (
-        Membership.objects.filter(active_on(on), unit__in=units, role=Membership.Role.MEMBER)
-        .select_related("person")
-        .order_by("person__code")
-    ):
+    memberships = Membership.objects.filter(active_on(on), unit__in=units, role=Membership.Role.MEMBER)
+    for m in memberships.select_related("person").order_by("person__code"):
         members.setdefault(m.unit_id, []).append(m.person)
     out = []
     top = min((u.depth for u in units), default=0)
@@ -61,8 +59,8 @@ def nodes_of(user, on: dt.date) -> list[tuple[tracking.Node, int]]:
         out += [(tracking.person_node(p), unit.depth - top + 1) for p in members.get(unit.pk, [])]
     if not units and reach.person_id:
         node = tracking.default_node(user, on)
-        out = [(node, 0)] if node else []
-    return out
+        return ([(node, 0)] if node else []), None
+    return out, memberships.values("person_id")
 
 
 @remembered
@@ -74,10 +72,10 @@ def tracking_table(user, plan: Plan, kind: str, as_of: dt.date) -> Table:
     )
     whole = plan_period(plan)
     on = min(as_of, period.end)
-    listed = nodes_of(user, on)
+    listed, among = nodes_of(user, on)
     nodes = [n for n, _d in listed]
-    now = tracking.figures_for(user, plan, nodes, period, as_of, chance=False)
-    so_far = tracking.figures_for(user, plan, nodes, whole, as_of, to_date=True)
+    now = tracking.figures_for(user, plan, nodes, period, as_of, chance=False, among=among)
+    so_far = tracking.figures_for(user, plan, nodes, whole, as_of, to_date=True, among=among)
     rows = [Row(n, depth, now[n.key], so_far[n.key]) for n, depth in listed]
     return Table(plan, period, whole, as_of, rows)
 
