@@ -128,9 +128,12 @@ def apportion_each(totals: Sequence[int], weights: Sequence[int]) -> list[list[i
         raise AllocationError("weights must be >= 0 with a positive sum")
     limit = _INT64_MAX // max(max(ints), 1)
     out: list[list[int] | None] = [None] * len(totals)
-    small = [i for i, t in enumerate(totals) if t <= limit]
-    for i in set(range(len(totals))) - set(small):
-        out[i] = largest_remainder(totals[i], ints)
+    small = []
+    for i, total in enumerate(totals):
+        if total <= limit:
+            small.append(i)
+        else:
+            out[i] = largest_remainder(total, ints)
     if small:
         t = np.array([totals[i] for i in small], dtype=np.int64)
         num = t[:, None] * np.array(ints, dtype=np.int64)[None, :]

@@ -368,9 +368,9 @@ def credited(
     None: unscoped, for a leaderboard shown to everyone); ``by_month``: keyed ``(node key, first
     day of month)``, months without sales left out. ``among``: the people of ``nodes`` as a
     subquery (of person ids, it may hold more) to filter by instead of their ids one by one:
-    binding 5,000 ids cost a rank more than reading their rows. The company (the top unit, for those who
-    reach everything) counts every sale, credited or not. New customers are counted once per
-    node (a customer two of a team's people share counts once for the team)."""
+    binding 5,000 ids cost a rank more than reading their rows. The company (the top unit, for
+    those who reach everything) counts every sale, credited or not. New customers are counted
+    once per node (a customer two of a team's people share counts once for the team)."""
     if metric.aggregation == Metric.Aggregation.NEW_CUSTOMERS:
         firsts = new_customer_firsts(user, metric, nodes, start, end, part)
         one = 10**metric.decimals
