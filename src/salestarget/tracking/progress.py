@@ -34,7 +34,6 @@ from salestarget.actuals.credit import (
 from salestarget.core.errors import DomainError
 from salestarget.core.memo import remembered
 from salestarget.engine import pace as engine
-from salestarget.engine.allocate import apportion_each
 from salestarget.engine.calendar import Period, add_months, week_anchor, week_number, year_before
 from salestarget.engine.rounding import round_half_up
 from salestarget.metrics.models import Metric
@@ -325,6 +324,10 @@ def split_wholes(plan: Plan, cal: CountedDays, targets: list[Targets]) -> None:
     in one pass per level (a rep's dashboard ranks 5,000 reps, one split each took 180 ms)."""
     if not targets:
         return
+    # numpy, here and not at the top: the command line's start-up loads this module (the API's
+    # routers) and stays free of numpy (tests/test_cli.py).
+    from salestarget.engine.allocate import apportion_each
+
     index, weights = cal.split_of(plan.period_start, plan.period_end)
     for t in targets:
         t.index = index
