@@ -6,6 +6,7 @@ and a rep."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -54,3 +55,33 @@ def test_the_home_figures_equal_the_facts(published, username):  # noqa: F811
     assert {name: v for name, v in summary.by_region if v} == {
         name or "未分配": int(v) for name, v in by_region.items() if v
     }
+
+
+def test_a_region_of_net_refunds_is_named_under_the_ring_not_drawn_in_it(published, client):  # noqa: F811
+    """A region whose refunds outweigh its sales has no slice to draw: it was a legend entry with
+    a colour and "0.0%" beside the regions that sold. Now the ring holds the regions with net
+    sales (shares adding up to 100.0%) and the page names the other under it, with its amount."""
+    import time_machine
+
+    from salestarget.web.dashboard import charts
+    from tests.factories import RegionFactory
+
+    c = published
+    north = RegionFactory(code="NC", name="华北地区")
+    rows = sales_rows(c) + [
+        {"external_id": "NC1", "date": "2024-07-02", "amount": "100.00", "region": north.code},
+        {"external_id": "NC2", "date": "2024-07-03", "amount": "-400.00", "region": north.code},
+    ]
+    assert do_import_fact_rows(c.admin, "order", rows, source="erp").ok
+    summary = home_summary(c.admin, today=TODAY)
+    assert dict(summary.by_region)["华北地区"] == -30_000
+    ring = charts(summary)["regions"]
+    drawn = [d["name"] for d in ring["series"][0]["data"]]
+    assert "华北地区" not in drawn and drawn
+    assert "华北地区" not in ring["stShares"]
+    assert sum(Decimal(v.rstrip("%")) for v in ring["stShares"].values()) == Decimal("100.0")
+    client.force_login(c.admin)
+    with time_machine.travel(dt.datetime(2024, 7, 16, 9, 0)):
+        page = client.get("/").content.decode()
+    note = page.split('data-testid="net-refunds"')[1].split("</p>")[0]
+    assert "退款多于销售（未计入环形图）：" in note and ">华北地区 -300<" in note

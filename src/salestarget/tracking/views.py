@@ -240,7 +240,8 @@ def _lines(products: list[dict] | None, metric: Metric) -> dict | None:
 
 def _bars(children: list[dict]) -> dict:
     """The children's achievement as horizontal bars in their status colours, lettered to be read
-    across the office from the TV."""
+    across the office from the TV; on a phone (under 600 px) in smaller letters and with fewer
+    ticks, which ran into each other ("0% 5% 10%15%20%")."""
     colours = {  # app.css's --st-ahead, --st-on-track, --st-behind, --st-at-risk
         "reached": "#198754",
         "ahead": "#198754",
@@ -249,10 +250,18 @@ def _bars(children: list[dict]) -> dict:
         "at_risk": "#dc3545",
     }
     rows = list(reversed(children))
-    return {
+    tv = {
         "grid": {"left": 8, "right": 72, "top": 8, "bottom": 8, "containLabel": True},
-        "xAxis": {"type": "value", "axisLabel": {"formatter": "{value}%", "color": "#adb5bd", "fontSize": 14}, "splitLine": {"lineStyle": {"color": "#343a40"}}},
-        "yAxis": {"type": "category", "data": [c["node"]["name"] for c in rows], "axisLabel": {"color": "#f8f9fa", "fontSize": 20}},
+        "xAxis": {
+            "type": "value",
+            "axisLabel": {"formatter": "{value}%", "color": "#adb5bd", "fontSize": 14},
+            "splitLine": {"lineStyle": {"color": "#343a40"}},
+        },
+        "yAxis": {
+            "type": "category",
+            "data": [c["node"]["name"] for c in rows],
+            "axisLabel": {"color": "#f8f9fa", "fontSize": 20},
+        },
         "series": [
             {
                 "type": "bar",
@@ -264,10 +273,23 @@ def _bars(children: list[dict]) -> dict:
                     }
                     for c in rows
                 ],
-                "label": {"show": True, "position": "right", "formatter": "{c}%", "color": "#f8f9fa", "fontSize": 18},
+                "label": {
+                    "show": True,
+                    "position": "right",
+                    "formatter": "{c}%",
+                    "color": "#f8f9fa",
+                    "fontSize": 18,
+                },
             }
         ],
-    }  # fmt: skip
+    }
+    phone = {
+        "grid": {"right": 56},
+        "xAxis": {"splitNumber": 3, "axisLabel": {"fontSize": 12}},
+        "yAxis": {"axisLabel": {"fontSize": 15}},
+        "series": [{"label": {"fontSize": 14}}],
+    }
+    return {"baseOption": tv, "media": [{"query": {"maxWidth": 600}, "option": phone}]}  # fmt: skip
 
 
 @login_required

@@ -39,6 +39,17 @@ class HomeSummary:
     by_region: list[tuple[str, int]] = field(default_factory=list)
 
     @property
+    def ring(self) -> list[tuple[str, int]]:
+        """The regions a ring can draw: those with net sales this year."""
+        return [(name, v) for name, v in self.by_region if v > 0]
+
+    @property
+    def net_refunds(self) -> list[tuple[str, int]]:
+        """Regions whose refunds outweigh their sales this year: named under the ring, which
+        cannot draw them (a legend entry with a colour and no slice read as a share)."""
+        return [(name, v) for name, v in self.by_region if v < 0]
+
+    @property
     def growth(self) -> float | None:
         return self.sales_ytd / self.sales_last_ytd - 1 if self.sales_last_ytd else None
 
@@ -127,7 +138,7 @@ def charts(summary: HomeSummary) -> dict:
         # One-decimal shares that add up to 100.0% (largest remainder), shown in the legend and,
         # on hover, in the middle of the ring: outer labels were cut off in the narrow card and
         # ran into the legend on a phone.
-        "stShares": region_shares(summary.by_region),
+        "stShares": region_shares(summary.ring),
         "tooltip": {"trigger": "item", "valueFormatter": "cny"},
         # A plain legend wraps onto more lines instead of hiding regions behind page arrows.
         "legend": {"bottom": 0, "left": "center", "itemGap": 12, "formatter": "share"},
@@ -137,7 +148,7 @@ def charts(summary: HomeSummary) -> dict:
                 "radius": ["36%", "60%"],
                 "center": ["50%", "38%"],
                 "avoidLabelOverlap": True,
-                "data": [{"name": n, "value": v} for n, v in summary.by_region],
+                "data": [{"name": n, "value": v} for n, v in summary.ring],
                 "label": {"show": False, "position": "center", "formatter": "share"},
                 "emphasis": {"label": {"show": True, "fontSize": 14, "fontWeight": "bold"}},
                 "labelLine": {"show": False},
@@ -149,8 +160,8 @@ def charts(summary: HomeSummary) -> dict:
 
 def region_shares(by_region: list[tuple[str, int]]) -> dict[str, str]:
     """Each region's share of the year's sales as "35.2%", one decimal, adding up to exactly
-    100.0% (regions with net refunds count as zero: a ring cannot show them)."""
-    amounts = [max(int(v), 0) for _name, v in by_region]
+    100.0%."""
+    amounts = [int(v) for _name, v in by_region]
     if not sum(amounts):
         return {}
     tenths = largest_remainder(1000, amounts)
