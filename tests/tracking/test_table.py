@@ -118,3 +118,38 @@ def test_without_a_published_plan_the_table_says_so(company, login):
     answer = login("admin").get("/tracking/table/")
     assert answer.status_code == 200
     assert 'data-testid="tracking-no-plan"' in answer.content.decode()
+
+
+def test_the_year_to_date_block_has_its_status(published, login):  # noqa: F811
+    """The table's second block (the plan's year to date) showed target, actual, achievement and
+    gap but no status: whether a node is behind on the year was left to the reader's eye. Now its
+    status is the progress API's for the year to date, in the CSV, the workbook and on the page."""
+    from salestarget.tracking.views import STATUS_LABELS
+
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("admin")
+    url = f"/tracking/table/?plan={c.plan.pk}&period=month&as_of={AS_OF}"
+    lines = list(csv.reader(io.StringIO(client.get(url + "&format=csv").content.decode("utf-8-sig"))))
+    assert lines[0][12] == "2024年 累计至今 状态"
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(client.get(url + "&format=xlsx").content))
+    cells = {r[0]: r for r in sheet.get_sheet_by_index(0).to_python()[3:]}
+    seen = set()
+    for code, node in {
+        c.hq.code: {},
+        c.sh.code: {"unit": c.sh.pk},
+        c.rep_sh1.code: {"person": c.rep_sh1.pk},
+        c.rep_hz.code: {"person": c.rep_hz.pk},
+    }.items():
+        answer = client.get(
+            "/api/v1/tracking/progress", {"plan": c.plan.pk, "period": "ytd", "as_of": AS_OF, **node}
+        )
+        ytd = answer.json()["figures"]
+        label = str(STATUS_LABELS[ytd["status"]])
+        row = next(line for line in lines if line[0] == code)
+        assert row[10] == f"{ytd['achievement'] * 100:.1f}%" and row[12] == label
+        assert cells[code][12] == label
+        seen.add(ytd["status"])
+    assert seen == {"at_risk"}  # a year's targets against a July's sales
+    page = client.get(url).content.decode()
+    assert page.count('data-testid="cell-to-date-status"') == len(lines) - 1

@@ -1,7 +1,7 @@
 """The tracking table (销售目标跟踪表) in the layout sales operations keep by hand: one row per unit
 (its whole subtree: the subtotal of the rows under it) and per member of it, for the period and
-for the plan's period to date — target, actual, achievement, gap — with time progress and
-status; as xlsx (frozen panes, conditional colours: below the lagging line red, above the ahead
+for the plan's period to date — target, actual, achievement, gap, status — with the period's
+time progress; as xlsx (frozen panes, conditional colours: below the lagging line red, above the ahead
 line green), as CSV, and as a printable page. Figures from ``tracking.progress.figures_for``:
 six reads of actuals and two of targets for the whole table."""
 
@@ -104,6 +104,7 @@ def headers(table: Table, lang: str) -> list[str]:
         f"{so_far} {actual} ({unit})",
         f"{so_far} {achieved}",
         f"{so_far} {gap} ({unit})",
+        f"{so_far} {_('Status')}",
         *reached,
     ]
 
@@ -124,13 +125,14 @@ def _values(table: Table, row: Row) -> list:
         y["actual"],
         y["achievement"],
         y["gap"],
+        y["status"],
         *reached,
     ]
 
 
 MONEY_COLUMNS = (2, 3, 5, 8, 9, 11)
 RATIO_COLUMNS = (4, 6, 10)
-STATUS_COLUMN = 7
+STATUS_COLUMNS = (7, 12)
 
 
 def as_csv(table: Table, lang: str, status_labels: dict) -> bytes:
@@ -154,7 +156,7 @@ def as_csv(table: Table, lang: str, status_labels: dict) -> bytes:
                 line.append(str(as_decimal(value, metric)))
             elif col in RATIO_COLUMNS:
                 line.append(f"{value * 100:.1f}%")
-            elif col == STATUS_COLUMN:
+            elif col in STATUS_COLUMNS:
                 line.append(str(status_labels[value]))
             else:
                 line.append(value)
@@ -204,7 +206,7 @@ def as_xlsx(table: Table, lang: str, status_labels: dict) -> bytes:
                 )
             elif col in RATIO_COLUMNS:
                 sheet.write_number(r, col, value, percent)
-            elif col == STATUS_COLUMN:
+            elif col in STATUS_COLUMNS:
                 sheet.write_string(r, col, str(status_labels[value]))
             else:
                 sheet.write_string(r, col, value)

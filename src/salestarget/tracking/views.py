@@ -433,6 +433,7 @@ def table(request):
             "period": {k: shown(r.period[k], metric, language) for k in ("target", "actual", "gap")},
             "to_date": {k: shown(r.to_date[k], metric, language) for k in ("target", "actual", "gap")},
             **_status(r.period),
+            "so_far": _status(r.to_date),
         }
         for r in found.rows
     ]
