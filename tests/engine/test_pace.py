@@ -21,6 +21,7 @@ from salestarget.engine.pace import (
     pace,
     spread_of,
 )
+from salestarget.engine.rounding import round_half_up
 
 YUAN = 100  # fen
 WAN = 10_000 * YUAN  # 1万元
@@ -244,6 +245,33 @@ class TestHistoryPrior:
         assert history_prior([0] * 12 + [5, -5] * 6, self.QUARTER) is None  # returns cancel sales
         # A year known, not two: no growth, both halves from the one year.
         assert history_prior([0] * 12 + [40 * WAN] * 12, self.QUARTER) == 120 * WAN
+
+    @FAST
+    @given(
+        st.lists(st.integers(-(10**9), 10**12), min_size=24, max_size=24),
+        st.lists(
+            st.tuples(st.integers(0, 11), st.fractions(0, 1, max_denominator=31)), min_size=1, max_size=12
+        ),
+        st.sampled_from([0, 0, 1, 6, 12, 13]),  # months before the first sale
+    )
+    def test_equals_the_blend_summed_month_by_month(self, history, parts, unknown):
+        """Gathered as (Σ share x month) x (1 + g) and Σ share, the sum is the one the docstring
+        defines, each month's blend weighted by its share, exactly."""
+        history = [0] * unknown + history[unknown:]
+        known = next((i for i, v in enumerate(history) if v != 0), 24)
+        recent, before = sum(history[12:]), sum(history[:12])
+        growth = Fraction(0)
+        if known == 0 and before > 0:
+            growth = min(Fraction(1, 2), max(Fraction(-1, 2), Fraction(recent, before) - 1))
+        total = sum(
+            (
+                share * (history[12 + offset] * (1 + growth) + Fraction(recent, 12)) / 2
+                for offset, share in parts
+            ),
+            Fraction(0),
+        )
+        expected = None if known > 12 or recent <= 0 or round_half_up(total) <= 0 else round_half_up(total)
+        assert history_prior(history, parts) == expected
 
     def test_bad_input(self):
         with pytest.raises(ValueError):

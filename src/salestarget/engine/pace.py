@@ -219,13 +219,23 @@ def history_prior(history: Sequence[int], parts: Sequence[tuple[int, Fraction]])
     growth = Fraction(0)
     if known == 0 and before > 0:
         growth = min(GROWTH_CLIP, max(-GROWTH_CLIP, Fraction(recent, before) - 1))
-    total = Fraction(0)
+    # The sum over the months of share x (last year's month x (1 + g) + recent / 12) / 2, gathered
+    # as (Σ share x month) x (1 + g) and Σ share: whole months add up as integers, and a
+    # region's progress asks this of each of its 125 nodes (most of its fractions were here).
+    whole_sum, whole_count = 0, 0
+    part_sum, part_count = Fraction(0), Fraction(0)
     for offset, share in parts:
         if not 0 <= offset < 12 or not 0 <= share <= 1:
             raise ValueError(
                 f"a part must be a month 0-11 into the period and a share 0-1, got {offset}, {share}"
             )
-        total += share * (values[12 + offset] * (1 + growth) + Fraction(recent, 12)) / 2
+        if share == 1:
+            whole_sum += values[12 + offset]
+            whole_count += 1
+        elif share:
+            part_sum += share * values[12 + offset]
+            part_count += share
+    total = ((whole_sum + part_sum) * (1 + growth) + (whole_count + part_count) * Fraction(recent, 12)) / 2
     prior = round_half_up(total)
     return prior if prior > 0 else None
 
