@@ -1,6 +1,6 @@
 """The home page's charts as people see them (issue 12, items 9 and 11): the region ring's
 shares read "华东 33.4%", one decimal each, adding up to 100.0%, nothing cut off or overlapping
-at 1440 px or on a 390 px phone; in English the axes speak as the cards do ("35M", not
+at 1440 px or on a 390 px phone, a region of net refunds named under the ring, not in it; in English the axes speak as the cards do ("35M", not
 "35,000,000")."""
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ def three_regions(company):
     ):
         RegionFactory(code=code, name=name)
         rows.append({"external_id": f"R{n}", "date": day, "amount": "1000000", "region": code})
+    # A region whose refunds outweigh its sales: no slice, named under the ring instead.
+    RegionFactory(code="NW", name="西北地区")
+    rows.append({"external_id": "R3", "date": day, "amount": "-2500", "region": "NW"})
     assert do_import_fact_rows(company.admin, "order", rows, source="erp").ok
     return company
 
@@ -65,6 +68,9 @@ def test_the_region_ring_and_the_axes(page_for, three_regions, live_server, phon
         labels
     )
     assert sum(Decimal(label.rsplit(" ", 1)[1].rstrip("%")) for label in labels) == Decimal("100.0")
+    refunds = page.get_by_test_id("net-refunds").inner_text()
+    named = "退款多于销售（未计入环形图）：西北地区 -2,500" if language == "zh" else "西北地区 -¥2,500"
+    assert named in refunds, refunds
     fen = 3_500_000_000
     # Renminbi: no symbol in Chinese (as always), ¥ in English (issue 12, item 16).
     expected = "3500万" if language == "zh" else "¥35M"
