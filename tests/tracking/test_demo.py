@@ -484,6 +484,84 @@ class TestDemoCompany:
             expected = None if row["rank"] is None else (row["rank"], len(ranked))
             assert rank_of(admin, s.plan, kind, AS_OF, row["node"]["id"]) == expected, row["node"]["code"]
 
+    @pytest.mark.parametrize("kind", ["month", "ytd"])
+    def test_the_leaderboard_ranks_by_every_reps_figures_and_pages_them(self, setting, kind):
+        """The board ranks from the achievements alone and reads the figures of the rows shown
+        (the whole board of 5,000 reps took 3-6 s and a 3 MB page): its order, ranks and figures
+        are those of every rep's full figures, ranked here; its pages, of the API and the page
+        too, are slices of that one order."""
+        from salestarget.tracking import progress as tracking
+        from salestarget.tracking.leaderboard import leaderboard
+
+        s = setting
+        admin = get_user_model().objects.get(username="tracking_admin")
+        period, to_date = tracking.resolve_period(kind, AS_OF)
+        members = Membership.objects.active_on(AS_OF).filter(role=Membership.Role.MEMBER)
+        people = {m.person_id: m.person for m in members.select_related("person")}
+        nodes = [tracking.person_node(p) for p in people.values()]
+        figures = tracking.figures_for(admin, s.plan, nodes, period, AS_OF, to_date=to_date, chance=False)
+        nodes.sort(
+            key=lambda n: (
+                figures[n.key]["achievement"] is None,
+                -(figures[n.key]["achievement"] or 0),
+                n.code,
+            )
+        )
+        ranks, previous = [], object()
+        for n, node in enumerate(nodes, 1):
+            value = figures[node.key]["achievement"]
+            ranks.append(None if value is None else n if value != previous else ranks[-1])
+            previous = value
+        whole = leaderboard(admin, s.plan, kind, AS_OF, chance=False)
+        assert [r["node"]["id"] for r in whole["rows"]] == [n.id for n in nodes]
+        assert [r["rank"] for r in whole["rows"]] == ranks
+        assert [r["figures"] for r in whole["rows"]] == [figures[n.key] for n in nodes]
+        assert whole["count"] == len(nodes) >= 10 and whole["ranked"] == sum(r is not None for r in ranks)
+        pages = [
+            leaderboard(admin, s.plan, kind, AS_OF, chance=False, offset=o, limit=4)["rows"]
+            for o in (0, 4, 8)
+        ]
+        assert [r for page in pages for r in page] == whole["rows"][:12]
+        answer = s.client.get(
+            "/api/v1/tracking/leaderboard",
+            {"plan": s.plan.pk, "period": kind, "as_of": AS_OF.isoformat(), "limit": 3, "offset": 5},
+        ).json()
+        assert [r["node"]["id"] for r in answer["rows"]] == [n.id for n in nodes[5:8]]
+        assert [r["rank"] for r in answer["rows"]] == ranks[5:8] and answer["count"] == len(nodes)
+
+    def test_a_rep_finds_their_place_on_a_board_of_many_pages(self, setting, monkeypatch):
+        """A page holds BOARD_PAGE rows (5 here, 100 in the app); the page says which places it
+        shows of how many, and a rep on another page gets a link to theirs."""
+        from salestarget.targets.models import Plan
+        from salestarget.tracking import views
+        from salestarget.tracking.leaderboard import leaderboard
+
+        s = setting
+        monkeypatch.setattr(views, "BOARD_PAGE", 5)
+        Plan.objects.filter(pk=s.plan.pk).update(ranking=Plan.Ranking.EVERYONE)
+        admin = get_user_model().objects.get(username="tracking_admin")
+        rows = leaderboard(admin, Plan.objects.get(pk=s.plan.pk), "month", AS_OF, chance=False)["rows"]
+        at = next(i for i, r in enumerate(rows) if i >= 10 and r["rank"] is not None)
+        rep = Membership.objects.get(
+            person_id=rows[at]["node"]["id"], role=Membership.Role.MEMBER, valid_to=None
+        )
+        if rep.person.user is None:  # the demo signs in a few of its reps
+            rep.person.user = get_user_model().objects.create_user(f"board_{rep.person.code}")
+            rep.person.save()
+        client = Client()
+        client.force_login(rep.person.user)
+        query = {"plan": s.plan.pk, "period": "month", "as_of": AS_OF.isoformat()}
+        first = client.get("/tracking/leaderboard/", query).content.decode()
+        assert f"第 1–5 名，共 {len(rows)} 人" in first
+        assert first.count('data-testid="rank-achievement"') == 5
+        link = f"page={at // 5 + 1}#me"
+        assert f"我的排名：第 {rows[at]['rank']} 名" in first and link in first
+        theirs = client.get("/tracking/leaderboard/", {**query, "page": at // 5 + 1}).content.decode()
+        assert f'data-testid="rank-{rep.person_id}" id="me"' in theirs
+        assert 'data-testid="leaderboard-mine"' not in theirs  # they are on this page
+        last = client.get("/tracking/leaderboard/", {**query, "page": 10**9}).content.decode()
+        assert f"第 {(len(rows) - 1) // 5 * 5 + 1}–{len(rows)} 名，共 {len(rows)} 人" in last  # the last page
+
         s = setting
         metric = Metric.objects.get(code="sales")
         metric.credit_rule = Metric.Credit.TERRITORY

@@ -11,7 +11,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 
-from salestarget.core.api_contract import Id, IsoDate, QueryIn, Text, responses
+from salestarget.core.api_contract import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    Id,
+    IsoDate,
+    QueryIn,
+    Text,
+    Whole,
+    responses,
+)
 from salestarget.tracking import progress as tracking
 
 router = Router(tags=["tracking"])
@@ -158,30 +168,37 @@ class LeaderboardOut(Schema):
     period: TrackedPeriodOut
     as_of: dt.date
     everyone: bool = Field(description="the plan shows its leaderboard to everyone (else managers only)")
-    rows: list[LeaderRowOut]
+    count: int = Field(description="people on the board, all pages")
+    ranked: int = Field(description="of them, those with a target (ranked)")
+    rows: list[LeaderRowOut] = Field(description="`limit` rows from `offset`, best first")
 
 
 class LeaderboardQuery(QueryIn):
     plan: Id = Field(description="the plan")
     period: Kind = Field("month", description="the period holding `as_of`; ytd/qtd/mtd/wtd read it to date")
     as_of: IsoDate | None = Field(None, description="the last day counted; yesterday by default")
+    limit: Whole(1, MAX_LIMIT, description="rows per page") = DEFAULT_LIMIT
+    offset: Whole(0, MAX_OFFSET, description="rows to skip (the first row's place - 1)") = 0
 
 
 @router.get("/leaderboard", response=responses(LeaderboardOut, 400, 403, 404, 422))
 def get_leaderboard(request, q: Query[LeaderboardQuery]):
     """A plan's reps ranked by achievement, as the plan shows it: to managers only (the people of
-    their subtrees) or to everyone (amounts only of those whose figures you may follow)."""
+    their subtrees) or to everyone (amounts only of those whose figures you may follow); a page
+    of `limit` rows from `offset`, ranked among all (`count`)."""
     from salestarget.targets.models import Plan
     from salestarget.tracking.leaderboard import leaderboard
 
     plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=q.plan)
     as_of = q.as_of or timezone.localdate() - dt.timedelta(days=1)
-    board = leaderboard(request.user, plan, q.period, as_of)
+    board = leaderboard(request.user, plan, q.period, as_of, offset=q.offset, limit=q.limit)
     period = board["period"]
     return {
         "plan": plan.pk,
         "period": {"kind": q.period, "start": period.start, "end": period.end, "to_date": board["to_date"]},
         "as_of": as_of,
         "everyone": board["everyone"],
+        "count": board["count"],
+        "ranked": board["ranked"],
         "rows": board["rows"],
     }

@@ -103,9 +103,18 @@ def leaderboard_page(request):
 
     context = _pickers(request.user, request.GET)
     as_of, kind, plan = context["as_of"], context["kind"], context["plan"]
+    page = max(1, min(_id(request.GET.get("page")) or 1, 10**6))
     if plan is not None:
+
+        def board_page(page: int) -> dict:
+            offset = (page - 1) * BOARD_PAGE
+            return leaderboard(request.user, plan, kind, as_of, chance=False, offset=offset, limit=BOARD_PAGE)
+
         try:
-            board = leaderboard(request.user, plan, kind, as_of, chance=False)
+            board = board_page(page)
+            if not board["rows"] and page > 1:  # past the end (an old link): the last page
+                page = max(1, -(-board["count"] // BOARD_PAGE))
+                board = board_page(page)
         except (DomainError, PermissionDenied) as exc:
             context["error"] = str(exc) or _("This plan's leaderboard is shown to managers only.")
         else:
@@ -116,14 +125,32 @@ def leaderboard_page(request):
                 if row["amounts"]:
                     row["actual"] = shown(f["actual"], plan.metric, language)
                     row["target"] = shown(f["target"], plan.metric, language)
+            pages = max(1, -(-board["count"] // BOARD_PAGE))
+            mine = board["mine"]
             context.update(
                 {
                     "rows": board["rows"],
                     "period_label": board["period"].label(language),
                     "everyone": board["everyone"],
+                    "count": board["count"],
+                    "page": page,
+                    "pages": pages,
+                    "first": (page - 1) * BOARD_PAGE + 1,
+                    "last": (page - 1) * BOARD_PAGE + len(board["rows"]),
+                    # The reader's own place, when the page shown does not hold it.
+                    "mine": (
+                        {"rank": mine["rank"], "page": mine["position"] // BOARD_PAGE + 1}
+                        if mine and mine["position"] // BOARD_PAGE + 1 != page
+                        else None
+                    ),
+                    "query": urlencode({"plan": plan.pk, "period": kind, "as_of": as_of.isoformat()}),
                 }
             )
     return render(request, "tracking/leaderboard.html", context)
+
+
+# Rows on a page of the leaderboard: a company of 5,000 reps was one page of 3 MB.
+BOARD_PAGE = 100
 
 
 @login_required
@@ -152,9 +179,9 @@ def wallboard(request):
     if may_see(request.user, plan):
         top = [
             r
-            for r in leaderboard(request.user, plan, kind, as_of, chance=False)["rows"]
+            for r in leaderboard(request.user, plan, kind, as_of, chance=False, limit=10)["rows"]
             if r["rank"] is not None
-        ][:10]
+        ]
         for row in top:
             row.update(_status(row["figures"]))
     context = {
