@@ -158,8 +158,9 @@ def main() -> None:
     wall = samples(lambda: client.get(f"/tracking/wallboard/?{query}"), runs=10)
     board_page = samples(lambda: client.get(f"/tracking/leaderboard/?{query}"), runs=10)
     board_api = samples(lambda: client.get(f"/api/v1/tracking/leaderboard?{query}"), runs=10)
-    board_rows = len(client.get(f"/api/v1/tracking/leaderboard?{query}").json()["rows"])
-    ranked = Membership.objects.filter(role=Membership.Role.MEMBER).values("person_id").distinct().count()
+    answer = client.get(f"/api/v1/tracking/leaderboard?{query}").json()
+    board_rows = len(answer["rows"])
+    ranked = answer.get("count", board_rows)  # all of them, on one page, before pages (02f72de)
     import time_machine
 
     with time_machine.travel(dt.datetime.combine(TODAY, dt.time(9)), tick=True):  # figures up to AS_OF
