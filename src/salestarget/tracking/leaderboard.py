@@ -51,10 +51,6 @@ class Standing:
             out.append(rank if value is not None else None)
         return out
 
-    def scope(self, user):
-        """Whose figures the board reads: everyone's when the plan shows it to everyone."""
-        return None if self.everyone else user
-
 
 def standing(user, plan: Plan, kind: str, as_of: dt.date) -> Standing:
     if not may_see(user, plan):
@@ -111,7 +107,7 @@ def leaderboard(
         teams[m.person_id] = (m.person, m.unit)  # the latest membership on the date wins
     nodes = [tracking.person_node(teams[n.id][0]) for n in page]
     found = tracking.figures_for(
-        board.scope(user),
+        None if board.everyone else user,  # everyone's figures, when the plan shows them to all
         plan,
         nodes,
         board.period,

@@ -112,8 +112,9 @@ def leaderboard_page(request):
 
         try:
             board = board_page(page)
-            if not board["rows"] and page > 1:  # past the end (an old link): the last page
-                page = max(1, -(-board["count"] // BOARD_PAGE))
+            pages = max(1, -(-board["count"] // BOARD_PAGE))
+            if page > pages:  # past the end (an old link): the last page
+                page = pages
                 board = board_page(page)
         except (DomainError, PermissionDenied) as exc:
             context["error"] = str(exc) or _("This plan's leaderboard is shown to managers only.")
@@ -125,7 +126,6 @@ def leaderboard_page(request):
                 if row["amounts"]:
                     row["actual"] = shown(f["actual"], plan.metric, language)
                     row["target"] = shown(f["target"], plan.metric, language)
-            pages = max(1, -(-board["count"] // BOARD_PAGE))
             mine = board["mine"]
             context.update(
                 {
