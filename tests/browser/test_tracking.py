@@ -219,3 +219,26 @@ def test_the_home_page_opens_on_the_months_targets(page_for, live_server, publis
         page.wait_for_load_state("networkidle")
         assert f"plan={sales.pk}" in page.url
         assert page.get_by_test_id("tracking-title").inner_text().endswith("2024年7月")
+
+
+def test_a_rep_pages_to_their_place(page_for, live_server, published, monkeypatch):  # noqa: F811
+    """Pages of BOARD_PAGE rows (2 here, 100 in the app): the first says which places it shows,
+    and a rep on another page follows "我的排名" to theirs, highlighted."""
+    from salestarget.tracking import views
+
+    c = published
+    monkeypatch.setattr(views, "BOARD_PAGE", 2)
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    set_incentive_line(c, ranking="everyone")
+    rep = page_for("rep_sh1", c.password, phone=True)
+    rep.set_viewport_size(SIZES["390"])
+    rep.goto(f"{live_server.url}/tracking/leaderboard/?plan={c.plan.pk}&{QUERY}")
+    assert rep.get_by_test_id("leaderboard-range").inner_text().startswith("第 1–2 名，共 4 人")
+    screenshot(rep, "issue15-leaderboard-pages-390")
+    rep.get_by_test_id("leaderboard-mine").click()
+    rep.wait_for_load_state("networkidle")
+    assert rep.get_by_test_id("leaderboard-range").inner_text() == "第 3–4 名，共 4 人"
+    mine = rep.locator("#me")
+    assert mine.get_attribute("data-testid") == f"rank-{c.rep_sh1.pk}" and mine.is_visible()
+    assert rep.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(rep, "issue15-leaderboard-my-page-390")
