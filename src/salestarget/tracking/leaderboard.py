@@ -151,11 +151,11 @@ def rank_of(user, plan: Plan, kind: str, as_of: dt.date, person_id: int) -> tupl
     if not may_see(user, plan):
         return None
     board = standing(user, plan, kind, as_of)
-    mine = board.achieved.get(f"p{person_id}")
-    if mine is None:
+    place = next((i for i, n in enumerate(board.nodes) if n.id == person_id), None)
+    rank = None if place is None else board.ranks()[place]
+    if rank is None:
         return None
-    ranked = [value for value in board.achieved.values() if value is not None]
-    return 1 + sum(value > mine for value in ranked), len(ranked)
+    return rank, sum(value is not None for value in board.achieved.values())
 
 
 def _members(user, plan: Plan, on: dt.date):
