@@ -302,6 +302,10 @@ class TestSmallCompany:
                 month[c.unit_id][c.period_start] = c
         units = {u.pk: u for u in OrgUnit.objects.all()}
         company = next(u for u in units.values() if u.kind == OrgUnit.Kind.COMPANY)
+        rep_month = defaultdict(dict)
+        for c in cells:
+            if c.period_kind == "month" and c.person_id:
+                rep_month[c.person_id][c.period_start] = c
 
         last_year = Fact.objects.filter(kind="order", date__year=2025).aggregate(s=Sum("amount"))["s"]
         assert year[(company.pk, None)].target % 1_000_000 == 0
@@ -322,6 +326,24 @@ class TestSmallCompany:
                     people = set(members.values_list("person_id", flat=True))
                     assert {p for (_u, p) in year if p in people} == people
                     assert sum(getattr(year[(None, p)], level) for p in people) == own
+                    # Each month of the team is its reps' months (a rep's year split by working
+                    # days did not add up to the team's seasonal months).
+                    for start, cell in month[unit.pk].items():
+                        assert sum(getattr(rep_month[p][start], level) for p in people) == getattr(cell, level)
+        for (_u, p), cell in year.items():
+            if p:
+                assert len(rep_month[p]) == 12
+                for level in ("floor", "target", "stretch"):
+                    assert sum(getattr(c, level) for c in rep_month[p].values()) == getattr(cell, level)
+        # A rep hired this year has no target for the months before their hire.
+        hired = Person.objects.filter(pk__in=rep_month, hire_date__year=2026)
+        assert hired.exists()
+        for person in hired:
+            for start, c in rep_month[person.pk].items():
+                if start < person.hire_date.replace(day=1):
+                    assert (c.floor, c.target, c.stretch) == (0, 0, 0)
+                elif start > person.hire_date:
+                    assert c.target > 0
         assert len(month[company.pk]) == 12
         # Months follow working days: the festival month gets less than the year's average month.
         feb = month[company.pk][dt.date(2026, 2, 1)].target

@@ -960,7 +960,10 @@ class _Demo:
 
     def _plan(self) -> None:
         """This year's published plan: last year x growth, cascaded company > region > team by month,
-        then to reps; every level sums exactly to its parent (largest remainder throughout)."""
+        then each team-month to its reps; every level sums exactly to its parent month by month
+        (largest remainder throughout), as the app's own decomposition leaves a plan. A rep's months
+        follow the team's season (a year cell split by working days would not add up to the team's
+        December), and a rep hired this year is given only the months since their hire."""
         year, first_year = self.today.year, self.start.year
         month_days = np.array(
             [[self._working_days(y, mm) for mm in range(1, 13)] for y in range(first_year, year + 1)],
@@ -976,14 +979,12 @@ class _Demo:
         members, rep_w = self._rep_weights(year)
         # Each level is a list of (units x 12 months) arrays: company, regions, teams; plus rep years.
         target = self._cascade(total, shape, region_w, team_w)
-        plan = {
-            "target": (target, [_split(int(target[2][t].sum()), rep_w[t]) for t in range(len(self.teams))])
-        }
+        plan = {"target": (target, [_by_month(target[2][t], rep_w[t]) for t in range(len(self.teams))])}
         # Floor and stretch move every cell by its share of the difference, so floor <= target <= stretch
         # holds cell by cell and each level still adds up exactly.
         for level, sign in (("floor", -1), ("stretch", 1)):
             delta = self._cascade(abs(levels[level] - total), target[0][0], target[1], target[2])
-            reps = [_split(int(delta[2][t].sum()), w) for t, w in enumerate(plan["target"][1])]
+            reps = [_by_month(delta[2][t], rep_w[t]) for t in range(len(self.teams))]
             plan[level] = (
                 [base + sign * d for base, d in zip(target, delta, strict=True)],
                 [base + sign * d for base, d in zip(plan["target"][1], reps, strict=True)],
@@ -1024,15 +1025,21 @@ class _Demo:
                 ]
         for t, people in enumerate(members):
             for i, r in enumerate(people.tolist()):
-                values = {level: int(reps[t][i]) for level, (_units, reps) in plan.items()}
-                cells.append(cell(None, self.rep_people[r], "year", year_start, values))
+                person = self.rep_people[r]
+                months = {level: reps[t][i] for level, (_units, reps) in plan.items()}
+                cells.append(cell(None, person, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()}))
+                cells += [
+                    cell(None, person, "month", dt.date(year, mm + 1, 1), {lv: int(v[mm]) for lv, v in months.items()})
+                    for mm in range(12)
+                ]
         bulk_create_with_history(cells, TargetCell, batch_size=1000)
         self.ids.update(plan=record.pk, scenario=scenario.pk)
         self.counts["target_cells"] = len(cells)
 
     def _rep_weights(self, year: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Per team, its current reps and their share weights: last year's sales run-rate, or half the
-        team's median for anyone with under half a year of history (the usual quota while ramping)."""
+        """Per team, its current reps and their weights per month (reps x 12): last year's sales
+        run-rate, or half the team's median for anyone with under half a year of history (the usual
+        quota while ramping), times the share of the month's working days since their hire."""
         now = self.n_days - 1
         team_now = self.unit_at(np.arange(self.size.reps), now)
         first = (dt.date(year - 1, 1, 1) - self.start).days
@@ -1046,8 +1053,20 @@ class _Demo:
             peers = here[seasoned[here]]
             median = np.median(run_rate[peers] if peers.size else run_rate[seasoned])
             members.append(here)
-            weights.append(np.where(seasoned[here], run_rate[here], 0.5 * median) + 1.0)
+            weight = np.where(seasoned[here], run_rate[here], 0.5 * median) + 1.0
+            weights.append(weight[:, None] * self._employed(here, year))
         return members, weights
+
+    def _employed(self, reps: np.ndarray, year: int) -> np.ndarray:
+        """Each rep's share of each month's working days of ``year`` on or after their hire day."""
+        out = np.zeros((reps.size, 12))
+        for mm in range(12):
+            a = (dt.date(year, mm + 1, 1) - self.start).days
+            b = (dt.date(year + (mm + 1) // 12, (mm + 1) % 12 + 1, 1) - self.start).days
+            days = self.work[a:b]
+            for i, r in enumerate(reps.tolist()):
+                out[i, mm] = days[max(0, int(self.hire[r]) - a) :].sum() / max(1, days.sum())
+        return out
 
     def _cascade(self, total: int, month_w, region_w, team_w) -> list[np.ndarray]:
         """Split ``total`` over the months, each month over the regions, each region-month over its
@@ -1066,6 +1085,12 @@ class _Demo:
         a = (dt.date(year, month, 1) - self.start).days
         b = (dt.date(year + month // 12, month % 12 + 1, 1) - self.start).days
         return int(self.work[a:b].sum())
+
+
+def _by_month(team: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """A team's 12 months split over its reps by each month's weights (reps x 12): every month
+    adds up to the team's, so the reps' years add up to the team's year."""
+    return np.column_stack([_split(int(team[mm]), weights[:, mm]) for mm in range(12)])
 
 
 def _split(total: int, weights: np.ndarray) -> np.ndarray:
