@@ -115,3 +115,47 @@ def test_tracking_lines_are_checked_and_change_the_status(published, login):  # 
         f"/targets/plans/{c.plan.pk}/tracking/", {**lines(), "incentive_line_pct": "", "ranking": "everyone"}
     )
     assert page.status_code == 302 and Plan.objects.get(pk=c.plan.pk).ranking == "everyone"
+
+
+def test_a_units_wallboard_ranks_the_units_own_people(published, login):  # noqa: F811
+    """QA on the demo: the 华东 wallboard's leaderboard listed reps of 广州组 and 天津组, and a
+    team's ranked another team's reps first."""
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("admin")
+
+    def top(unit):
+        html = client.get("/tracking/wallboard/", {"plan": c.plan.pk, "unit": unit.pk, "as_of": AS_OF})
+        return {
+            p.pk
+            for p in (c.rep_sh1, c.rep_sh2, c.rep_hz, c.rep_sz)
+            if f'data-testid="wb-top-{p.pk}"' in html.content.decode()
+        }
+
+    assert top(c.hq) == {c.rep_sh1.pk, c.rep_sh2.pk, c.rep_hz.pk, c.rep_sz.pk}
+    assert top(c.east) == {c.rep_sh1.pk, c.rep_sh2.pk, c.rep_hz.pk}
+    assert top(c.sh) == {c.rep_sh1.pk, c.rep_sh2.pk}
+    html = client.get(
+        "/tracking/wallboard/", {"plan": c.plan.pk, "unit": c.sh.pk, "as_of": AS_OF}
+    ).content.decode()
+    assert "1. " + c.rep_sh2.name in html and "2. " + c.rep_sh1.name in html  # ranked within the team
+
+
+def test_the_dashboard_ranks_its_children_as_the_leaderboard_does(published, login):  # noqa: F811
+    """QA on the demo: two reps at 0.0% were 7 and 8 on the dashboard, 7 and 7 on the board."""
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("lead_sh")
+    query = {"plan": c.plan.pk, "period": "month", "as_of": "2024-06-03"}  # nobody has sold yet
+    board = client.get(URL, query).json()
+    assert [r["rank"] for r in board["rows"]] == [1, 1]
+    html = client.get("/tracking/", {**query, "unit": c.sh.pk}).content.decode()
+    for person in (c.rep_sh1, c.rep_sh2):
+        assert f'<tr data-testid="child-person-{person.pk}">\n        <td>1</td>' in html
+
+
+def test_places_share_ties_and_leave_no_target_unranked():
+    from salestarget.tracking.leaderboard import places
+
+    assert places([0.5, 0.3, 0.3, 0.1, None, None]) == [1, 2, 2, 4, None, None]
+    assert places([]) == []

@@ -42,23 +42,32 @@ class Standing:
     achieved: dict[str, float | None]
 
     def ranks(self) -> list[int | None]:
-        """Each node's rank, in order: ties share one (1, 2, 2, 4); None without a target."""
-        out, rank, previous = [], 0, object()
-        for n, node in enumerate(self.nodes, 1):
-            value = self.achieved[node.key]
-            if value != previous:
-                rank, previous = n, value
-            out.append(rank if value is not None else None)
-        return out
+        """Each node's rank, in order (see :func:`places`)."""
+        return places([self.achieved[node.key] for node in self.nodes])
 
 
-def standing(user, plan: Plan, kind: str, as_of: dt.date) -> Standing:
+def places(achieved: list[float | None]) -> list[int | None]:
+    """The ranks of achievements sorted best first: ties share one (1, 2, 2, 4); None without a
+    target. Every ranking on a screen (the board, a rep's rank, a dashboard's children) uses it."""
+    out, rank, previous = [], 0, object()
+    for n, value in enumerate(achieved, 1):
+        if value != previous:
+            rank, previous = n, value
+        out.append(rank if value is not None else None)
+    return out
+
+
+def standing(user, plan: Plan, kind: str, as_of: dt.date, within: str | None = None) -> Standing:
+    """``within``: a unit's path, to rank only the people of its subtree (a region's wallboard
+    ranks the region's reps, not the company's)."""
     if not may_see(user, plan):
         raise PermissionDenied(_("This plan's leaderboard is shown to managers only."))
     period, to_date = tracking.resolve_period(kind, as_of)
     on = min(as_of, period.end)
     everyone = plan.ranking == Plan.Ranking.EVERYONE
     members = _members(user, plan, on)
+    if within is not None:
+        members = members.filter(unit__path__startswith=within)
     people = dict(members.values_list("person_id", "person__code"))
     nodes = [tracking.Node("person", pk, code, code) for pk, code in people.items()]
     achieved = tracking.achievements(
@@ -88,14 +97,16 @@ def leaderboard(
     chance: bool = True,
     offset: int = 0,
     limit: int | None = None,
+    within: str | None = None,
 ) -> dict:
     """The ranked rows from ``offset`` (``limit`` of them, all by default: rank, node, team,
     figures, ``amounts``: whether the reader may see the person's amounts), ranked by
     :func:`standing`; ``count`` people on the board, ``ranked`` of them with a target, and
     ``mine``: the reader's own place (rank, position from 0) where they are on it. ``chance=False``
     leaves out the projection and chance (and the 24 months they read). The whole board of 5,000
-    reps took 3-6 s and a 3 MB page; a page of it reads its 100 people."""
-    board = standing(user, plan, kind, as_of)
+    reps took 3-6 s and a 3 MB page; a page of it reads its 100 people. ``within`` as
+    :func:`standing` takes it."""
+    board = standing(user, plan, kind, as_of, within)
     ranks = board.ranks()
     stop = None if limit is None else offset + limit
     page = board.nodes[offset:stop]

@@ -179,7 +179,9 @@ def wallboard(request):
     if may_see(request.user, plan):
         top = [
             r
-            for r in leaderboard(request.user, plan, kind, as_of, chance=False, limit=10)["rows"]
+            for r in leaderboard(
+                request.user, plan, kind, as_of, chance=False, limit=10, within=node.unit and node.unit.path
+            )["rows"]
             if r["rank"] is not None
         ]
         for row in top:
@@ -379,14 +381,14 @@ def dashboard_body(user, query: tuple[tuple[str, str], ...]) -> str:
             **_status(figures),
         }
 
-    from salestarget.tracking.leaderboard import may_see, rank_of
+    from salestarget.tracking.leaderboard import may_see, places, rank_of
 
     may_rank = may_see(user, plan)
     my_rank = rank_of(user, plan, kind, as_of, node.id) if may_rank and node.kind == "person" else None
     children = [{**c, "figures": decorate(c["figures"])} for c in data["children"]]
     children.sort(key=lambda c: (c["figures"]["achievement"] is None, -(c["figures"]["achievement"] or 0)))
-    for rank, child in enumerate(children, 1):
-        child["rank"] = rank
+    for child, rank in zip(children, places([c["figures"]["achievement"] for c in children]), strict=True):
+        child["rank"] = rank  # as the leaderboard ranks: ties share a place, no target no place
     context.update(
         {
             "node": node,
