@@ -124,6 +124,13 @@ class TestWorkedExamples:
         p = pace(0, 0, [month(22, 3)])
         assert p.status == "reached" and p.achievement is None and p.chance == 1.0
 
+    def test_a_reached_target_has_every_chance(self):
+        """QA on the demo: a rep's year at 103.4%, 已达成, showed a chance of 99%."""
+        p = pace(1034 * WAN // 10, 100 * WAN, [month(22, 20)], spread=0.45, prior=60 * WAN)
+        assert p.status == "reached" and p.chance == 1.0
+        assert pace(100 * WAN, 100 * WAN, [month(22, 5)], spread=0.45, prior=60 * WAN).chance == 1.0
+        assert pace(100 * WAN - 1, 100 * WAN, [month(22, 5)], spread=0.45, prior=60 * WAN).chance < 1.0
+
     def test_period_over(self):
         p = pace(90 * WAN, 100 * WAN, [month(22, 22)])
         assert p.remaining_days == 0 and p.required_per_day is None

@@ -273,6 +273,10 @@ def _projection(
     else:
         rest = remaining
     point = actual + rest
+    if not lower and actual >= target:
+        # Reached is reached: the status says so, and "99%" beside it reads as a doubt that only
+        # a refund could justify (the replay's chances are of targets not yet reached).
+        return round_half_up(point), 1.0
     if remaining <= 0 or spread == 0:
         reached = point <= target if lower else point >= target
         return round_half_up(point), 1.0 if reached else 0.0
