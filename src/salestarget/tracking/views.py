@@ -193,6 +193,7 @@ def wallboard(request):
         "period_label": period.label(language),
         "as_of": as_of,
         "chart": _bars(children),
+        "has_children": bool(children),
         "top": top,
         "refresh": 300,
     }
@@ -524,12 +525,15 @@ def _units(user) -> list[tuple[int, str]]:
 
 
 def _chart(line: dict, metric: Metric) -> dict:
+    """The cumulative curve. A day's curve is one point, which a line without symbols does not
+    draw: there each series shows its point (QA: the day view's chart was empty axes)."""
     money = "cny" if is_money(metric) else None
+    one = len(line["labels"]) == 1
     return {
         "tooltip": {"trigger": "axis", **({"valueFormatter": money} if money else {})},
         "legend": {"top": 0},
         "grid": {"left": 8, "right": 16, "top": 36, "bottom": 8, "containLabel": True},
-        "xAxis": {"type": "category", "data": [label[5:] for label in line["labels"]], "boundaryGap": False},
+        "xAxis": {"type": "category", "data": [label[5:] for label in line["labels"]], "boundaryGap": one},
         "yAxis": {"type": "value", **({"axisLabel": {"formatter": money}} if money else {})},
         "series": [
             {
@@ -537,14 +541,16 @@ def _chart(line: dict, metric: Metric) -> dict:
                 "type": "line",
                 "data": line["actual"],
                 "areaStyle": {"opacity": 0.15},
-                "showSymbol": False,
+                "showSymbol": one,
+                "symbolSize": 12,
             },
             {
                 "name": _("Expected by the plan"),
                 "type": "line",
                 "data": line["expected"],
                 "lineStyle": {"type": "dashed"},
-                "showSymbol": False,
+                "showSymbol": one,
+                "symbolSize": 12,
             },
         ],  # fmt: skip
     }
