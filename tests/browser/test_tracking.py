@@ -73,7 +73,7 @@ def test_the_dashboard_shows_the_apis_figures(page_for, live_server, published, 
     # The chance rests on the blended projection, not on the season's or the run-rate's: the page
     # names the one it rests on, so that a 40% chance beside two lower projections can be read.
     assert page.get_by_test_id("kpi-chance").inner_text().strip() == format_percent(f["chance"], 0)
-    assert shown(f["projection"], metric, "zh") in page.get_by_test_id("kpi-projection").inner_text()
+    assert page.get_by_test_id("kpi-projection").inner_text().strip() == shown(f["projection"], metric, "zh")
     expected_node = {"admin": c.hq.name, "lead_sh": c.sh.name, "rep_sh1": c.rep_sh1.name}[username]
     assert page.get_by_test_id("tracking-title").inner_text().startswith(expected_node)
     children_match(page, api, metric)

@@ -83,3 +83,27 @@ def test_a_reps_wallboard_has_no_empty_ranking(published, login):  # noqa: F811
     assert 'data-testid="wb-bars"' not in rep and 'data-testid="wb-actual"' in rep
     team = login("lead_sh").get("/tracking/wallboard/", {"plan": c.plan.pk, "as_of": AS_OF}).content.decode()
     assert 'data-testid="wb-bars"' in team
+
+
+def test_the_chance_stands_beside_the_projection_it_rests_on(published, login):  # noqa: F811
+    """QA: two projections above the target beside a 5% chance read as a contradiction; the
+    chance's own projection (history and pace) was small print under it. It is now a figure of
+    its own, labelled, with the chance and what history expected under it."""
+    from salestarget.actuals.summary import shown
+    from salestarget.metrics.models import Metric
+
+    c = published
+    assert do_import_fact_rows(c.admin, "order", sales_rows(c), source="erp").ok
+    client = login("lead_sh")
+    query = {"plan": c.plan.pk, "period": "month", "as_of": AS_OF}
+    f = client.get("/api/v1/tracking/progress", query).json()["figures"]
+    html = client.get("/tracking/", query).content.decode()
+    sales = Metric.objects.get(code="sales")
+    projection = re.search(r'data-testid="kpi-projection">([^<]*)<', html).group(1)
+    assert "预测（历史结合节奏）" in html and projection == shown(f["projection"], sales, "zh")
+    prior = re.search(r'data-testid="kpi-prior">([^<]*)<', html).group(1)
+    assert (
+        prior == f"历史预期 {shown(f['prior'], sales, 'zh')}，并计入当前节奏"
+        if f["prior"]
+        else "历史数据不足" in prior
+    )
