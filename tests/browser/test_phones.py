@@ -133,3 +133,13 @@ def test_opportunity_stages_in_the_users_language(page_for, live_server, company
     for raw in ("lead", "qualified", "proposal"):
         assert f"\t{raw}\t" not in text and not text.strip().endswith(raw)
     screenshot(page, f"issue12-stages-{size}-{language}")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_report_times_fit_their_boxes_on_a_phone(page_for, live_server, company, language):
+    """QA: on 订阅 at 390 px the 发送时间 boxes were 103 px wide and showed "08:30 AI"."""
+    page = open_at(page_for, company, "rep_sh1", "390", language, live_server)
+    page.goto(f"{live_server.url}/alerts/subscriptions/")
+    boxes = page.evaluate(RIGHTS, "input[type=time]")
+    assert boxes and all(box["width"] >= 140 and box["right"] <= 390 for box in boxes), boxes
+    screenshot(page, f"phones-report-times-{language}")
