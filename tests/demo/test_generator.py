@@ -329,7 +329,9 @@ class TestSmallCompany:
                     # Each month of the team is its reps' months (a rep's year split by working
                     # days did not add up to the team's seasonal months).
                     for start, cell in month[unit.pk].items():
-                        assert sum(getattr(rep_month[p][start], level) for p in people) == getattr(cell, level)
+                        assert sum(getattr(rep_month[p][start], level) for p in people) == getattr(
+                            cell, level
+                        )
         for (_u, p), cell in year.items():
             if p:
                 assert len(rep_month[p]) == 12

@@ -1027,9 +1027,17 @@ class _Demo:
             for i, r in enumerate(people.tolist()):
                 person = self.rep_people[r]
                 months = {level: reps[t][i] for level, (_units, reps) in plan.items()}
-                cells.append(cell(None, person, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()}))
+                cells.append(
+                    cell(None, person, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()})
+                )
                 cells += [
-                    cell(None, person, "month", dt.date(year, mm + 1, 1), {lv: int(v[mm]) for lv, v in months.items()})
+                    cell(
+                        None,
+                        person,
+                        "month",
+                        dt.date(year, mm + 1, 1),
+                        {lv: int(v[mm]) for lv, v in months.items()},
+                    )
                     for mm in range(12)
                 ]
         bulk_create_with_history(cells, TargetCell, batch_size=1000)
