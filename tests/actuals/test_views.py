@@ -4,8 +4,10 @@ manager and an admin; plus the daily report and the team's reporting page."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -213,6 +215,8 @@ def test_master_data_uploads_are_for_admins(client, company):
     assert response.status_code == 200 and "kind" in response.context["form"].errors
 
 
+# On a working day (a Wednesday): the team page opens on today, and yesterday is a working day too.
+@time_machine.travel(dt.datetime(2024, 3, 13, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
 def test_the_daily_report(client, company):
     c = company
     client.force_login(c.rep_sh1.user)

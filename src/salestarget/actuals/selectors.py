@@ -11,6 +11,7 @@ from django.db.models import Sum
 from salestarget.actuals.credit import COLUMNS, month_rows
 from salestarget.catalog.models import Region
 from salestarget.metrics.models import Metric
+from salestarget.metrics.selectors import fiscal_calendar
 
 
 def metric(code: str) -> Metric | None:
@@ -76,3 +77,20 @@ def top_region_names() -> dict[int, str]:
 
 def _as_date(value) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def is_working_day(day: dt.date, cal=None) -> bool:
+    """Whether ``day`` is a working day of the company calendar (holidays, 调休 and company days
+    off included)."""
+    return bool((cal or fiscal_calendar()).working_days_between(day, day))
+
+
+def last_working_day(on: dt.date) -> dt.date:
+    """The last working day on or before ``on`` (``on`` itself when it is one; on a Saturday the
+    Friday; in the National Day week the day before it); ``on`` when a month back holds none."""
+    cal = fiscal_calendar()
+    for back in range(32):
+        day = on - dt.timedelta(days=back)
+        if is_working_day(day, cal):
+            return day
+    return on

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
@@ -168,6 +168,39 @@ def shown(value: int | None, metric: Metric, lang: str) -> str:
     places = 1 if metric.unit.strip() == "%" else metric.decimals
     text = f"{exact:,.{places}f}"
     return text + "%" if metric.unit.strip() == "%" else text
+
+
+@dataclass(frozen=True)
+class TableUnit:
+    """The one unit every money cell of a summary table is shown in, named by the note above it:
+    万 of the currency with two decimals in Chinese (万元, 万美元), thousands with one in English
+    (thousand yuan, thousand USD), so the cells line up, compare at a glance and stay narrow;
+    other metrics keep their own unit (customers, %)."""
+
+    label: str
+    scale: int = 1
+    places: int = 0
+    money: bool = False
+
+
+def table_unit(metric: Metric, lang: str) -> TableUnit:
+    if not is_money(metric):
+        return TableUnit(label=metric.unit)
+    currency = company_currency()
+    if lang == "en":
+        label = _("thousand %(currency)s") % {"currency": currency.unit("en")}
+        return TableUnit(label=label, scale=1_000, places=1, money=True)
+    # Chinese counts in 万 (as core.money does), whatever the currency: 万元, 万美元.
+    return TableUnit(label=f"万{currency.unit('zh')}", scale=10_000, places=2, money=True)
+
+
+def shown_in(value: int | None, metric: Metric, unit: TableUnit, lang: str) -> str:
+    """A cell in the table's unit: 1,234.57 under 单位：万元 (no 万/亿 or symbol of its own)."""
+    if value is None or not unit.money:
+        return shown(value, metric, lang)
+    amount = Decimal(value).scaleb(-metric.decimals) / unit.scale
+    rounded = amount.quantize(Decimal(1).scaleb(-unit.places), rounding=ROUND_HALF_UP)
+    return f"{rounded if rounded else abs(rounded):,.{unit.places}f}"  # never "-0.00"
 
 
 def as_decimal(value: int | None, metric: Metric) -> Decimal | None:

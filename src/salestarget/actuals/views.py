@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from salestarget.actuals import import_templates, journal, summary
+from salestarget.actuals import import_templates, journal, selectors, summary
 from salestarget.actuals.forms import (
     LINES,
     DailyReportForm,
@@ -84,19 +84,29 @@ def index(request):
         facts = facts.filter(date__lte=end)
     if source:
         facts = facts.filter(source=source)
+    page = _page(request, facts.order_by("-date", "-id"))
     context = {
-        "page": _page(request, facts.order_by("-date", "-id")),
+        "page": page,
+        # A source links to its batch only where the batch page opens (one read per page).
+        "openable": set(
+            _batches(request)
+            .filter(pk__in={f.batch_id for f in page if f.batch_id})
+            .values_list("pk", flat=True)
+        ),
         "kinds": FactKind.choices,
         "filters": {"kind": kind, "from": start, "to": end, "source": source},
     }
     return render(request, "actuals/facts.html", context)
 
 
+def _batches(request):
+    """The import batches the user may open: everyone's for company-wide roles, else their own."""
+    return ImportBatch.objects.restrict(request.user)
+
+
 @login_required
 def batches(request):
-    rows = (
-        ImportBatch.objects.restrict(request.user).select_related("created_by").order_by("-created_at", "-id")
-    )
+    rows = _batches(request).select_related("created_by").order_by("-created_at", "-id")
     page = _page(request, rows)
     for batch in page:
         batch.can_roll_back = can_roll_back(request.user, batch)
@@ -104,7 +114,7 @@ def batches(request):
 
 
 def _batch(request, pk) -> ImportBatch:
-    return get_object_or_404(ImportBatch.objects.restrict(request.user), pk=pk)
+    return get_object_or_404(_batches(request), pk=pk)
 
 
 @login_required
@@ -397,7 +407,11 @@ def unreported(request):
     reach = scope.reach(Action.VIEW)
     if not (reach.everything or reach.paths):
         raise PermissionDenied(_("Only team leads and administrators can see who has reported."))
-    day = _date(request.GET.get("day")) or timezone.localdate()
+    # By the company calendar: opened on a day off, the last working day; a day off asked for
+    # shows who reported anyway and flags nobody.
+    today, asked = timezone.localdate(), _date(request.GET.get("day"))
+    day = asked or selectors.last_working_day(today)
+    working = selectors.is_working_day(day)
     members = (
         Membership.objects.restrict(request.user)
         .filter(active_on(day), role=Membership.Role.MEMBER, person__status=Person.Status.ACTIVE)
@@ -426,10 +440,17 @@ def unreported(request):
     missing, done = [], []
     for m in members:
         report = reports.get(m.person_id)
-        (done if report else missing).append(
-            {"membership": m, "report": report, "totals": totals.get(m.person_id)}
-        )
-    context = {"day": day, "missing": missing, "done": done}
+        if report or working:
+            (done if report else missing).append(
+                {"membership": m, "report": report, "totals": totals.get(m.person_id)}
+            )
+    context = {
+        "day": day,
+        "working": working,
+        "today_off": asked is None and day != today,
+        "missing": missing,
+        "done": done,
+    }
     return render(request, "actuals/unreported.html", context)
 
 
@@ -452,13 +473,15 @@ def actuals_summary(request):
     result, form = _summary(request)
     lang = "en" if (request.LANGUAGE_CODE or "zh").startswith("en") else "zh"
     rows = []
+    # Every money cell in one unit, the one the note above the table names (万元, thousand yuan).
+    unit = summary.table_unit(result.metric, lang) if result else None
     if result is not None:
         for row in [*result.rows, result.total]:
             rows.append(
                 {
                     "row": row,
-                    "cells": [summary.shown(v, result.metric, lang) for v in row.values],
-                    "total": summary.shown(row.total, result.metric, lang),
+                    "cells": [summary.shown_in(v, result.metric, unit, lang) for v in row.values],
+                    "total": summary.shown_in(row.total, result.metric, unit, lang),
                 }
             )
     context = {
@@ -468,7 +491,7 @@ def actuals_summary(request):
         "rows": rows[:-1],
         "total": rows[-1] if rows else None,
         "query": request.GET.urlencode(),
-        "unit": summary.unit_label(result.metric, lang) if result else "",
+        "unit": unit.label if unit else "",
     }
     return render(request, "actuals/summary.html", context)
 
