@@ -59,9 +59,16 @@ def kickoff(request, pk: int):
         row["shown"]["gap"] = (
             "—" if row["gap"] is None else ("+" if row["gap"] > 0 else "") + show(row["gap"])
         )
+    # "Up" only to a unit the user may open: none at the top of their own scope.
+    up = (
+        unit.parent_id
+        if unit.parent_id and OrgUnit.objects.restrict(request.user).filter(pk=unit.parent_id).exists()
+        else None
+    )
     context = {
         "plan": plan,
         "unit": unit,
+        "up": up,
         "data": data,
         "decisions": Commitment.Decision.choices,
         "decimals": plan.metric.decimals,

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_POST
 from salestarget.actuals.forms import unit_choices
 from salestarget.core.errors import DomainError
 from salestarget.org.models import OrgUnit
+from salestarget.org.permissions import Action
 from salestarget.targets import services
-from salestarget.targets.models import Plan
+from salestarget.targets.models import Plan, PlanEvent
 from salestarget.targets.plan_forms import PlanForm, TotalForm
-from salestarget.targets.smart import company_total, smart
+from salestarget.targets.smart import chance_not_shown, company_total, smart
 
 
 @login_required
@@ -57,7 +58,13 @@ def plans(request):
 def plan(request, pk: int):
     the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
     total = company_total(the_plan)
-    recommendation = services.plan_recommendation(request.user, the_plan) if total is not None else None
+    # The chance of the company's total rests on the whole company's history: shown to those who
+    # may see that history, the same figure for each of them; never one computed from a part of it.
+    sees_history = services.reaches_whole_organisation(request.user, Action.VIEW)
+    chance_hidden = total is not None and not sees_history
+    recommendation = (
+        services.plan_recommendation(request.user, the_plan) if total is not None and sees_history else None
+    )
     chance = recommendation.probability_of(total.target) if recommendation and total else None
     planner = services.may_plan(request.user)
     can_plan = planner and the_plan.status == Plan.Status.DRAFT
@@ -88,10 +95,11 @@ def plan(request, pk: int):
         "period": services.plan_period(the_plan),
         "total": figures,
         "chance": None if chance is None else f"{chance:.0%}",
+        "chance_hidden": chance_not_shown() if chance_hidden else None,
         "growth": None if the_plan.total_growth_bp is None else f"{the_plan.total_growth_bp / 100:+g}%",
         "floor_pct": _pct(the_plan.floor_factor),
         "stretch_pct": _pct(the_plan.stretch_factor),
-        "smart": smart(the_plan, chance),
+        "smart": smart(the_plan, chance, chance_hidden=chance_hidden),
         "levels": levels,
         "form": TotalForm(the_plan.metric, initial=initial) if can_plan else None,
         "can_export": planner,
@@ -118,11 +126,31 @@ def _workflow_context(user, the_plan: Plan) -> dict:
         {"status": s, "label": Plan.Status(s).label, "done": i < reached, "current": i == reached}
         for i, s in enumerate(STEPS)
     ]
+    state["unrecorded"] = _unrecorded(user, the_plan)
     state["units"] = workflow.submittable_units(user, the_plan)
     state["buttons"] = [
         {"action": a, "label": workflow.action_label(a)} for a, allowed in state["may"].items() if allowed
     ]
     return state
+
+
+def _unrecorded(user, the_plan: Plan) -> str | None:
+    """For a plan past draft without a recorded submission of its own, what is true of how it got
+    there (created in that status, as the demo's plan, or moved there without the workflow);
+    None when its history holds the steps, or it is still a draft."""
+    if the_plan.status == Plan.Status.DRAFT:
+        return None
+    events = PlanEvent.objects.restrict(user).filter(plan=the_plan, unit__isnull=True)
+    if events.filter(action=PlanEvent.Action.SUBMIT).exists():
+        return None
+    first = the_plan.history.order_by("history_date", "history_id").values_list("status", flat=True).first()
+    if first and first != Plan.Status.DRAFT:
+        return _("Created as “%(status)s”: no submission or approval was recorded.") % {
+            "status": Plan.Status(first).label
+        }
+    return _("Became “%(status)s” without a recorded submission or approval.") % {
+        "status": Plan.Status(the_plan.status).label
+    }
 
 
 def _requests_context(user, the_plan: Plan, show) -> list[dict]:
@@ -221,7 +249,7 @@ def plan_versions(request, pk: int):
 def _midyear_context(user, the_plan: Plan) -> dict | None:
     """The mid-year change form for a published plan: the people and teams the user may change."""
     from salestarget.org.models import Person
-    from salestarget.org.permissions import Action, scope_of
+    from salestarget.org.permissions import scope_of
 
     if the_plan.status != Plan.Status.PUBLISHED or not scope_of(user).can(Action.CHANGE):
         return None

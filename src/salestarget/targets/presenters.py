@@ -83,12 +83,12 @@ def charts(rec: Recommendation) -> dict:
             },
         ],
     }
-    # Labels run along their lines so that nearby targets do not print over each other.
-    marks = [_mark(rec.recommended, _("Recommended"))]
+    lines = [(rec.recommended, _("Recommended"))]
     if rec.existing_target is not None:
-        marks.append(_mark(rec.existing_target, _("Current target")))
+        lines.append((rec.existing_target, _("Current target")))
     if rec.last_year_actual > 0:
-        marks.append(_mark(rec.rule_of_thumb, rec.rule_of_thumb_label))
+        lines.append((rec.rule_of_thumb, rec.rule_of_thumb_label))
+    marks = _marks(lines, rec.probability_of)
     probability_chart = {
         "tooltip": {"trigger": "axis"},
         "grid": {"left": 8, "right": 24, "top": 24, "bottom": 8, "containLabel": True},
@@ -113,5 +113,24 @@ def charts(rec: Recommendation) -> dict:
     return {"forecast": forecast_chart, "probability": probability_chart}
 
 
-def _mark(x: int, label: str) -> dict:
-    return {"xAxis": x, "label": {"formatter": label, "position": "insideEndTop"}}
+def _marks(lines: list[tuple[int, str]], chance) -> list[dict]:
+    """The vertical mark lines of the chance curve, each label placed where neither the curve nor
+    a nearby line's label is (QA: "推荐" and "2025年 + 10%" printed over each other).
+
+    Labels run along their lines. The curve falls from left to right, so below it where a line
+    meets it high (a chance of 50% or more) the bottom of the chart is free, and where it meets
+    it low the top is. Of the labels at the same end, taken from left to right, the first goes on
+    the left of its line and the second on the right: two close lines' labels point away from
+    each other. A third at the same end goes to the middle of its line, on the left.
+    """
+    marks = [{} for _line in lines]
+    taken = {"Start": 0, "End": 0}
+    for i in sorted(range(len(lines)), key=lambda i: lines[i][0]):
+        x, label = lines[i]
+        end = "Start" if chance(x) >= 0.5 else "End"
+        n = taken[end]
+        taken[end] += 1
+        # Along an upright line ECharts' "Top" side is its left, "Bottom" its right.
+        position = ("inside" + end + "Top", "inside" + end + "Bottom")[n] if n < 2 else "insideMiddleTop"
+        marks[i] = {"xAxis": x, "label": {"formatter": label, "position": position}}
+    return marks

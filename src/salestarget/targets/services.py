@@ -43,7 +43,13 @@ class LevelSpec:
 
 def may_plan(user) -> bool:
     """Whether ``user``'s change reach covers every top unit of the organisation."""
-    reach = scope_of(user).reach(Action.CHANGE)
+    return reaches_whole_organisation(user, Action.CHANGE)
+
+
+def reaches_whole_organisation(user, action: Action) -> bool:
+    """Whether ``user``'s reach for ``action`` covers every top unit: for VIEW, whether the whole
+    company's history (which the chance of a plan's total rests on) is theirs to see."""
+    reach = scope_of(user).reach(action)
     if reach.everything:
         return True
     if not reach.paths:

@@ -32,9 +32,10 @@ def company_total(plan: Plan) -> TargetCell | None:
     )
 
 
-def smart(plan: Plan, chance: float | None) -> list[SmartItem]:
+def smart(plan: Plan, chance: float | None, *, chance_hidden: bool = False) -> list[SmartItem]:
     """``chance``: the probability of reaching the company total according to the
-    recommendation (None when there is no total or no recommendation)."""
+    recommendation (None when there is no total or no recommendation). ``chance_hidden``: the
+    viewer may not see the whole company's history the chance rests on, so none is shown."""
     from salestarget.targets.services import plan_period
 
     period = plan_period(plan)
@@ -69,6 +70,8 @@ def smart(plan: Plan, chance: float | None) -> list[SmartItem]:
                 "A", _("Achievable"), None, _("Set the company total to see the chance of reaching it.")
             )
         )
+    elif chance_hidden:
+        items.append(SmartItem("A", _("Achievable"), None, chance_not_shown()))
     elif chance is None:
         items.append(
             SmartItem(
@@ -100,6 +103,11 @@ def smart(plan: Plan, chance: float | None) -> list[SmartItem]:
         )
     )
     return items
+
+
+def chance_not_shown() -> str:
+    """Why a viewer who sees part of the company gets no chance of the company's total."""
+    return _("Not shown: the chance rests on the history of the whole company, which you may not see.")
 
 
 def _measurable(metric: Metric) -> SmartItem:
