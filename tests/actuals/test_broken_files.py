@@ -108,7 +108,9 @@ def corpus(rep: str) -> dict[str, tuple[bytes, dict, str]]:
         "ambiguous dates": (
             csv_bytes([HEADER, ["SO1", "03/01/24", rep, "", "1"]]),
             {},
-            "could be day/month or month/day",
+            # The same words on the import page and the command line: both ways to choose (QA: the
+            # page named only --date-format).
+            "(Date format on the import page, --date-format on the command line)",
         ),
     }
 

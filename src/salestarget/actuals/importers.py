@@ -28,7 +28,7 @@ from operator import itemgetter
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from salestarget.actuals import journal, rollups
 from salestarget.actuals.credit import split_parts
@@ -277,9 +277,10 @@ def yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def error_report_csv(errors: Iterable[dict]) -> bytes:
+def error_report_csv(errors: list[dict], count: int | None = None) -> bytes:
     """The downloadable error report: UTF-8 with BOM so that Excel shows Chinese correctly,
-    every cell defused so that a hostile value cannot run as a formula when opened."""
+    every cell defused so that a hostile value cannot run as a formula when opened. Only the
+    first MAX_STORED_ERRORS are kept: of ``count`` errors, a last line says how many more."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([gettext("Row"), gettext("Column"), gettext("Value"), gettext("Reason")])
@@ -293,6 +294,13 @@ def error_report_csv(errors: Iterable[dict]) -> bytes:
                 spreadsheet_safe(e["reason"]),
             ]
         )
+    if count is not None and count > len(errors):
+        more = ngettext(
+            "…and %(count)s more error, not listed.",
+            "…and %(count)s more errors, not listed.",
+            count - len(errors),
+        )
+        writer.writerow(["", "", "", more % {"count": count - len(errors)}])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

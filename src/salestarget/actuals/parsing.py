@@ -1445,8 +1445,9 @@ class DateParser:
                     else:
                         raise Problem(
                             gettext_noop(
-                                "“%(value)s” could be day/month or month/day: choose the date format "
-                                "(--date-format dd/mm/yy or mm/dd/yy)."
+                                "“%(value)s” could be day/month or month/day: choose the date format, "
+                                "dd/mm/yy or mm/dd/yy (Date format on the import page, --date-format on "
+                                "the command line)."
                             ),
                             value=s,
                         )

@@ -251,7 +251,8 @@ def date_parser(
         raise Problem(
             gettext_noop(
                 "Dates such as %(value)s could be day/month or month/day, and no date in the file "
-                "settles it: choose the date format (--date-format dd/mm/yy or mm/dd/yy)."
+                "settles it: choose the date format, dd/mm/yy or mm/dd/yy (Date format on the "
+                "import page, --date-format on the command line)."
             ),
             value=cell_text(example),
         )

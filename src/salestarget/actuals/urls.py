@@ -14,6 +14,7 @@ urlpatterns = [
     path("import/", views.upload, name="import"),
     path("import/<int:pk>/", views.mapping, name="import_map"),
     path("import/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("import/<int:pk>/errors.csv", views.upload_error_report, name="upload_error_report"),
     path("templates/<str:kind>.xlsx", views.template, name="template"),
     path("daily/", views.daily, name="daily"),
     path("daily/team/", views.unreported, name="unreported"),

@@ -30,7 +30,13 @@ from salestarget.actuals.forms import (
     UploadForm,
     line_formsets,
 )
-from salestarget.actuals.importers import FACT_FIELDS, error_report_csv, localised, warning_texts
+from salestarget.actuals.importers import (
+    FACT_FIELDS,
+    MAX_STORED_ERRORS,
+    error_report_csv,
+    localised,
+    warning_texts,
+)
 from salestarget.actuals.masters import MASTER_FIELDS, MASTER_SYNONYMS
 from salestarget.actuals.models import DailyReport, Fact, ImportBatch, Upload
 from salestarget.actuals.parsing import SYNONYMS, Problem, cell_text, open_table
@@ -124,6 +130,7 @@ def batch(request, pk):
     context = {
         "batch": b,
         "errors": errors,
+        "stored": MAX_STORED_ERRORS,
         "warnings": warning_texts(b.warnings),
         "can_roll_back": can_roll_back(request.user, b),
     }
@@ -135,8 +142,22 @@ def batch(request, pk):
 @login_required
 def error_report(request, pk):
     b = _batch(request, pk)
-    response = HttpResponse(error_report_csv(b.errors), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{b.pk}-errors.csv"'
+    return _error_csv(b.errors, b.error_count, f"import-{b.pk}-errors.csv")
+
+
+@login_required
+def upload_error_report(request, pk):
+    """A failed check's errors (no batch is recorded for a check): the same report."""
+    upload = _upload(request, pk)
+    result = upload.result or {}
+    if not result.get("error_count"):
+        raise Http404
+    return _error_csv(result.get("errors", []), result["error_count"], f"check-{upload.pk}-errors.csv")
+
+
+def _error_csv(errors: list[dict], count: int, filename: str) -> HttpResponse:
+    response = HttpResponse(error_report_csv(errors, count), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -303,6 +324,7 @@ def mapping(request, pk):
         "sample": sample,
         "result": result,
         "errors": [localised(e) for e in result["errors"][:SHOWN_ERRORS]] if result else [],
+        "stored": MAX_STORED_ERRORS,
         "warnings": warning_texts(result.get("warnings", [])) if result else [],
         "is_fact": is_fact,
     }
