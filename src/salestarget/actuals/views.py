@@ -172,6 +172,8 @@ def rollback(request, pk):
     else:
         if b.source == "master":
             done = _("Batch #%(id)s was rolled back: the records it created or changed are as they were.")
+        elif request.POST.get("next") == "daily":  # withdrawn from the daily report
+            done = _("Withdrawn: those lines no longer count. Send the corrected ones again.")
         else:
             done = _("Batch #%(id)s was rolled back: its facts are removed.")
         messages.success(request, done % {"id": b.pk})
@@ -182,6 +184,8 @@ def rollback(request, pk):
                 _("Kept, because data added since uses them: %(records)s.")
                 % {"records": ", ".join(kept[:20])},
             )
+    if request.POST.get("next") == "daily":
+        return redirect("actuals:daily")
     return redirect("actuals:batch", pk=b.pk)
 
 
@@ -402,13 +406,30 @@ def daily(request):
             return redirect("actuals:daily")
     person = Person.objects.get(pk=scope.person_id)
     labels = dict(FactKind.choices)
-    recent = [
-        {**row, "label": labels.get(row["kind"], row["kind"])}
-        for row in Fact.objects.filter(person=person, source="daily", date__gte=today - dt.timedelta(days=7))
-        .values("date", "kind")
+    # Each submission of the last seven days apart, with its lines: a mistyped amount is
+    # withdrawn (its batch rolled back, as whoever imported a batch may) and sent again.
+    rows = (
+        Fact.objects.filter(person=person, source="daily", date__gte=today - dt.timedelta(days=7))
+        .values("batch_id", "date", "kind")
         .annotate(n=Count("id"), amount=Sum("amount"))
-        .order_by("-date", "kind")
-    ]
+        .order_by("-date", "-batch_id", "kind")
+    )
+    batches = {
+        b.pk: b for b in ImportBatch.objects.filter(pk__in={r["batch_id"] for r in rows if r["batch_id"]})
+    }
+    recent: list[dict] = []
+    for row in rows:
+        if not recent or recent[-1]["batch_id"] != row["batch_id"]:
+            batch = batches.get(row["batch_id"])
+            recent.append(
+                {
+                    "batch_id": row["batch_id"],
+                    "date": row["date"],
+                    "lines": [],
+                    "withdraw": batch is not None and can_roll_back(request.user, batch),
+                }
+            )
+        recent[-1]["lines"].append({**row, "label": labels.get(row["kind"], row["kind"])})
     context = {
         "form": form,
         "sections": [(kind, LINES[kind][1], formsets[kind]) for kind in LINES],
