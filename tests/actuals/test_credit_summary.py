@@ -229,3 +229,15 @@ def test_bad_ranges_are_refused_clearly(territories, login):
     assert client.get(URL, {"metric": "sa\x00les"}).status_code == 422
     page = client.get("/actuals/summary/", {"start": "2024-12-31", "end": "2024-01-01"})
     assert page.status_code == 200 and "alert-danger" in page.content.decode()
+
+
+def test_no_rows_no_total(territories, login):
+    """QA: a rep asking by unit (they see no unit) got rows [] and a filled total."""
+    query = {"start": "2024-01-01", "end": "2024-12-31"}
+    rep = login("rep_sh1")
+    by_unit = rep.get(URL, {**query, "by": "unit"}).json()
+    assert by_unit["rows"] == [] and by_unit["total"] is None
+    by_person = rep.get(URL, {**query, "by": "person"}).json()
+    assert by_person["rows"] and by_person["total"]["total"] == sum(r["total"] for r in by_person["rows"])
+    page = rep.get("/actuals/summary/", {**query, "by": "unit"})
+    assert page.status_code == 200

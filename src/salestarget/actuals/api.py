@@ -95,7 +95,9 @@ class SummaryOut(Schema):
     end: dt.date
     months: list[str] = Field(description="YYYY-MM, one per value")
     rows: list[SummaryRowOut]
-    total: SummaryRowOut = Field(description="the scope's total, each credited row counted once")
+    total: SummaryRowOut | None = Field(
+        description="the scope's total, each credited row counted once; null when there are no rows"
+    )
 
 
 @router.get("/summary", response=responses(SummaryOut, 400, 404, 422))
@@ -122,7 +124,7 @@ def actuals_summary(
         "end": end,
         "months": [f"{m.year}-{m.month:02d}" for m in result.months],
         "rows": [vars(r) for r in result.rows],
-        "total": vars(result.total),
+        "total": vars(result.total) if result.total else None,
     }
 
 

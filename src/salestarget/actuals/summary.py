@@ -89,6 +89,10 @@ def actuals_summary(user, metric: Metric, start: dt.date, end: dt.date, by: str 
         keyed = [(u.pk, u.code, u.name, u.depth - top) for u in units]
     for key, code, name, depth in keyed:
         summary.rows.append(SummaryRow(key, code, name, depth, *_row(metric, cells, key, months)))
+    if not summary.rows:
+        # A total under no rows reads as a figure of nothing (QA: a rep asking by unit, who sees
+        # no unit, got rows [] and their own total).
+        return summary
     totals = _cells(metric, start, end, lambda m, s, e: _scope_totals(m, s, e, user))
     summary.total = SummaryRow(0, "", _("Total"), 0, *_row(metric, totals, None, months))
     return summary

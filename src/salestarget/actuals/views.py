@@ -519,7 +519,7 @@ def actuals_summary(request):
     # Every money cell in one unit, the one the note above the table names (万元, thousand yuan).
     unit = summary.table_unit(result.metric, lang) if result else None
     if result is not None:
-        for row in [*result.rows, result.total]:
+        for row in [*result.rows, result.total] if result.total else []:
             rows.append(
                 {
                     "row": row,
