@@ -82,3 +82,13 @@ def test_a_day_off_chosen_explicitly_flags_nobody(client, company, day):
     assert people(page.context["done"]) == {company.rep_sh2}
     assert f"{day.isoformat()} is not a working day: nobody is expected to file a daily report." in html
     assert 'data-testid="missing"' not in html and "not reported" not in html
+
+
+def test_reports_filed_on_the_day_off_are_one_click_away(client, company):
+    """QA: a rep reported on Saturday; the lead's page opened on Friday and did not say so."""
+    report(company.rep_sh1, SATURDAY)
+    with at_noon(SATURDAY):
+        html = team_page(client, company).content.decode()
+    assert 'href="?day=2024-03-09" data-testid="reported-today">1 report filed today</a>' in html
+    with at_noon(dt.date(2024, 3, 10)):  # Sunday: nothing filed that day
+        assert 'data-testid="reported-today"' not in team_page(client, company).content.decode()

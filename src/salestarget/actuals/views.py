@@ -491,6 +491,13 @@ def unreported(request):
         "day": day,
         "working": working,
         "today_off": asked is None and day != today,
+        # Reps may report on a day off (a weekend deal): the lead sees that they did.
+        "today": today,
+        "reported_today": (
+            DailyReport.objects.filter(day=today, person_id__in=[m.person_id for m in members]).count()
+            if asked is None and day != today
+            else 0
+        ),
         "missing": missing,
         "done": done,
     }
