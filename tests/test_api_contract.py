@@ -326,6 +326,8 @@ def test_every_error_has_the_one_shape(client, company):
     invalid = client.get("/api/v1/org/units", {"limit": "many"})
     body = assert_documented(invalid, "GET", "/api/v1/org/units")
     assert invalid.status_code == 422 and "query.limit" in body["detail"]
-    assert body["errors"] == [
-        {"loc": ["query", "limit"], "message": "Input should be a valid integer", "type": "int_parsing"}
-    ]
+    # In the caller's language, not half Chinese, half pydantic's English (QA); the type for programs.
+    assert body["errors"] == [{"loc": ["query", "limit"], "message": "请填写整数。", "type": "int_parsing"}]
+    assert body["detail"] == "请求无效：query.limit: 请填写整数。"
+    english = client.get("/api/v1/org/units", {"limit": "0"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert english["errors"][0]["message"] == "At least 1."
