@@ -97,7 +97,7 @@ def test_request_validation_answers_the_documented_422(client, company):
     response = post(client, company.admin, {"rows": [row(1)]})
     assert response.status_code == 422
     body = assert_documented(response, "POST", URL)
-    assert body["errors"] == [{"loc": ["body", "kind"], "message": "Field required", "type": "missing"}]
+    assert body["errors"] == [{"loc": ["body", "kind"], "message": "必填。", "type": "missing"}]
     assert "body.kind" in body["detail"]
 
 

@@ -52,6 +52,9 @@ def actuals(company):
     c.upload_sh = do_store_upload(
         c.lead_sh.user, SimpleUploadedFile("s.csv", b"date,amount\r\n2024-03-01,1\r\n"), kind="order"
     )
+    # As a failed check leaves it: its errors, for the check's error report.
+    c.upload_sh.result = {"error_count": 1, "errors": [dict(rejected.errors[0])]}
+    c.upload_sh.save(update_fields=["result"])
     return c
 
 
@@ -78,6 +81,10 @@ PAGES = {
         {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 200, "lead_sh": 200, "admin": 200},
     ),
     "actuals:import_map": (
+        lambda c: {"pk": c.upload_sh.pk},
+        {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 200, "admin": 200},
+    ),
+    "actuals:upload_error_report": (
         lambda c: {"pk": c.upload_sh.pk},
         {"rep_sh1": 403, "rep_sz": 403, "lead_sz": 404, "lead_sh": 200, "admin": 200},
     ),

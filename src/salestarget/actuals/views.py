@@ -148,6 +148,7 @@ def error_report(request, pk):
 @login_required
 def upload_error_report(request, pk):
     """A failed check's errors (no batch is recorded for a check): the same report."""
+    _importer_role(request)  # as the wizard's own pages
     upload = _upload(request, pk)
     result = upload.result or {}
     if not result.get("error_count"):

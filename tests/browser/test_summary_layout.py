@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import conftest as browsers
 from tests.browser.conftest import screenshot
-
-# The browser tests' fixtures (chromium, a signed-in page, the seeded metrics), shared from there.
-browser, page_for, standard_metrics = browsers.browser, browsers.page_for, browsers.standard_metrics
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
