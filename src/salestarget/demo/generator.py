@@ -1005,41 +1005,32 @@ class _Demo:
                 scenario=scenario, unit=unit, person=person, period_kind=kind, period_start=start, **values
             )
 
+        def year_and_months(unit, person, months: dict[str, np.ndarray]) -> list[TargetCell]:
+            """An owner's year cell and its twelve months (``months``: each level's 12 values)."""
+            year_cell = cell(unit, person, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()})
+            return [year_cell] + [
+                cell(
+                    unit,
+                    person,
+                    "month",
+                    dt.date(year, mm + 1, 1),
+                    {lv: int(v[mm]) for lv, v in months.items()},
+                )
+                for mm in range(12)
+            ]
+
         cells = []
         owners = [[self.company], self.region_units, self.teams]
         for depth, units in enumerate(owners):
             for row, unit in enumerate(units):
-                months = {level: units_m[depth][row] for level, (units_m, _reps) in plan.items()}
-                cells.append(
-                    cell(unit, None, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()})
+                cells += year_and_months(
+                    unit, None, {lv: units_m[depth][row] for lv, (units_m, _r) in plan.items()}
                 )
-                cells += [
-                    cell(
-                        unit,
-                        None,
-                        "month",
-                        dt.date(year, mm + 1, 1),
-                        {lv: int(v[mm]) for lv, v in months.items()},
-                    )
-                    for mm in range(12)
-                ]
         for t, people in enumerate(members):
             for i, r in enumerate(people.tolist()):
-                person = self.rep_people[r]
-                months = {level: reps[t][i] for level, (_units, reps) in plan.items()}
-                cells.append(
-                    cell(None, person, "year", year_start, {lv: int(v.sum()) for lv, v in months.items()})
+                cells += year_and_months(
+                    None, self.rep_people[r], {lv: reps[t][i] for lv, (_u, reps) in plan.items()}
                 )
-                cells += [
-                    cell(
-                        None,
-                        person,
-                        "month",
-                        dt.date(year, mm + 1, 1),
-                        {lv: int(v[mm]) for lv, v in months.items()},
-                    )
-                    for mm in range(12)
-                ]
         bulk_create_with_history(cells, TargetCell, batch_size=1000)
         self.ids.update(plan=record.pk, scenario=scenario.pk)
         self.counts["target_cells"] = len(cells)
