@@ -84,7 +84,7 @@ def standing(user, plan: Plan, kind: str, as_of: dt.date, within: str | None = N
 
 
 # Up to this many people on a page are read by their ids; more, by the members' subquery.
-BY_IDS = 1000
+BY_IDS = tracking.BY_IDS
 
 
 @remembered

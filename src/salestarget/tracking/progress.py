@@ -286,6 +286,11 @@ class CountedDays:
         return self._seen[(start, end)]
 
 
+# Up to this many people are read by their ids; more, by the ``among`` subquery (psycopg parses a
+# query with 5,000 placeholders on every call).
+BY_IDS = 1000
+
+
 def targets_for(
     plan: Plan,
     nodes: list[Node],
@@ -294,9 +299,14 @@ def targets_for(
     levels: tuple[str, ...] = LEVELS,
     *,
     among=None,
+    window: Period | None = None,
 ) -> dict[str, Targets]:
     """Each node's ``Targets`` (of a product line's or region's cells when ``part`` names one),
-    from one read of their cells; ``among`` as :func:`credited` takes it."""
+    from one read of their cells; ``among`` as :func:`credited` takes it. ``window``: only the
+    targets inside this period will be asked, so only its months' and weeks' cells and the plan
+    period's are read (a rank of 4,800 reps with twelve month cells each read 62,400 rows: 300 ms
+    of a wallboard's 450 on SQLite). A node with a plan-period cell and no month in the window is
+    read whole, so that months outside it still keep its cell from being split by working days."""
     units = [n.id for n in nodes if n.kind == "unit"]
     people = [n.id for n in nodes if n.kind == "person"]
     cells = TargetCell.objects.filter(
@@ -307,15 +317,33 @@ def targets_for(
         region=part.region,
         segment__isnull=True,
     )
+    if window is not None:
+        cells = cells.filter(
+            Q(period_kind=plan.period_kind, period_start=plan.period_start)
+            | Q(
+                period_kind="month",
+                period_start__gte=window.start.replace(day=1),
+                period_start__lte=window.end,
+            )
+            | Q(period_kind="week", period_start__gte=window.start, period_start__lte=window.end)
+        )
     rows: dict[str, list[dict]] = {n.key: [] for n in nodes}
     for c in cells.values("unit_id", "person_id", "period_kind", "period_start", *levels):
         key = f"p{c['person_id']}" if c["person_id"] else f"u{c['unit_id']}"
         if key in rows:  # ``among`` may hold more people
             rows[key].append(c)
+    reread: dict[str, Targets] = {}
+    if window is not None:
+        unsure = [n for n in nodes if rows[n.key] and all(c["period_kind"] != "month" for c in rows[n.key])]
+        if unsure:
+            many = len(unsure) > BY_IDS
+            reread = targets_for(plan, unsure, cal, part, levels, among=among if many else None)
+            for n in unsure:
+                del rows[n.key]
     cal = CountedDays(cal)
     out = {key: Targets(plan, cal, found, levels) for key, found in rows.items()}
     split_wholes(plan, cal, [t for t in out.values() if t.unsplit])
-    return out
+    return out | reread
 
 
 def split_wholes(plan: Plan, cal: CountedDays, targets: list[Targets]) -> None:
@@ -522,7 +550,7 @@ def achievements(
     thousands of reps needs nothing else. ``among`` as :func:`credited` takes it."""
     cal = fiscal_calendar()
     now = credited(user, plan.metric, nodes, period.start, min(as_of, period.end), among=among)
-    targets = targets_for(plan, nodes, cal, levels=("target",), among=among)
+    targets = targets_for(plan, nodes, cal, levels=("target",), among=among, window=period)
     out = {}
     for node in nodes:
         mine = targets[node.key]
