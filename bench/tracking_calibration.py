@@ -1275,6 +1275,27 @@ def report(
             "year's month / its working days x this month's). None met both goals on the demo; the blend "
             "stayed the replayed plan, and is now where the projection starts.",
             "",
+            "Prototypes over this replay's bucket rows since (one-off scripts, not engine runs; ratio of the "
+            "median APE to the run-rate's at 50% elapsed, months / quarters; none kept): (1) 2026-12-04, the "
+            "pace of order-line counts instead of amounts (a deal's size does not persist, how many deals "
+            "come does): Superstore 0.70 / 0.73, demo 0.83 / 0.90. (2) 2026-12-04, a seasonal level in the "
+            "history prior (half shaped by the node's own two years, or by the company's last year): demo "
+            "0.85 / 0.87 and 0.82 / 0.86. (3) 2026-12-04, the pace's credibility per node, w = s / (s + day "
+            "noise / t2), t2 the node's own prior's squared error over its last 12 months less their day "
+            "noise (floors 0.002-0.02): Superstore 0.75 / 0.75-0.81, demo 0.80-0.81 / 0.83-0.90. (4) "
+            "2026-12-04, top-down: a node's remainder is its share of the company's last 12 months (or 3, or "
+            "6) x the company's projected remainder, scaled by its share of the company so far this period "
+            "with credibility s^2, s or day-noise based. The three best on Superstore (0.67-0.68 / 0.71-0.74) "
+            "gave the demo 0.80-0.83 / 0.79-0.88; of all 20 weightings none met both on the demo (best months "
+            "0.77 with quarters 0.87, best quarters 0.76 with months 0.80). With the company's final known "
+            "(an oracle, and a leaky one: it holds the node's own remainder) the same gave the demo 0.70 / "
+            "0.63 and Superstore 0.59 / 0.48; on the demo no credibility tried (s^2, s, per node, full trust) "
+            "projects the company's month better than its run-rate (0.95-1.11x). (5) A prior nobody has: the "
+            "node's share of a 12-month window centred on the period (the future included, the period left "
+            "out) x the company's actual months (leaky as above) gave the demo 0.72-0.74 / 0.68-0.73 and "
+            "Superstore 0.65-0.72 / 0.53-0.57 (w = 0 or s^2), against 0.84 for the priors the app can "
+            "compute.",
+            "",
             "### Stretch targets",
             "",
             'Directors set targets above what history says ("last year + 30%"). Every run also '
