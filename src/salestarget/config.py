@@ -275,11 +275,20 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
     )
 
 
+def served_at(host: str, port: int | str) -> str:
+    """The address people open a server listening on ``host``:``port`` at, when no
+    SALESTARGET_BASE_URL says otherwise; a server on every interface is opened on this machine."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
 def _base_url(env: _Env) -> str:
     raw = env.text("SALESTARGET_BASE_URL").strip().rstrip("/")
     if not raw:
-        host = env.text("SALESTARGET_HOST", "127.0.0.1") or "127.0.0.1"
-        return f"http://{host}:{env.text('SALESTARGET_PORT', '8000') or '8000'}"
+        return served_at(
+            env.text("SALESTARGET_HOST", "127.0.0.1"), env.text("SALESTARGET_PORT", "8000") or "8000"
+        )
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"SALESTARGET_BASE_URL: {raw!r} must be an http:// or https:// address")

@@ -13,15 +13,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
 from salestarget.actuals.models import DailyReport
 from salestarget.actuals.services import do_import_fact_rows
 from salestarget.alerts import delivery, messages, reports
 from salestarget.alerts.evaluate import evaluate
+from salestarget.alerts.forms import SubscriptionForm
 from salestarget.alerts.models import AlertRule, Delivery, Notification, Recipient, Subscription
 from salestarget.alerts.services import do_save_channel, do_save_rule, do_subscribe
 from salestarget.alerts.tasks import tick
+from salestarget.core.money import format_percent
+from salestarget.tracking import progress as tracking
 from tests.processes import fresh_app
 from tests.tracking.test_progress import published, sales_rows  # noqa: F401 (a fixture)
 
@@ -230,6 +234,43 @@ def test_a_daily_report_subscription_goes_out_once_on_working_days(lagging):
     assert reports.due(at("2024-07-16", 10)) == []
     assert reports.due(at("2024-07-20", 9)) == []  # a Saturday
     assert Subscription.objects.get(user=c.lead_sh.user).last_for == dt.date(2024, 7, 15)
+
+
+def test_the_daily_report_shows_the_month_against_the_months_time_as_the_dashboard(lagging):
+    """QA 2026-12-04: every line of a 日报 said "时间进度 100.0%" and an achievement of the month
+    to date's target (101.6%) where the dashboard said 17.7% of the month in 17.4% of its time."""
+    c = lagging
+    do_subscribe(c.lead_sh.user, kind="daily", at_time=dt.time(8, 30), by_email=False)
+    report = reports.due(at("2024-07-16", 9))[0]
+    shown = tracking.progress(c.lead_sh.user, c.plan, tracking.unit_node(c.sh), "month", dt.date(2024, 7, 15))
+    f = shown["figures"]
+    assert f["time_progress"] < 1
+    assert f"{format_percent(f['achievement'])}" in report.text
+    assert f"{format_percent(f['time_progress'])}" in report.text and "100.0%" not in report.text
+    # Its link opens the dashboard on the same node, period and day.
+    assert (
+        f"unit={c.sh.pk}" in report.link
+        and "period=month" in report.link
+        and "as_of=2024-07-15" in report.link
+    )
+
+
+def test_a_report_does_not_list_a_child_among_both_the_top_and_the_bottom(lagging):
+    """QA 2026-12-04: a team of two was its own top three and bottom three."""
+    c = lagging
+    do_subscribe(c.lead_sh.user, kind="daily", at_time=dt.time(8, 30), by_email=False)
+    text = reports.due(at("2024-07-16", 9))[0].text
+    assert text.count("陈二") == 1  # on track: ranked once, not lagging
+    assert "排名" in text and "排名靠后" not in text
+
+
+def test_a_rep_may_not_subscribe_to_the_report_of_a_team_they_cannot_follow(lagging):
+    """QA 2026-12-04: a rep was offered their team, saw 已订阅, and was never sent anything."""
+    c = lagging
+    assert c.sh not in SubscriptionForm(c.rep_sh1.user).fields["unit"].queryset
+    assert c.sh in SubscriptionForm(c.lead_sh.user).fields["unit"].queryset
+    with pytest.raises(PermissionDenied):
+        do_subscribe(c.rep_sh1.user, kind="daily", unit=c.sh, by_email=False)
 
 
 def test_the_tick_and_the_command_do_the_whole_round(lagging):

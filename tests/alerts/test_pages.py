@@ -205,7 +205,9 @@ def test_the_test_button_sends_through_a_real_server(login, published, robot):  
     bot.forced = (200, {"errcode": 310000, "errmsg": "sign not match"})
     page = client.post(reverse("alerts:channel_test", args=[channel.pk]), follow=True).content.decode()
     assert Delivery.objects.filter(status="failed").count() == 1
-    assert "sign not match" in page and "失败" in page
+    assert (
+        "sign not match" in page and "测试消息失败：" in page and "（失败）" not in page
+    )  # QA: "failed (failed)"
     # Another region's manager may not use it.
     assert login("lead_sz").post(reverse("alerts:channel_test", args=[channel.pk])).status_code == 404
 

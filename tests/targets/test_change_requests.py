@@ -261,6 +261,11 @@ def test_the_api_asks_decides_and_shows_versions_and_history(client, roles, plan
     assert [r["person_id"] for r in versions["rows"]] == [c.rep_sh1.pk]
     history = client.get(f"/api/v1/targets/cells/{rep.pk}/history").json()
     assert history[0]["reason"].startswith(f"变更申请 #{number}") and history[0]["by"] == "director_east"
+    # Before and after, not the after alone (QA 2026-12-04).
+    assert (history[0]["before"]["target"], history[0]["target"]) == (rep.target, rep.target + 100)
+    assert history[-1]["before"] is None
+    page = client.get(f"/targets/cells/{rep.pk}/why/").content.decode()
+    assert "→" in page
     assert client.get(f"/api/v1/targets/cells/{team.pk}/history").status_code == 404
 
 

@@ -208,8 +208,12 @@ def expected_figures(df, mask, mine, kind, plan, cal) -> dict:
     total_days, elapsed_days = sum(days), sum(elapsed)
     remaining = total_days - elapsed_days
 
-    last_year = credited(year_before(start), year_before(until))
-    previous = credited(prev_start, min(prev_end, prev_start + (until - start)))
+    finished = until >= end  # then against the whole of last year's period and of the previous one
+    last_year = credited(
+        year_before(start),
+        year_before(end + dt.timedelta(days=1)) - dt.timedelta(days=1) if finished else year_before(until),
+    )
+    previous = credited(prev_start, prev_end if finished else min(prev_end, prev_start + (until - start)))
     out = {
         "actual": actual,
         **levels,
@@ -217,8 +221,9 @@ def expected_figures(df, mask, mine, kind, plan, cal) -> dict:
         "time_progress": Fraction(elapsed_days, total_days),
         "expected_share": share,
         "remaining_days": remaining,
-        "run_rate": half_up(Fraction(actual * total_days, elapsed_days)),
-        "seasonal": half_up(actual / share),
+        # Read to date, the period ends today: nothing to project to its end.
+        "run_rate": None if to_date else half_up(Fraction(actual * total_days, elapsed_days)),
+        "seasonal": None if to_date else half_up(actual / share),
         "last_year": last_year,
         "change_last_year": Fraction(actual - last_year, last_year) if last_year else None,
         "previous": previous,
@@ -244,11 +249,13 @@ def expected_figures(df, mask, mine, kind, plan, cal) -> dict:
         "required_per_day": -(-max(0, target - actual) // remaining) if remaining else None,
         "status": status(actual, target, expected, pace, plan),
     }
+    if to_date:
+        return out | {"projection": None, "chance": None}
     # The chance: a blended projection that starts from what the node's 24 months before the
     # period expect of it (the target where they cannot say), the pace so far against that trusted
     # with weight s², s the share of the period's volume seen, and a normal around it whose sd
     # shrinks with √(1 - s).
-    spread = POOLED_SPREAD if to_date else spread_of(history[12:], n_months)
+    spread = spread_of(history[12:], n_months)
     base = prior or target
     trust = share * share
     projection = actual + base * (1 - share) * (trust * Fraction(actual) / (base * share) + 1 - trust)

@@ -87,6 +87,9 @@ def do_create_user(actor, username: str, password: str, *, person: Person | None
     username = username.strip()
     if not username:
         raise ValidationError(_("A user name is required."))
+    users.username_validator(
+        username
+    )  # letters (Chinese too), digits and @ . + - _: no emoji, quotes or spaces
     if users.objects.filter(username__iexact=username).exists():
         raise ValidationError(_("The user name %(name)s is taken.") % {"name": username})
     user = users(username=username)

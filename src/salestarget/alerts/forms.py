@@ -17,6 +17,7 @@ from salestarget.core.api_contract import MAX_AMOUNT
 from salestarget.org.models import OrgUnit
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan
+from salestarget.tracking.progress import trackable_units
 
 # Which of the condition's own fields each condition uses (the page shows only those).
 CONDITION_FIELDS = {
@@ -240,7 +241,7 @@ class SubscriptionForm(forms.Form):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].queryset = OrgUnit.objects.restrict(user, Action.VIEW).order_by("path")
+        self.fields["unit"].queryset = trackable_units(user).order_by("path")
         if not user.email:
             self.fields["by_email"].disabled = True
             self.fields["by_email"].help_text = _("Your account has no e-mail address.")

@@ -1,14 +1,16 @@
 """Scheduled reports (日报, 周报, 月报) for those who subscribed.
 
 On working days, at the subscription's time, a report covers the last working day before: the
-daily one the month to that day, the weekly one (on the week's first working day) the week before, the
-monthly one (on the month's first working day) the month before. Its figures are read as the
-subscriber, so a report never shows what its reader may not see.
+daily one the month up to that day (the month's achievement against the month's time progress, as
+the dashboard shows it: "月度进度75%，时间过半"), the weekly one (on the week's first working day)
+the week before, the monthly one (on the month's first working day) the month before. Its figures
+are read as the subscriber, so a report never shows what its reader may not see.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
@@ -24,7 +26,11 @@ from salestarget.targets.models import Plan
 from salestarget.tracking import progress as tracking
 
 TOP = 3
-KINDS = {Subscription.Kind.DAILY: "mtd", Subscription.Kind.WEEKLY: "week", Subscription.Kind.MONTHLY: "month"}
+KINDS = {
+    Subscription.Kind.DAILY: "month",
+    Subscription.Kind.WEEKLY: "week",
+    Subscription.Kind.MONTHLY: "month",
+}
 
 
 def _first_working_day(cal, period) -> dt.date | None:
@@ -94,12 +100,19 @@ def queue_report(sub: Subscription, covered: dt.date, local: dt.datetime) -> lis
             defaults={
                 "user": sub.user, "via": via, "reason": Delivery.Reason.REPORT, "title": title[:200],
                 "text": text, "markdown": markdown, "html": html, "due_at": local,
-                "link": settings.SALESTARGET_BASE_URL + reverse("tracking:index"),
+                "link": settings.SALESTARGET_BASE_URL + dashboard_path(plan, node, sub.kind, covered),
             },
         )  # fmt: skip
         if created:
             out.append(delivery)
     return out
+
+
+def dashboard_path(plan: Plan, node, kind: str, covered: dt.date) -> str:
+    """The dashboard showing the report's own figures: its node, period and day."""
+    query = {"plan": plan.pk, "period": KINDS[kind], "as_of": covered.isoformat()}
+    query["unit" if node.kind == "unit" else "person"] = node.id
+    return reverse("tracking:index") + "?" + urlencode(query)
 
 
 def compose(sub, plan, node, found, covered: dt.date, lang: str) -> tuple[str, str, str, str]:
@@ -125,11 +138,16 @@ def compose(sub, plan, node, found, covered: dt.date, lang: str) -> tuple[str, s
         }
 
     sections = [(str(plan), [line(node.name, f)])]
-    if kids:
+    if (
+        len(kids) > TOP
+    ):  # the bottom ones apart from the top ones: a team of four is no top three and bottom three
         sections.append((_("Top"), [line(k["node"]["name"], k["figures"]) for k in kids[:TOP]]))
-        sections.append((_("Bottom"), [line(k["node"]["name"], k["figures"]) for k in kids[-TOP:][::-1]]))
+        bottom = kids[max(TOP, len(kids) - TOP) :][::-1]
+        sections.append((_("Bottom"), [line(k["node"]["name"], k["figures"]) for k in bottom]))
+    elif kids:
+        sections.append((_("Ranking"), [line(k["node"]["name"], k["figures"]) for k in kids]))
     sections.append((_("Lagging"), [line(k["node"]["name"], k["figures"]) for k in lagging] or [_("None.")]))
-    link = settings.SALESTARGET_BASE_URL + reverse("tracking:index") + f"?plan={plan.pk}"
+    link = settings.SALESTARGET_BASE_URL + dashboard_path(plan, node, sub.kind, covered)
     text = "\n".join([title, *(f"\n{head}\n" + "\n".join(lines) for head, lines in sections), "", link])
     dashboard = _("Open the dashboard")  # outside the f-strings, where makemessages finds it
     markdown = "\n".join(

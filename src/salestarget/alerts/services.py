@@ -18,6 +18,7 @@ from salestarget.core.errors import DomainError
 from salestarget.org.models import OrgUnit
 from salestarget.org.permissions import Action, scope_of
 from salestarget.targets.models import Plan
+from salestarget.tracking.progress import trackable_units
 
 PERCENT_CONDITIONS = {
     AlertRule.Condition.BEHIND_TIME,
@@ -157,8 +158,10 @@ def do_subscribe(
         raise DomainError(_("Unknown report “%(value)s”."), value=kind)
     if by_email and not user.email:
         raise DomainError(_("Your account has no e-mail address; choose the in-app list."))
-    if unit is not None and not OrgUnit.objects.restrict(user, Action.VIEW).filter(pk=unit.pk).exists():
-        raise PermissionDenied(_("You may only subscribe to reports of the teams you may see."))
+    if unit is not None and not trackable_units(user).filter(pk=unit.pk).exists():
+        raise PermissionDenied(
+            _("You may only subscribe to reports of the teams whose progress you may see.")
+        )
     subscription, _created = Subscription.objects.update_or_create(
         user=user, kind=kind,
         defaults={"unit": unit, "plan": plan, "by_email": by_email, "in_app": in_app, "at_time": at_time, "active": active},

@@ -9,7 +9,7 @@ shown in either language and filtered per child.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -358,8 +358,16 @@ class Explanation:
             warnings=notes(data.get("warnings", [])),
         )
 
-    def text(self, lang: str = "zh", label: str | None = None, currency: str = DEFAULT_CURRENCY) -> str:
-        """Human explanation; with `label`, only that child's line and the notes that concern it."""
+    def text(
+        self,
+        lang: str = "zh",
+        label: str | None = None,
+        currency: str = DEFAULT_CURRENCY,
+        names: Sequence[str] | None = None,
+    ) -> str:
+        """Human explanation; with `label`, only that child's line and the notes that concern it.
+        `names`: the children as the reader calls them, in the order of `labels` (a month stored
+        as "2027年4月" is "Apr 2027" to an English reader)."""
         _check_lang(lang)
         h = _HEADINGS[lang]
         sep = h["sep"]
@@ -376,10 +384,11 @@ class Explanation:
             for i in rows:
                 share = f"{h['share']} {self.shares[i]:.2%}" if self.shares else ""
                 value = format_amount(self.values[i], lang, currency) if self.values else ""
+                name = (names or self.labels)[i]
                 lines.append(
-                    f"  {self.labels[i]}{sep}{value}{h['open']}{share}{h['close']}"
+                    f"  {name}{sep}{value}{h['open']}{share}{h['close']}"
                     if share
-                    else f"  {self.labels[i]}{sep}{value}"
+                    else f"  {name}{sep}{value}"
                 )
         for heading, notes in (("adjustments", self.adjustments), ("warnings", self.warnings)):
             shown = [n for n in notes if label is None or n.concerns(label)]

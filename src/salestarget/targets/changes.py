@@ -427,19 +427,25 @@ def visible_rows(user, plan: Plan, rows: list[dict]) -> list[dict]:
 
 
 def cell_history(cell: TargetCell) -> list[dict]:
-    """Every historical row of ``cell``, newest first."""
-    rows = cell.history.select_related("history_user").order_by("-history_date", "-history_id")[:500]
-    return [
-        {
-            "at": h.history_date,
-            "by": (h.history_user.get_full_name() or h.history_user.get_username())
-            if h.history_user
-            else _("command line"),
-            "reason": h.history_change_reason or "",
-            "kind": h.history_type,
-            "target": h.target,
-            "floor": h.floor,
-            "stretch": h.stretch,
-        }
-        for h in rows
-    ]
+    """Every historical row of ``cell``, newest first, each with the levels before it (the row
+    before's; none for the first): "before" and "after" of every change, not the after alone (QA)."""
+    rows = list(cell.history.select_related("history_user").order_by("-history_date", "-history_id")[:501])
+    out = []
+    for h, older in zip(rows[:500], [*rows[1:], None], strict=False):
+        out.append(
+            {
+                "at": h.history_date,
+                "by": (h.history_user.get_full_name() or h.history_user.get_username())
+                if h.history_user
+                else _("command line"),
+                "reason": h.history_change_reason or "",
+                "kind": h.history_type,
+                "target": h.target,
+                "floor": h.floor,
+                "stretch": h.stretch,
+                "before": None
+                if older is None
+                else {k: getattr(older, k) for k in ("target", "floor", "stretch")},
+            }
+        )
+    return out

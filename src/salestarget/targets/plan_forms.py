@@ -51,8 +51,22 @@ class PlanForm(forms.Form):
     part = forms.ChoiceField(label=_("Period"), choices=PARTS, required=False)
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
     by_product = forms.BooleanField(label=_("By product line"), required=False)
-    by_region = forms.BooleanField(label=_("By sales region"), required=False)
-    by_segment = forms.BooleanField(label=_("By customer segment"), required=False)
+    # The decomposition wizard splits over time, the organisation and product lines; region and
+    # segment targets come from the plan's workbook (QA: a ticked box that seemed to do nothing).
+    by_region = forms.BooleanField(
+        label=_("By sales region"),
+        required=False,
+        help_text=_(
+            "Region targets are filled in the plan's Excel workbook (its Region column) and imported."
+        ),
+    )
+    by_segment = forms.BooleanField(
+        label=_("By customer segment"),
+        required=False,
+        help_text=_(
+            "Segment targets are filled in the plan's Excel workbook (its Segment column) and imported."
+        ),
+    )
     floor_pct = forms.DecimalField(
         label=_("Floor (percent of the target)"),
         required=False,

@@ -347,20 +347,28 @@ def plan_tracking(request, pk: int):
     """The plan's tracking lines and who sees its leaderboard (planners)."""
     the_plan = get_object_or_404(Plan.objects.restrict(request.user).select_related("metric"), pk=pk)
 
-    def number(name):
+    # What was typed, by the label the form shows it under: "None" or "-1" in the message of the
+    # lines' rule named no field and no value (QA). The rule itself stays in do_set_tracking.
+    fields = {
+        "warning_line_pct": _("Warning line"),
+        "lagging_below_pct": _("Lagging below"),
+        "ahead_above_pct": _("Ahead above"),
+        "incentive_line_pct": _("Incentive line"),
+    }
+    values, problems = {}, []
+    for name, label in fields.items():
         text = (request.POST.get(name) or "").strip()
-        return int(text) if text.isdigit() and len(text) < 6 else (None if not text else -1)
-
+        values[name] = int(text) if text.isdigit() and len(text) <= 4 else None
+        if not text and name != "incentive_line_pct":
+            problems.append(_("%(field)s: please fill it in.") % {"field": label})
+        elif text and values[name] is None:
+            problems.append(
+                _("%(field)s: “%(value)s” is not a whole percentage.") % {"field": label, "value": text[:20]}
+            )
     try:
-        services.do_set_tracking(
-            request.user,
-            the_plan,
-            warning_line_pct=number("warning_line_pct"),
-            lagging_below_pct=number("lagging_below_pct"),
-            ahead_above_pct=number("ahead_above_pct"),
-            incentive_line_pct=number("incentive_line_pct"),
-            ranking=request.POST.get("ranking", ""),
-        )
+        if problems:
+            raise DomainError(" ".join(problems))
+        services.do_set_tracking(request.user, the_plan, **values, ranking=request.POST.get("ranking", ""))
     except DomainError as exc:
         messages.error(request, str(exc))
     else:

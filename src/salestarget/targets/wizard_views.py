@@ -466,8 +466,15 @@ def why(request, cell_id: int):
         steps, error = [], str(exc)
     from salestarget.targets.changes import cell_history
 
+    levels = ("target", "floor", "stretch")
     history = [
-        {**h, **{level: shown(h[level], plan.metric, language) for level in ("target", "floor", "stretch")}}
+        {
+            **h,
+            **{level: shown(h[level], plan.metric, language) for level in levels},
+            "before": {level: shown(h["before"][level], plan.metric, language) for level in levels}
+            if h["before"]
+            else None,
+        }
         for h in cell_history(cell)
     ]
     context = {

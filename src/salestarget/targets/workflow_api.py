@@ -178,6 +178,12 @@ class RestoredOut(Schema):
     restored_from: int
 
 
+class CellLevelsOut(Schema):
+    target: int | None
+    floor: int | None
+    stretch: int | None
+
+
 class CellHistoryOut(Schema):
     at: dt.datetime
     by: str
@@ -186,6 +192,7 @@ class CellHistoryOut(Schema):
     target: int | None
     floor: int | None
     stretch: int | None
+    before: CellLevelsOut | None = Field(description="the levels before this change (null for the first row)")
 
 
 @router.get("/plans/{plan_id}/change-requests", response=responses(list[ChangeRequestOut], 404, 422))
@@ -257,7 +264,7 @@ def restore_version(request, plan_id: Id, version: Whole(1, 2**31 - 1)):
 
 @router.get("/cells/{cell_id}/history", response=responses(list[CellHistoryOut], 404, 422))
 def cell_history(request, cell_id: Id):
-    """Every change of one cell, newest first: who, when, why, and its levels after the change."""
+    """Every change of one cell, newest first: who, when, why, and its levels before and after."""
     from salestarget.targets import changes
     from salestarget.targets.models import TargetCell
 

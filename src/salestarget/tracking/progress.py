@@ -120,13 +120,20 @@ def may_track(user, node: Node, on: dt.date) -> bool:
     return node.key in trackable(user, [node], on)
 
 
+def trackable_units(user):
+    """The units whose progress the user may follow (see :func:`trackable`): those whose whole
+    subtree they reach. A rep may name their own team but not follow its figures."""
+    reach = scope_of(user).reach(Action.VIEW)
+    units = OrgUnit.objects.order_by("depth", "path")
+    if reach.everything:
+        return units
+    return units.filter(reach.units_q("")) if reach.paths else units.none()
+
+
 def default_node(user, on: dt.date) -> Node | None:
     """The topmost unit the user reaches, else the user's own person."""
     reach = scope_of(user).reach(Action.VIEW)
-    units = OrgUnit.objects.order_by("depth", "path")
-    if not reach.everything:
-        units = units.filter(reach.units_q("")) if reach.paths else units.none()
-    unit = units.first()
+    unit = trackable_units(user).first()
     if unit is not None:
         return unit_node(unit)
     if reach.person_id:
@@ -499,7 +506,11 @@ def figures_for(
     last_start, last_until = _last_year(period, until)
     last_year = credited(user, metric, nodes, last_start, last_until, part, among=among)
     previous = period.prev()
-    same_days = min(previous.end, previous.start + (until - period.start))
+    # A finished period against the whole of the previous one: a quarter ending 31 March
+    # against October to December, not to 29 December (QA: two working days of sales left out).
+    same_days = (
+        previous.end if until >= period.end else min(previous.end, previous.start + (until - period.start))
+    )
     before = credited(user, metric, nodes, previous.start, same_days, part, among=among)
     targets = targets_for(plan, nodes, cal, part, among=among)
     history = (
@@ -528,10 +539,16 @@ def figures_for(
             thresholds=lines,
             spread=engine.spread_of(history[node.key][-12:], months) if history else engine.SPREAD,
             prior=prior,
-            project=chance,
+            project=chance and not to_date,
         )
+        figures = _pace_out(result)
+        if to_date:
+            # Read to date, the period ends today: a projection "to its end" would be the actual
+            # itself and a chance 0% or 100% (QA). Where the period is heading is the whole
+            # period's view (year, quarter...), which the pickers offer beside it.
+            figures.update(run_rate=None, seasonal=None)
         out[node.key] = {
-            **_pace_out(result),
+            **figures,
             "prior": prior,
             "until": until.isoformat(),
             "last_year": last_year[node.key],
@@ -607,7 +624,13 @@ def _last_year(period: Period, until: dt.date) -> tuple[dt.date, dt.date]:
     """The same stretch a year earlier: the same dates, except for a week, which is compared with
     the week of the same number last year (第 N 周, as Chinese users count weeks)."""
     if period.kind != "week":
-        return year_before(period.start), year_before(until)
+        start = year_before(period.start)
+        if until >= period.end and period.kind != "day":
+            # A finished period against the whole of last year's: February 2025 against all 29
+            # days of February 2024.
+            months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
+            return start, add_months(start, months) - dt.timedelta(days=1)
+        return start, year_before(until)
     year, number = week_number(period.start, period.week_start)
     start = week_anchor(dt.date(year - 1, 1, 4), period.week_start) + dt.timedelta(weeks=number - 1)
     if week_number(start, period.week_start) != (year - 1, number):  # week 53 in a 52-week year

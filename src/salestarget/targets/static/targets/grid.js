@@ -223,13 +223,28 @@
     return row.editable && !(meta && meta.locked);
   }
 
+  // Wide enough for the widest figure a column may show: its cells, the children's sum under it
+  // and a gap as large as both (QA: "49,737,88…" cut off at 1440 px and on a phone).
+  function numberWidth(rows) {
+    let widest = 0;
+    for (const col of data.columns) {
+      const values = rows.map((r) => r[col.key]).filter((v) => typeof v === "number");
+      const kids = rows.filter((r) => !r.parent).map((r) => r[col.key]).filter((v) => typeof v === "number");
+      const sum = sumOf(kids) || 0;
+      const largest = Math.max(0, ...values.map(Math.abs));
+      for (const v of [...values, sum, -(Math.abs(sum) + largest)]) widest = Math.max(widest, show(v).length);
+    }
+    return Math.max(96, Math.ceil(widest * 8.5) + 24);
+  }
+
   function columns() {
+    const width = Math.max(...["floor", "target", "stretch"].map((lvl) => numberWidth(rowsFor(lvl))));
     const numeric = (col, extra) => ({
       title: col.label,
       field: col.key,
       hozAlign: "right",
       headerHozAlign: "right",
-      minWidth: 96,
+      minWidth: width,
       cssClass: "st-num",
       formatter: valueFormatter,
       editor: amountEditor,
@@ -243,7 +258,7 @@
       field: key,
       hozAlign: "right",
       headerHozAlign: "right",
-      minWidth: 112,
+      minWidth: Math.max(112, width),
       cssClass: "st-num st-sub",
       editable: false,
       formatter: (cell) => show(fn(cell.getRow().getData())),

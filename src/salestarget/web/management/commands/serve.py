@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
 
+from salestarget.config import served_at
+
 
 def migrations_pending(database: str = DEFAULT_DB_ALIAS) -> bool:
     """Whether ``migrate`` has anything to do: the plan from the applied migrations to every
@@ -33,7 +35,13 @@ def start_worker() -> subprocess.Popen:
 
 
 def run_gunicorn(host: str, port: int, workers: int, threads: int, *, worker: bool = True) -> None:
-    """Serve until stopped; with ``worker``, run a job worker for as long as the server runs."""
+    """Serve until stopped; with ``worker``, run a job worker for as long as the server runs.
+
+    Links in alerts and reports lead where this server listens (``--port 8102`` included) unless
+    SALESTARGET_BASE_URL names the address people use; the worker, another process, is told too."""
+    if not os.environ.get("SALESTARGET_BASE_URL", "").strip():
+        settings.SALESTARGET_BASE_URL = served_at(host, port)
+        os.environ["SALESTARGET_BASE_URL"] = settings.SALESTARGET_BASE_URL
     job_worker = start_worker() if worker else None
     try:
         _gunicorn(host, port, workers, threads)
