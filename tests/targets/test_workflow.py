@@ -354,3 +354,30 @@ def test_the_command_line_takes_the_same_steps(roles, plan):
     assert plan.status == "published"
     with pytest.raises(CommandError):
         call_command("plan", "reject", str(plan.pk), stdout=io.StringIO())
+
+
+def test_a_plan_whose_figures_do_not_add_up_is_not_submitted(roles, plan):
+    """QA 2026-12-04: a plan with a −100 target and a year 2,116,217 above its months was
+    submitted, approved and published without a word."""
+    c = roles
+    scenario = plan.scenarios.get(is_primary=True)
+    months = [
+        TargetCell.objects.create(
+            scenario=scenario,
+            person=c.rep_sh1,
+            period_kind="month",
+            period_start=plan.period_start.replace(month=m),
+            target=400_00 if m < 12 else 600_00,
+        )  # fmt: skip
+        for m in range(1, 13)
+    ]
+    assert sum(m.target for m in months) == 5_000_00  # the year's
+    workflow.do_workflow(user("admin"), plan, "submit")
+    workflow.do_workflow(user("admin"), plan, "reject", comment="再看看")
+    TargetCell.objects.filter(pk=months[4].pk).update(target=-100)
+    with pytest.raises(DomainError) as refused:
+        workflow.do_workflow(user("admin"), plan, "submit")
+    assert "2 处" in str(refused.value) and "负数" in str(refused.value) and "4,599.00" in str(refused.value)
+    assert Plan.objects.get(pk=plan.pk).status == Plan.Status.DRAFT
+    TargetCell.objects.filter(pk=months[4].pk).update(target=400_00)
+    workflow.do_workflow(user("admin"), plan, "submit")

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from salestarget.core.errors import DomainError
 from salestarget.org.models import OrgUnit
 from salestarget.org.permissions import Action, Reach, scope_of
+from salestarget.targets import consistency
 from salestarget.targets.models import Plan, PlanEvent, Review
 
 MAX_COMMENT = 2000
@@ -121,6 +122,15 @@ def _check_ready(plan: Plan) -> None:
 
     if company_total(plan) is None:
         raise DomainError(_("Set the company total before submitting the plan."))
+    found, count = consistency.problems(plan)
+    if found:
+        raise DomainError(
+            _(
+                "The plan's figures do not add up (%(count)s problems): %(first)s Correct them before submitting."
+            ),
+            count=count,
+            first=" ".join(found),
+        )
     pending = plan.reviews.filter(status=Review.Status.SUBMITTED).select_related("unit")
     names = [r.unit.name for r in pending[:5]]
     if names:
