@@ -133,6 +133,21 @@ def test_xlsx_and_sheet_choice(tmp_path):
         read_all(path, sheet="Missing")
 
 
+def test_rows_below_blank_rows_keep_the_spreadsheets_numbers(tmp_path):
+    """QA 2026-12-04: a header on row 3 was reported as row 5, and every error after it."""
+    import xlsxwriter
+
+    path = tmp_path / "f.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Orders")
+    sheet.write_row(2, 1, ["Order ID", "Order Date", "Sales"])
+    sheet.write_row(3, 1, [1001, "2024-01-05", 3.54])
+    book.close()
+    table, rows = read_all(path)
+    assert table.headers == ["Order ID", "Order Date", "Sales"]
+    assert rows[0][0] == 4 and cell_text(rows[0][1][0]) == "1001"
+
+
 # --- amounts ---------------------------------------------------------------------------
 
 

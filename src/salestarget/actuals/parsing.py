@@ -457,12 +457,13 @@ def _excel_records(path: Path, sheet: str | None):
         raise Problem(
             gettext_noop("Cannot read the sheet %(sheet)s (%(detail)s)."), sheet=chosen, detail=str(exc)
         ) from None
-    first_row = (data.start or (0, 0))[0] + 1
 
     def records():
+        # iter_rows() starts at the sheet's first row, blank rows above the data included, so
+        # its rows are numbered as the spreadsheet numbers them (counting from the data's own
+        # start put a header on row 3 at row 5: QA).
         try:
-            for offset, cells in enumerate(data.iter_rows()):
-                yield first_row + offset, cells
+            yield from enumerate(data.iter_rows(), start=1)
         except CalamineError as exc:
             raise Problem(
                 gettext_noop("Cannot read the sheet %(sheet)s (%(detail)s)."), sheet=chosen, detail=str(exc)

@@ -9,6 +9,7 @@ last step; only the display rounds. This module has no Django import: the engine
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -162,3 +163,29 @@ def format_percent(ratio: float | None, places: int = 1) -> str:
     if ratio is None:
         return "—"
     return f"{ratio * 100:.{places}f}%"
+
+
+# The unit words a planner types after an amount, as the pages show amounts (1,234.56万, 0.5亿):
+# longest first, so that 万元 is not read as 万 followed by a stray 元.
+AMOUNT_WORDS = (("亿元", 10**8), ("万元", 10**4), ("亿", 10**8), ("万", 10**4), ("元", 1))
+
+
+def typed_amount(text: str) -> tuple[str, int | None]:
+    """Text typed as the pages show amounts, split into its number and the multiplier of its
+    unit word: ("1,234.56", 10_000) for "1,234.56万" or "1,234.56万元", ("0.5", 10**8) for
+    "0.5亿", ("100", 1) for "100元"; (text, None) when it names no unit, and the caller's unit
+    (a file's, yuan on a form) applies. Full-width digits, commas, points, signs and brackets
+    ("１，２３４．５６万") come back as ASCII (NFKC). The number is not checked here: the caller
+    reads it exactly (Decimal) and scales it with :func:`minor_units`."""
+    s = unicodedata.normalize("NFKC", text).strip()
+    for word, multiplier in AMOUNT_WORDS:
+        if s.endswith(word):
+            return s[: -len(word)].strip(), multiplier
+    return s, None
+
+
+def minor_units(number: Decimal, decimals: int = STORED_DECIMALS, multiplier: int = 1) -> int | None:
+    """``number`` × ``multiplier`` in minor units (× 10^``decimals``), exactly; None when that is
+    not a whole number (more decimals than the minor unit keeps: 1.2345678万 is 12,345.678)."""
+    scaled = number * multiplier * (Decimal(10) ** decimals)
+    return int(scaled) if scaled == scaled.to_integral_value() else None

@@ -156,9 +156,11 @@ def export_plan_file(request, plan_id: Id, q: Query[PlanExportQuery]):
 
 class PlanImportRowErrorOut(ErrorItem):
     """A rejected row: ``loc``/``message`` as every error, and the columns of the import's
-    error report (``row`` counts from 1; None for a problem with the whole file)."""
+    error report (``row`` counts from 1; None for a problem with the whole file). In a workbook
+    of several sheets ``sheet`` names the row's sheet and ``column`` is written 底线!合计."""
 
     row: int | None = None
+    sheet: str = ""
     column: str = ""
     value: str = ""
     reason: str = ""
@@ -213,6 +215,7 @@ def _row_error(entry: dict) -> dict:
     reason = entry.get("reason", "")
     return {
         "row": row if isinstance(row, int) else None,
+        "sheet": entry.get("sheet") or "",
         "column": column,
         "value": value,
         "reason": reason,

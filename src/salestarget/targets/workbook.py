@@ -12,6 +12,10 @@ round trip.
 :func:`do_import_plan_workbook` reads that layout back, or any wide (months as columns) or long
 (a period and a value column) layout through a column mapping, and replaces the cells of the
 periods it names for the rows it names, in one transaction, only when no row has an error.
+A target is a number from 0 (a negative one is an error, as in the grid); a cell may name its
+unit as the pages do (1,234.56万, 0.5亿, 100元); a formula cell is an error, never read as
+its stored result or as an empty cell; every error names its row, column and value, and its
+sheet in a workbook of several (底线!合计).
 
 A quarter or total column is a subtotal of its months: it must agree with them, and it is
 stored as a cell of its own only when its months are empty, or when the row's 单独保存的合计 /
@@ -60,6 +64,7 @@ from salestarget.actuals.parsing import (
 )
 from salestarget.catalog.models import Product, Region, Segment
 from salestarget.core.errors import DomainError
+from salestarget.core.money import minor_units, typed_amount
 from salestarget.engine.calendar import Period, add_months
 from salestarget.org.models import OrgUnit, Person
 from salestarget.targets.models import Plan, TargetCell
@@ -525,10 +530,16 @@ class PlanImportResult:
     def ok(self) -> bool:
         return self.error_count == 0
 
-    def add_error(self, row, column: str, value, problem: Problem) -> None:
+    def add_error(self, row, column: str, value, problem: Problem, sheet: str = "") -> None:
+        """``sheet``: the sheet's name when the workbook has several (else ""): the column is
+        then named as 底线!合计 (the sheet alone for an error of the whole row), so that every
+        way of showing an error (the plan page, the command line, the API) names the sheet."""
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(error_entry(row, column, value, problem))
+            where = f"{sheet}!{column}" if sheet and column else (column or sheet)
+            entry = error_entry(row, where, value, problem)
+            entry["sheet"] = sheet
+            self.errors.append(entry)
 
     def as_dict(self) -> dict:
         """The CLI's ``--json`` and the API's answer; errors in the reader's language."""
@@ -541,7 +552,7 @@ class PlanImportResult:
             "cells_deleted": self.cells_deleted,
             "options": self.options,
             "error_count": self.error_count,
-            "errors": [localised(e) for e in self.errors],
+            "errors": [{**localised(e), "sheet": e.get("sheet", "")} for e in self.errors],
         }
 
 
@@ -621,7 +632,12 @@ class Resolver:
 
 
 class Amounts:
-    """Cells -> integers in the metric's minor units, from the file's unit."""
+    """Cells -> integers in the metric's minor units, from the file's unit.
+
+    A target is from 0 to MAX_MINOR_UNITS, the grid's and the API's rule (Whole(0, MAX_AMOUNT)):
+    a negative one is refused, naming the value. Text may name its own unit as the pages show
+    amounts, "1,234.56万", "0.5亿", "100元" (and full-width "１，２３４．５６万"): read exactly,
+    whatever the file's unit, and refused when it holds more decimals than the metric keeps."""
 
     def __init__(self, places: int, unit: str):
         self.places = places
@@ -632,29 +648,50 @@ class Amounts:
         """None for no target ('-', 'NULL', '—', empty)."""
         if value is None:
             return None
+        number, multiplier = value, self.multiplier
         if type(value) is str:
             text = value.strip()
             if text.casefold() in NO_TARGET:
                 return None
-            if looks_like_formula(text):
+            number, word = typed_amount(text)
+            if looks_like_formula(number):
                 raise Problem(
                     gettext_noop("“%(value)s” looks like a spreadsheet formula; formulas are refused."),
                     value=text,
                 )
-        d = parse_decimal(value) * self.factor
-        if d != d.to_integral_value():
+            if word is not None:
+                multiplier = word
+                if not number:
+                    raise Problem(gettext_noop("“%(value)s” is not a number."), value=text)
+        try:
+            d = parse_decimal(number)
+        except Problem as problem:
+            if "value" in problem.params:
+                problem.params["value"] = cell_text(value)  # as typed, with its 万 or 亿
+            raise
+        # Compared before scaling, so that an absurd exponent (1e999999) cannot overflow; the
+        # limit is shown in the file's unit.
+        limit = Decimal(MAX_MINOR_UNITS) / self.factor
+        if d < 0:
+            raise Problem(
+                gettext_noop("“%(value)s” is negative: a target is from 0 to %(limit)s."),
+                value=cell_text(value),
+                limit=f"{limit:,}",
+            )
+        if d > Decimal(MAX_MINOR_UNITS) / (Decimal(10) ** self.places * multiplier):
+            raise Problem(
+                gettext_noop("“%(value)s” is out of range: a target is from 0 to %(limit)s."),
+                value=cell_text(value),
+                limit=f"{limit:,}",
+            )
+        minor = minor_units(d, self.places, multiplier)
+        if minor is None:
             raise Problem(
                 gettext_noop("“%(value)s” has more decimals than the metric keeps (%(places)s)."),
                 value=cell_text(value),
                 places=self.places,
             )
-        if abs(d) > MAX_MINOR_UNITS:
-            raise Problem(
-                gettext_noop("“%(value)s” is out of range: the limit is ±%(limit)s."),
-                value=cell_text(value),
-                limit=f"{Decimal(MAX_MINOR_UNITS) / self.factor:,}",
-            )
-        return int(d)
+        return minor
 
     def agrees(self, cell, total: int) -> bool:
         """Whether a subtotal cell equals ``total``; a workbook's float is compared as a float
@@ -897,10 +934,35 @@ class Collected:
     # (row key, period kind, start) present in the file, with or without a value, per level
     present: dict[str, set[tuple]] = field(default_factory=lambda: {lv: set() for lv in LEVELS})
     levels: set[str] = field(default_factory=set)
-    where: dict[tuple, tuple[int, str]] = field(default_factory=dict)  # first (row, sheet) of a key
+    # (cell key, level) -> where the file first gives it: (row, sheet label, column, raw cell)
+    where: dict[tuple, tuple[int, str, str, object]] = field(default_factory=dict)
     # (cell key, level) of subtotals of months: written only where the scenario already holds
     # that level of a cell of that period.
     soft: set[tuple] = field(default_factory=set)
+    # Rows refused, as (level, row key), (level, cell key) or (level, "row", number): a floor or
+    # stretch whose target row was refused is not reported again as one without a target.
+    refused: set[tuple] = field(default_factory=set)
+
+    def refuse(self, level: str | None, key, number: int, period: Period | None = None) -> None:
+        level = level or "target"
+        if key is None:
+            self.refused.add((level, "row", number))
+        elif period is None:
+            self.refused.add((level, key))
+        else:
+            self.refused.add((level, (key, period.kind, period.start)))
+
+    def target_refused(self, cell_key: tuple, number: int) -> bool:
+        return bool({("target", cell_key[0]), ("target", cell_key), ("target", "row", number)} & self.refused)
+
+
+@dataclass(frozen=True)
+class SheetRead:
+    """The sheet being read: its name in errors ("" for a CSV or a workbook of one sheet) and
+    its formula cells, {(row, index in the row's cells): "=formula"}."""
+
+    label: str = ""
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def do_import_plan_workbook(
@@ -919,10 +981,14 @@ def do_import_plan_workbook(
     primary scenario.
 
     ``unit`` is the unit of the file's values in the metric's unit (yuan, thousand, wan,
-    million); ``sheet`` reads that one sheet as the target level (default: the sheets named
-    目标/Target, 底线/Floor, 挑战/Stretch, else the first). Cells of the periods the file names,
-    for the rows it names, are replaced; other cells stay. Nothing is written when any row has
-    an error (the result lists them, row by row) or on ``dry_run``.
+    million); a cell may name its own (1,234.56万, 0.5亿, 100元: :class:`Amounts`). ``sheet``
+    reads that one sheet as the target level (default: the sheets named 目标/Target, 底线/Floor,
+    挑战/Stretch, else the first). Cells of the periods the file names, for the rows it names,
+    are replaced; other cells stay. Nothing is written when any row has an error (the result
+    lists them, row by row, naming the sheet in a workbook of several) or on ``dry_run``.
+
+    A formula cell (xlsx) in a column the import reads is an error, whether or not the file
+    holds its result (:func:`_formula_cells` says why); the export writes numbers only.
 
     ``user`` None is the command line, which runs with full rights; anyone else needs
     :func:`~salestarget.targets.services.may_plan` (PermissionDenied). Only a draft plan takes
@@ -943,19 +1009,29 @@ def do_import_plan_workbook(
     amounts = Amounts(plan.metric.decimals, unit)
     resolver = Resolver.build()
     collected = Collected()
-    sheets = _sheets(path, sheet)
+    sheets, several = _sheets(path, sheet)
     result.options = {"unit": unit, "sheets": [], "mapping": {}}
     for name, level in sheets:
         with open_table(path, encoding=encoding, sheet=name) as table:
-            columns = resolve_columns(table.headers, mapping or {}, layout)
+            label = (table.sheet or name or "") if several else ""
+            try:
+                columns = resolve_columns(table.headers, mapping or {}, layout)
+            except Problem as problem:
+                if not label:
+                    raise
+                raise Problem(
+                    gettext_noop("Sheet %(sheet)s: %(reason)s"), sheet=label, reason=str(problem)
+                ) from None
             result.options["format"] = table.format
             if table.encoding:
                 result.options["encoding"] = table.encoding_label
             if name:
                 result.options["sheets"].append(name)
             result.options["mapping"] = _mapping_report(columns)
+            formulas = _formula_cells(path, table) if table.format == "xlsx" else {}
             reader = _read_long if columns.long else _read_wide
-            reader(table.rows(), columns, level, layout, amounts, resolver, collected, result, name or "")
+            read = SheetRead(label=label, formulas=formulas)
+            reader(table.rows(), columns, level, layout, amounts, resolver, collected, result, read)
     levels = collected.levels or {"target"}
     cells = _cells(plan, collected, levels, result, levels_of)
     if result.error_count:
@@ -976,16 +1052,17 @@ def do_import_plan_workbook(
     return result
 
 
-def _sheets(path: Path, sheet: str | None) -> list[tuple[str | None, str]]:
+def _sheets(path: Path, sheet: str | None) -> tuple[list[tuple[str | None, str]], bool]:
     """(sheet name, level) to read: the named sheet as the target, the level sheets of an
-    export, or the first sheet; a CSV has one."""
+    export, or the first sheet; a CSV has one. And whether the file is a workbook of several
+    sheets, whose errors name their sheet."""
     with path.open("rb") as f:
         magic = f.read(8)
-    if sheet is not None or not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\xd0\xcf\x11\xe0")):
-        return [(sheet, "target")]
+    if not (magic.startswith(b"PK\x03\x04") or magic.startswith(b"\xd0\xcf\x11\xe0")):
+        return [(sheet, "target")], False
     from salestarget.actuals.parsing import check_workbook
 
-    check_workbook(path)
+    check_workbook(path, sheet)
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -995,9 +1072,12 @@ def _sheets(path: Path, sheet: str | None) -> list[tuple[str | None, str]]:
             gettext_noop("Cannot read the workbook (%(detail)s): the file may be damaged or truncated."),
             detail=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
         ) from None
+    several = len(names) > 1
+    if sheet is not None:
+        return [(sheet, "target")], several
     chosen = [(n, SHEET_LEVELS[header_key(n)]) for n in names if header_key(n) in SHEET_LEVELS]
     if not chosen:
-        return [(None, "target")]
+        return [(None, "target")], several
     if len({level for _, level in chosen}) != len(chosen):
         raise Problem(
             gettext_noop(
@@ -1005,7 +1085,121 @@ def _sheets(path: Path, sheet: str | None) -> list[tuple[str | None, str]]:
             ),
             sheets=", ".join(n for n, _ in chosen),
         )
-    return chosen
+    return chosen, several
+
+
+# An element <f> (a cell's formula), with or without a namespace prefix.
+_FORMULA_TAG = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")
+
+
+def _formula_cells(path: Path, table) -> dict[tuple[int, int], str]:
+    """The formula cells of the xlsx sheet ``table`` reads: {(row number as the table gives it,
+    index in the row's cells): "=formula"}; empty for a sheet without formulas (one pass over
+    its XML, no parsing).
+
+    Every formula is refused, with or without a result. The reader sees only the result the
+    file stores: openpyxl stores none (the cell read as empty, "no target", deleted the month's
+    target), xlsxwriter stores 0, and a script that changed the inputs leaves a stale one; only
+    a spreadsheet program stores the right one, and the file does not say which wrote it. So a
+    formula's stored result is never taken for the planner's figure: the error asks for the
+    values instead (copy, paste as values), and a number is then exactly what the planner sees.
+    The export writes numbers, never formulas. (An .xls file is still read as its stored
+    results: the reader does not show the formulas of that older format.)"""
+    import zipfile
+
+    from salestarget.actuals.parsing import sheet_parts
+
+    found: dict[tuple[int, int], str] = {}  # (sheet row, sheet column), from 1
+    try:
+        with zipfile.ZipFile(path) as z:
+            for _label, info in sheet_parts(z, table.sheet):
+                if _has_formula(z, info):
+                    found.update(_formulas_in(z, info))
+    except (zipfile.BadZipFile, OSError, ValueError, SyntaxError) as exc:
+        raise Problem(
+            gettext_noop("Cannot read the workbook (%(detail)s): the file may be damaged or truncated."),
+            detail=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        ) from None
+    if not found:
+        return {}
+    row_of, index_of = _reader_positions(path, table)
+    return {(row_of(row), index_of(col)): formula for (row, col), formula in found.items()}
+
+
+def _has_formula(z, info) -> bool:
+    carry = b""
+    with z.open(info) as part:
+        while chunk := part.read(1 << 22):
+            block = carry + chunk
+            # A plain search first (fast); the pattern only where an <f or a prefixed :f is.
+            if (b"<f" in block or b":f" in block) and _FORMULA_TAG.search(block):
+                return True
+            carry = chunk[-64:]
+    return False
+
+
+def _formulas_in(z, info) -> dict[tuple[int, int], str]:
+    """{(row, column), from 1: "=formula"} of a worksheet part (rows and cells without a
+    reference take the next position, as the reader places them; a shared formula's other
+    cells show the first one's text)."""
+    from xml.etree.ElementTree import XMLPullParser
+
+    from salestarget.actuals.parsing import column_number
+
+    found: dict[tuple[int, int], str] = {}
+    shared: dict[str, str] = {}
+    row = col = 0
+    parser = XMLPullParser(events=("start", "end"))
+    with z.open(info) as part:
+        while chunk := part.read(1 << 20):
+            parser.feed(chunk)
+            for event, elem in parser.read_events():
+                tag = elem.tag.rpartition("}")[2]
+                if event == "start":
+                    if tag == "row":
+                        ref = elem.get("r")
+                        row = int(ref) if ref and ref.isdigit() else row + 1
+                        col = 0
+                    continue
+                if tag == "c":
+                    ref = elem.get("r") or ""
+                    letters = ref.rstrip("0123456789")
+                    col = column_number(letters) if letters.isalpha() and letters.isascii() else col + 1
+                    for child in elem:
+                        if child.tag.rpartition("}")[2] != "f":
+                            continue
+                        text = child.text or ""
+                        index = child.get("si")
+                        if child.get("t") == "shared" and index is not None:
+                            text = shared.setdefault(index, text) or text
+                        found[(row, col)] = "=" + text
+                    elem.clear()
+                elif tag == "row":
+                    elem.clear()
+    parser.close()
+    return found
+
+
+def _reader_positions(path: Path, table):
+    """(sheet row -> the table's row number, sheet column -> index in the row's cells), from 1.
+
+    The reader (calamine) starts its rows and cells where the sheet's data starts, and the
+    table numbers them from there: the offsets are read from the reader itself, and the row
+    numbers are matched through the header row, which the table and this read find alike."""
+    from python_calamine import CalamineWorkbook
+
+    from salestarget.actuals.parsing import _find_header
+
+    data = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(table.sheet)
+    start_row, start_col = data.start or (0, 0)
+    end_row, end_col = data.end or (0, 0)
+    rows = list(data.iter_rows())
+    # Rows (and cells) from the sheet's first row (column), or from where its data starts.
+    first_row = 1 if len(rows) == end_row + 1 else start_row + 1
+    first_col = 1 if rows and len(rows[0]) == end_col + 1 else start_col + 1
+    header_index, _headers, _rest = _find_header(enumerate(rows))
+    offset = table.header_row - (first_row + header_index)
+    return (lambda row: row + offset), (lambda col: col - first_col)
 
 
 def _mapping_report(columns: Columns) -> dict[str, str]:
@@ -1018,6 +1212,39 @@ def _mapping_report(columns: Columns) -> dict[str, str]:
 
 def _cell(cells: list, i: int | None):
     return cells[i] if i is not None and i < len(cells) else None
+
+
+FORMULA_CELL = gettext_noop(
+    "“%(value)s” is a spreadsheet formula; formulas are refused: copy the cells and paste them as values."
+)
+
+
+def _without_formulas(number: int, cells: list, columns: Columns, sheet: SheetRead) -> tuple[list, list]:
+    """The row's cells with its formula cells emptied, and a problem for each formula in a
+    column the import reads (every field but the name, months and subtotals)."""
+    if not sheet.formulas:
+        return cells, []
+    read = sorted(
+        {i for name, i in columns.fields.items() if name != "name"}
+        | {i for i, _ in columns.months}
+        | {i for i, _ in columns.subtotals}
+    )
+    problems = []
+    for i in read:
+        formula = sheet.formulas.get((number, i))
+        if formula is not None:
+            problems.append((columns.headers[i], formula, Problem(FORMULA_CELL, value=formula)))
+            if i < len(cells):
+                cells = [*cells[:i], None, *cells[i + 1 :]]
+    return cells, problems
+
+
+def _merge(formula_problems: list, problems: list) -> list:
+    """The formula problems first; no other problem of a formula's (emptied) column."""
+    if not formula_problems:
+        return problems
+    columns = {column for column, _value, _problem in formula_problems}
+    return [*formula_problems, *(p for p in problems if p[0] not in columns)]
 
 
 def _row_key(cells: list, columns: Columns, resolver: Resolver) -> tuple[RowKey | None, list]:
@@ -1076,22 +1303,32 @@ def _row_key(cells: list, columns: Columns, resolver: Resolver) -> tuple[RowKey 
     return (owner[0], owner[1], unit_id, *dims), problems
 
 
-def _read_wide(rows: Iterator, columns: Columns, level, layout, amounts, resolver, collected, result, sheet):
+def _read_wide(
+    rows: Iterator, columns: Columns, level, layout, amounts, resolver, collected, result, sheet: SheetRead
+):
     collected.levels.add(level)
     h = columns.headers
     tokens = dict(layout.subtotals)
     stored_col = columns.fields.get("stored")
     for number, cells in rows:
-        if all(c is None or cell_text(c) == "" for c in cells):
+        cells, formulas = _without_formulas(number, cells, columns, sheet)
+        if not formulas and all(c is None or cell_text(c) == "" for c in cells):
             continue
         result.rows_read += 1
         key, problems = _row_key(cells, columns, resolver)
         months: dict[Period, int | None] = {}
+        where: dict[Period, tuple[str, object]] = {}
+        # Months whose cell is refused (a formula, not a number): their subtotals are not
+        # compared with the months that remain, which would only repeat the error.
+        unread = {month for i, month in columns.months if (number, i) in sheet.formulas}
         for i, month in columns.months:
+            raw = _cell(cells, i)
+            where[month] = (h[i], raw)
             try:
-                months[month] = amounts(_cell(cells, i))
+                months[month] = amounts(raw)
             except Problem as problem:
-                problems.append((h[i], _cell(cells, i), problem))
+                problems.append((h[i], raw, problem))
+                unread.add(month)
         kept = set(cell_text(_cell(cells, stored_col)).upper().replace(",", " ").split())
         hard: list[tuple[Period, int | None]] = []
         soft: list[tuple[Period, int]] = []
@@ -1103,7 +1340,10 @@ def _read_wide(rows: Iterator, columns: Columns, level, layout, amounts, resolve
                 problems.append((h[i], raw, problem))
                 continue
             period = tokens[token]
+            where[period] = (h[i], raw)
             inside = [v for m, v in months.items() if period.start <= m.start <= period.end and v is not None]
+            if any(period.start <= m.start <= period.end for m in unread):
+                continue
             if value is not None and inside and not amounts.agrees(raw, sum(inside)):
                 problems.append(
                     (
@@ -1130,19 +1370,24 @@ def _read_wide(rows: Iterator, columns: Columns, level, layout, amounts, resolve
             else:
                 # A subtotal of its months: a stored cell of that period, if any, follows them.
                 soft.append((period, sum(inside)))
+        problems = _merge(formulas, problems)
         if problems:
             for column, value, problem in problems:
-                result.add_error(number, column, value, problem)
+                result.add_error(number, column, value, problem, sheet=sheet.label)
+            collected.refuse(level, key, number)
             continue
         entries = [*months.items(), *hard]
-        _collect(collected, key, entries, level, number, sheet, result, h)
-        _collect(collected, key, soft, level, number, sheet, result, h, soft=True)
+        _collect(collected, key, entries, level, number, sheet, result, where)
+        _collect(collected, key, soft, level, number, sheet, result, where, soft=True)
 
 
-def _read_long(rows: Iterator, columns: Columns, level, layout, amounts, resolver, collected, result, sheet):
+def _read_long(
+    rows: Iterator, columns: Columns, level, layout, amounts, resolver, collected, result, sheet: SheetRead
+):
     f, h = columns.fields, columns.headers
     for number, cells in rows:
-        if all(c is None or cell_text(c) == "" for c in cells):
+        cells, formulas = _without_formulas(number, cells, columns, sheet)
+        if not formulas and all(c is None or cell_text(c) == "" for c in cells):
             continue
         result.rows_read += 1
         key, problems = _row_key(cells, columns, resolver)
@@ -1177,27 +1422,32 @@ def _read_long(rows: Iterator, columns: Columns, level, layout, amounts, resolve
                     ),
                 )
             )
+            period = None
         raw = _cell(cells, f["value"])
         value = None
         try:
             value = amounts(raw)
         except Problem as problem:
             problems.append((h[f["value"]], raw, problem))
+        problems = _merge(formulas, problems)
         if problems:
             for column, cell, problem in problems:
-                result.add_error(number, column, cell, problem)
+                result.add_error(number, column, cell, problem, sheet=sheet.label)
+            collected.refuse(row_level, key, number, period)
             continue
         collected.levels.add(row_level)
-        _collect(collected, key, [(period, value)], row_level, number, sheet, result, h)
+        where = {period: (h[f["value"]], raw)}
+        _collect(collected, key, [(period, value)], row_level, number, sheet, result, where)
 
 
-def _collect(collected: Collected, key, entries, level, number, sheet, result, headers, soft=False) -> None:
+def _collect(collected: Collected, key, entries, level, number, sheet: SheetRead, result, where, soft=False):
+    """``where``: period -> (column, raw cell) of the row, for the errors found later."""
     for period, value in entries:
         cell_key = (key, period.kind, period.start)
         if soft:
             collected.soft.add((cell_key, level))
         if cell_key in collected.present[level]:
-            first_row, first_sheet = collected.where[(cell_key, level)]
+            first_row, _first_sheet, _column, _raw = collected.where[(cell_key, level)]
             result.add_error(
                 number,
                 "",
@@ -1208,26 +1458,34 @@ def _collect(collected: Collected, key, entries, level, number, sheet, result, h
                     first=first_row,
                     period=period.label(_lang()),
                 ),
+                sheet=sheet.label,
             )
             return
         collected.present[level].add(cell_key)
-        collected.where[(cell_key, level)] = (number, sheet)
+        column, raw = where.get(period, ("", None))
+        collected.where[(cell_key, level)] = (number, sheet.label, column, raw)
         if value is not None:
             collected.values.setdefault(cell_key, {})[level] = value
 
 
 def _cells(plan, collected: Collected, levels: set[str], result, levels_of) -> dict[tuple, dict]:
     """(row key, kind, start) -> the cell's floor/target/stretch; a floor or stretch without a
-    target, and a stored total that disagrees with its months, are errors."""
+    target (unless its target's row was refused already), and a stored total that disagrees
+    with its months, are errors."""
     start_month = layout_of(plan).period.start_month
     out = {}
     for cell_key, values in collected.values.items():
         if "target" not in values:
             level = "floor" if "floor" in values else "stretch"
-            row, _sheet = collected.where[(cell_key, level)]
-            result.add_error(
-                row, "", "", Problem(gettext_noop("A floor or stretch is given where there is no target."))
-            )
+            row, sheet, column, raw = collected.where[(cell_key, level)]
+            if not collected.target_refused(cell_key, row):
+                result.add_error(
+                    row,
+                    column,
+                    raw,
+                    Problem(gettext_noop("A floor or stretch is given where there is no target.")),
+                    sheet=sheet,
+                )
             continue
         target = values["target"]
         derived = levels_of(plan, target)
@@ -1249,10 +1507,10 @@ def _cells(plan, collected: Collected, levels: set[str], result, levels_of) -> d
             end = _end(kind, start)
             inside = [v for d, v in months[key] if start <= d <= end]
             if inside and sum(inside) != cell["target"]:
-                row, _sheet = collected.where[((key, kind, start), "target")]
+                row, sheet, column, _raw = collected.where[((key, kind, start), "target")]
                 result.add_error(
                     row,
-                    "",
+                    column,
                     _text(cell["target"], plan.metric.decimals),
                     Problem(
                         gettext_noop(
@@ -1262,6 +1520,7 @@ def _cells(plan, collected: Collected, levels: set[str], result, levels_of) -> d
                         value=_text(cell["target"], plan.metric.decimals),
                         sum=_text(sum(inside), plan.metric.decimals),
                     ),
+                    sheet=sheet,
                 )
     return out
 
