@@ -55,7 +55,7 @@ def kickoff(request, pk: int):
         return "—" if value is None else shown(value, plan.metric, language)
 
     for row in data["rows"]:
-        row["shown"] = {k: show(row[k]) for k in ("top_down", "commitment", "result")}
+        row["shown"] = {k: show(row[k]) for k in ("top_down", "target", "commitment", "result")}
         row["shown"]["gap"] = (
             "—" if row["gap"] is None else ("+" if row["gap"] > 0 else "") + show(row["gap"])
         )
@@ -78,27 +78,18 @@ def kickoff(request, pk: int):
 
 
 def _act(request, plan: Plan) -> None:
-    from decimal import Decimal, InvalidOperation
-
     action = request.POST.get("action")
     if action == "commit":
         kind, node = request.POST.get("kind"), _id(request.POST.get("node"))
-        try:
-            value = Decimal(request.POST.get("amount", "").replace(",", "").strip())
-        except InvalidOperation:
-            raise DomainError(
-                _("“%(value)s” is not a number."), value=request.POST.get("amount", "")
-            ) from None
-        minor = value * (10**plan.metric.decimals)
-        if minor != minor.to_integral_value():
-            raise DomainError(_("At most %(places)s decimals."), places=plan.metric.decimals)
+        # As the pages show amounts ("5,000万"), in yuan, exactly; never a 500 on "1e999999".
+        minor = commitments.parse_amount(request.POST.get("amount", ""), plan.metric)
         owner = (
             {"unit": get_object_or_404(OrgUnit.objects.restrict(request.user), pk=node)}
             if kind == "unit"
             else {"person": get_object_or_404(Person.objects.restrict(request.user), pk=node)}
         )
         made = commitments.do_commit(
-            request.user, plan, amount=int(minor), note=request.POST.get("note", ""), **owner
+            request.user, plan, amount=minor, note=request.POST.get("note", ""), **owner
         )
         messages.success(request, _("Commitment recorded for %(who)s.") % {"who": made.unit or made.person})
         return

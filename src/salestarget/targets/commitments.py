@@ -14,6 +14,7 @@ for a person, the approve reach of their team (the lead reconciles the rep).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -131,6 +132,57 @@ def may_reconcile(user, plan: Plan, commitment: Commitment) -> bool:
     return reach.everything or any(team.path.startswith(p) for p in reach.paths)
 
 
+def parse_amount(text: str, metric) -> int:
+    """The figure a lead types, in the metric's unit (yuan for money), as the metric's minor
+    units, exactly: "1,000,000.50", "1,234.56万", "0.5亿", "100元", "１，２３４．５６万". A
+    DomainError names the value as typed: not a number, more decimals than the metric keeps,
+    negative, or beyond the limit (said in yuan, never in fen)."""
+    from salestarget.actuals.parsing import Problem, parse_decimal
+    from salestarget.core.money import minor_units, typed_amount
+
+    typed = (text or "").strip()
+    number, multiplier = typed_amount(typed)
+    if multiplier is not None and not number:
+        raise DomainError(_("“%(value)s” is not a number."), value=typed)
+    try:
+        value = parse_decimal(number)
+    except Problem as problem:
+        params = {**problem.params, **({"value": typed} if "value" in problem.params else {})}
+        raise DomainError(_(problem.message), **params) from None
+    multiplier = multiplier or 1
+    # Checked before scaling: an absurd exponent (1e999999) cannot overflow.
+    if value < 0 or value > Decimal(MAX_AMOUNT).scaleb(-metric.decimals) / multiplier:
+        check_amount(-1 if value < 0 else MAX_AMOUNT + 1, metric, typed=typed)
+    minor = minor_units(value, metric.decimals, multiplier)
+    if minor is None:
+        raise DomainError(
+            _("“%(value)s” has more decimals than the metric keeps (%(places)s)."),
+            value=typed,
+            places=metric.decimals,
+        )
+    check_amount(minor, metric, typed=typed)
+    return minor
+
+
+def check_amount(amount: int, metric, *, typed: str | None = None) -> None:
+    """A commitment is from 0 to MAX_AMOUNT minor units; the refusal speaks in the metric's
+    unit (yuan for money), naming the value as typed (else ``amount`` in that unit)."""
+    if 0 <= amount <= MAX_AMOUNT:
+        return
+    from salestarget.actuals.summary import unit_label
+    from salestarget.targets.labels import lang
+
+    shown = typed if typed is not None else f"{Decimal(amount).scaleb(-metric.decimals).normalize():,f}"
+    params = {
+        "value": shown,
+        "max": f"{Decimal(MAX_AMOUNT).scaleb(-metric.decimals).normalize():,f}",
+        "unit": unit_label(metric, lang()),
+    }
+    if amount < 0:
+        raise DomainError(_("“%(value)s” is negative: a commitment is from 0 to %(max)s %(unit)s."), **params)
+    raise DomainError(_("“%(value)s” is out of range: a commitment is from 0 to %(max)s %(unit)s."), **params)
+
+
 def do_commit(
     user,
     plan: Plan,
@@ -145,11 +197,12 @@ def do_commit(
     note = (note or "").strip()
     if (unit is None) == (person is None):
         raise DomainError(_("A commitment is for one unit or one person."))
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_AMOUNT:
+    if isinstance(amount, bool) or not isinstance(amount, int):
         raise DomainError(
             _("A value must be a whole number from 0 to %(max)s in the metric's smallest unit."),
             max=MAX_AMOUNT,
         )
+    check_amount(amount, plan.metric)
     if len(note) > MAX_NOTE:
         raise DomainError(_("A note holds at most %(n)s characters."), n=MAX_NOTE)
     if plan.status != Plan.Status.DRAFT:
@@ -187,7 +240,13 @@ def do_reconcile(
 ) -> Reconciled:
     """Decide between the top-down target and the commitment: ``keep`` (a note is required),
     ``accept``, or ``split`` (the top-down target moved ``share`` percent of the way to the
-    commitment, rounded half up to the fen). The node's target for the period is set to it."""
+    commitment, rounded half up to the fen). The node's target for the period is set to it, and
+    the node's own cells below that total follow it so the plan stays exact (:func:`_set_total`).
+
+    A target that changes obeys the freeze of the workflow: a node in a submitted or approved
+    part is refused with the grid's own check (``workflow.check_not_frozen``) until the part is
+    sent back. Keeping the top-down target writes no cell, so it is recorded whatever the part's
+    state. The commitment keeps the target handed down (``top_down``) beside the result."""
     note = (note or "").strip()
     plan = commitment.plan
     if decision not in Commitment.Decision.values:
@@ -218,26 +277,12 @@ def do_reconcile(
         else:
             result = _toward(base, current.amount, share)
         if result != base or cell is None:
-            change = (
-                grid.CellChange(id=cell.pk, version=cell.version, field="target", value=result)
-                if cell is not None
-                else grid.CellChange(
-                    unit_id=current.unit_id,
-                    person_id=current.person_id,
-                    period_kind=plan.period_kind,
-                    period_start=plan.period_start,
-                    field="target",
-                    value=result,
-                )
-            )
-            by_id, by_key = grid.parse_changes(plan, [change])
-            grid.apply_edits(
-                plan.scenarios.get(is_primary=True),
+            _set_total(
+                user,
                 plan,
-                by_id,
-                by_key,
-                user=user,
-                checked=False,
+                current,
+                cell,
+                result,
                 reason=_("Commitment reconciled: %(decision)s")
                 % {"decision": Commitment.Decision(decision).label},
             )
@@ -259,6 +304,180 @@ def _toward(base: int, commitment: int, share: int) -> int:
     from fractions import Fraction
 
     return base + round_half_up(Fraction((commitment - base) * share, 100))
+
+
+def _set_total(user, plan: Plan, commitment: Commitment, cell: TargetCell | None, total: int, *, reason: str):
+    """Write ``total`` as the node's target for the plan's period, and keep the plan exact: the
+    node's own cells below that total follow it, all through the grid's writer (one history row
+    per changed cell: ``user``, now, ``reason``, the values before and after).
+
+    - Its months: ``total`` split over them in proportion to their current targets (largest
+      remainder, to the fen; evenly if they are all zero); a locked month keeps its value and
+      the others take the rest.
+    - By product line: each month's lines in proportion to theirs, each line's period cell the
+      sum of its months (a plan without months: the lines' period cells in proportion).
+    - Its weeks: each month's weeks (a week across two months split by working days, as the
+      decomposition splits it) in proportion to theirs, so they add up to the month again.
+    - Floor and stretch of every written cell follow its target by the plan's factors (the
+      decomposition's per-cell ratios); a plan without factors keeps them as they are.
+
+    The children of a unit whose total changes keep their targets, as when the grid changes a
+    unit's total: the grid then shows their sum against the new total (its children-versus-
+    parent check) for the planner to settle, by hand or by a new run of the decomposition, which
+    keeps these cells (set by hand) and splits the rest around them. The unit above keeps its
+    total too.
+
+    Refused with the grid's freeze check when the node is in a submitted or approved part, and
+    with a DomainError when cells locked by hand cannot be kept while everything adds up."""
+    from salestarget.targets.workflow import check_not_frozen
+
+    scenario = plan.scenarios.get(is_primary=True)
+    owner = (
+        {"person_id": commitment.person_id}
+        if commitment.person_id
+        else {"unit_id": commitment.unit_id, "person__isnull": True}
+    )
+    mine = TargetCell.objects.filter(scenario=scenario, region__isnull=True, segment__isnull=True, **owner)
+    check_not_frozen(plan, mine)
+    below = [c for c in mine if cell is None or c.pk != cell.pk]
+    values = _below(plan, commitment, below, total)
+    changes = [
+        grid.CellChange(id=c.pk, version=c.version, field="target", value=values[c.pk])
+        for c in below
+        if c.pk in values and values[c.pk] != c.target
+    ]
+    if cell is not None:
+        changes.insert(0, grid.CellChange(id=cell.pk, version=cell.version, field="target", value=total))
+    else:
+        changes.insert(
+            0,
+            grid.CellChange(
+                unit_id=commitment.unit_id,
+                person_id=commitment.person_id,
+                period_kind=plan.period_kind,
+                period_start=plan.period_start,
+                field="target",
+                value=total,
+            ),
+        )
+    by_id, by_key = grid.parse_changes(plan, changes)
+    written = grid.apply_edits(scenario, plan, by_id, by_key, user=user, checked=False, reason=reason)
+    check_not_frozen(plan, TargetCell.objects.filter(pk__in=[c.pk for c in written]))
+
+
+def _below(plan: Plan, commitment: Commitment, cells: list[TargetCell], total: int) -> dict[int, int]:
+    """cell id -> its new target, for the node's cells below its period total (see
+    :func:`_set_total`): months, lines' months and periods, weeks."""
+    from collections import defaultdict
+
+    from salestarget.targets.decomposition import plan_months
+
+    months = plan_months(plan)
+    starts = {m.start for m in months}
+    whole = (plan.period_kind, plan.period_start)
+    month_cells = [
+        c for c in cells if c.product_id is None and c.period_kind == "month" and c.period_start in starts
+    ]
+    line_months: dict = defaultdict(list)
+    line_totals: dict = {}
+    for c in cells:
+        if c.product_id is not None and c.period_kind == "month" and c.period_start in starts:
+            line_months[c.period_start].append(c)
+        elif c.product_id is not None and (c.period_kind, c.period_start) == whole:
+            line_totals[c.product_id] = c
+    weeks = [c for c in cells if c.product_id is None and c.period_kind == "week"]
+    name = commitment.unit.name if commitment.unit_id else commitment.person.name
+
+    out = _split(total, month_cells, name)
+    month_values = {c.period_start: out[c.pk] for c in month_cells}
+    if month_values:
+        line_sums: dict = defaultdict(int)
+        for start, lines in line_months.items():
+            if start in month_values:
+                out.update(_split(month_values[start], lines, name))
+            for c in lines:
+                line_sums[c.product_id] += out.get(c.pk, c.target)
+        out.update({c.pk: line_sums[p] for p, c in line_totals.items() if p in line_sums})
+        out.update(_weeks(months, weeks, month_values, name))
+    elif line_totals:
+        out.update(_split(total, list(line_totals.values()), name))
+    return out
+
+
+def _split(
+    total: int, cells: list[TargetCell], name: str, weights: list[int] | None = None
+) -> dict[int, int]:
+    """``total`` over ``cells`` in proportion to ``weights`` (their targets by default) by the
+    engine's largest remainder, to the fen, locked cells keeping their values."""
+    from salestarget.engine.allocate import AllocationError, allocate
+
+    if not cells:
+        return {}
+    labels = [str(c.pk) for c in cells]
+    try:
+        done = allocate(
+            total,
+            labels,
+            [c.target for c in cells] if weights is None else weights,
+            locks={str(c.pk): c.target for c in cells if c.locked},
+            zero_weights="even",
+        )
+    except AllocationError as exc:
+        raise _locked(name) from exc
+    return {c.pk: int(v) for c, v in zip(cells, done.values.tolist(), strict=True)}
+
+
+def _weeks(months, weeks: list[TargetCell], month_values: dict, name: str) -> dict[int, int]:
+    """cell id -> new target of the node's weeks, each month's parts of weeks in proportion to
+    theirs (a week's parts: its target split by working days, as the decomposition's kept
+    weeks are), summed back per week; a locked week keeps its parts."""
+    from collections import defaultdict
+
+    from salestarget.engine.allocate import AllocationError, allocate, apportion
+    from salestarget.targets.decomposition import week_parts
+
+    if not weeks:
+        return {}
+    stored = {c.period_start: c for c in weeks}
+    parts = [p for p in week_parts(months) if p[1] in stored]
+    of_week: dict = defaultdict(list)
+    for k, (_i, anchor, _days) in enumerate(parts):
+        of_week[anchor].append(k)
+    old: dict[int, int] = {}
+    for anchor, idx in of_week.items():
+        days = [parts[k][2] for k in idx]
+        split = apportion(stored[anchor].target, days if sum(days) else [1] * len(idx))
+        old.update(zip(idx, (int(v) for v in split), strict=True))
+    new = dict(old)
+    for i, month in enumerate(months):
+        idx = [k for k, p in enumerate(parts) if p[0] == i]
+        if month.start not in month_values or not idx:
+            continue
+        weights = [old[k] for k in idx]
+        if not any(w for k, w in zip(idx, weights, strict=True) if not stored[parts[k][1]].locked):
+            weights = [parts[k][2] or 1 for k in idx]
+        try:
+            done = allocate(
+                month_values[month.start],
+                [str(k) for k in idx],
+                weights,
+                locks={str(k): old[k] for k in idx if stored[parts[k][1]].locked},
+                zero_weights="even",
+            )
+        except AllocationError as exc:
+            raise _locked(name) from exc
+        new.update(zip(idx, (int(v) for v in done.values.tolist()), strict=True))
+    return {stored[anchor].pk: sum(new[k] for k in idx) for anchor, idx in of_week.items()}
+
+
+def _locked(name: str) -> DomainError:
+    return DomainError(
+        _(
+            "The cells of %(who)s locked by hand cannot be kept while its months and weeks add up "
+            "to the reconciled target: unlock some of them first."
+        ),
+        who=name,
+    )
 
 
 def kickoff(user, plan: Plan, unit: OrgUnit) -> dict:
@@ -323,16 +542,22 @@ def kickoff(user, plan: Plan, unit: OrgUnit) -> dict:
 
 
 def _row(user, plan, kind, pk, code, name, target, c, draft, *, unit=None, person=None, own=False) -> dict:
+    """One node of the kick-off view. ``top_down`` is the figure handed down: the target as it
+    stands until the commitment is decided, then the target the decision started from (kept on
+    the commitment), so the page still shows it beside the commitment and the agreed ``result``;
+    ``target`` is the node's target as it now stands."""
     commitment = c.amount if c else None
+    handed = c.top_down if c is not None and c.decision and c.top_down is not None else target
     return {
         "kind": kind,
         "id": pk,
         "code": code,
         "name": name,
         "own": own,
-        "top_down": target,
+        "top_down": handed,
+        "target": target,
         "commitment": commitment,
-        "gap": None if commitment is None or target is None else commitment - target,
+        "gap": None if commitment is None or handed is None else commitment - handed,
         "commitment_id": c.pk if c else None,
         "note": c.note if c else "",
         "committed_by": _name(c.committed_by) if c else None,
