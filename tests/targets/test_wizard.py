@@ -385,3 +385,22 @@ def test_a_failed_run_says_why(login, plan):
     job = page.context["job"]
     assert job["state"] == "failed" and job["reason"]
     assert "Traceback" not in job["reason"] and b'data-testid="decompose-failure"' in page.content
+
+
+def test_the_why_page_names_the_months_in_the_readers_language(login, plan, company, client):
+    """QA 2026-12-04: an English reader saw "2027年4月" among the months."""
+    scenario = run(login("vp"), plan)
+    cell = scenario.cells.get(
+        person=company.rep_sh1, period_kind="month", period_start=plan.period_start, product__isnull=True
+    )
+    client = login("rep_sh1")
+    months = lambda lang: next(  # noqa: E731
+        s["text"]
+        for s in client.get(
+            reverse("targets:why", args=[cell.pk]), headers={"Accept-Language": lang}
+        ).context["steps"]
+        if s["title"] in ("Months", "月份")
+    )
+    year = plan.period_start.year
+    assert f"Jan {year}" in months("en") and "年" not in months("en").split("\n", 2)[-1]
+    assert f"{year}年1月" in months("zh-hans")

@@ -229,10 +229,15 @@ def _apply(user, plan: Plan, request: ChangeRequest) -> None:
             ),
             n=len(exc.cells),
         ) from exc
-    if any(item["period_kind"] == "month" and item["field"] == "target" for item in request.changes):
+    months = {
+        dt.date.fromisoformat(item["period_start"])
+        for item in request.changes
+        if item["period_kind"] == "month" and item["field"] == "target"
+    }
+    if months:
         from salestarget.targets.decomposition import refit_weeks  # numpy: off the start-up path
 
-        refit_weeks(scenario, user=user, reason=reason)
+        refit_weeks(scenario, months, user=user, reason=reason)
 
 
 def _decided_message(request: ChangeRequest) -> str:
@@ -339,10 +344,15 @@ def do_restore_version(user, plan: Plan, version: int) -> Plan:
                 cells.delete()  # made by a later request
             else:
                 cells.update(**{row["field"]: row["before"]})
-        if any(row["period_kind"] == "month" and row["field"] == "target" for row in undo):
+        months = {
+            dt.date.fromisoformat(str(row["period_start"]))
+            for row in undo
+            if row["period_kind"] == "month" and row["field"] == "target"
+        }
+        if months:
             from salestarget.targets.decomposition import refit_weeks
 
-            refit_weeks(target, user=user, reason=_("Version %(n)s restored") % {"n": version})
+            refit_weeks(target, months, user=user, reason=_("Version %(n)s restored") % {"n": version})
         _event_plain(
             user,
             plan,

@@ -17,6 +17,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 from django.db import transaction
@@ -36,10 +38,11 @@ from salestarget.engine.allocate import (
     by_profile,
     by_seasonality,
 )
-from salestarget.engine.calendar import Period, week_anchor
+from salestarget.engine.calendar import Period, add_months, week_anchor
 from salestarget.engine.explain import Explanation
 from salestarget.engine.hierarchy import Decomposed, Node, Rule, decompose
 from salestarget.engine.raking import rake, round_table
+from salestarget.engine.rounding import round_half_up
 from salestarget.targets.models import Plan, Scenario, Split, TargetCell
 
 ORG_METHODS = ("history", "capability", "weights", "even", "growth")
@@ -505,10 +508,19 @@ def product_basis(plan: Plan, rules: Rules, lines: list[tuple[int, str]]) -> Bas
     return by_history(history, recency=list(range(1, len(years) + 1)), min_share=0.5)
 
 
-def _fit(rows: np.ndarray, cols: np.ndarray, fixed: dict[tuple[int, int], int] | None = None) -> np.ndarray:
+def _fit(
+    rows: np.ndarray,
+    cols: np.ndarray,
+    fixed: dict[tuple[int, int], int] | None = None,
+    seed: np.ndarray | None = None,
+) -> np.ndarray:
     """Children x slots: row i adds up to ``rows[i]``, column j to ``cols[j]``, cells in
     ``fixed`` keep their values and the rest follows the columns' shape, exactly (raking, then
-    controlled rounding). ``rows`` and ``cols`` must have the same total."""
+    controlled rounding). ``rows`` and ``cols`` must have the same total.
+
+    With ``seed`` (a table of the same shape, e.g. the targets when ``rows`` and ``cols`` are
+    their floors) the free cells follow the seed instead: each stays within about a unit of
+    the seed scaled to the totals, where the seed's own margins allow it."""
     n, m = len(rows), len(cols)
     out = np.zeros((n, m), dtype=np.int64)
     r, c = rows.astype(np.int64).copy(), cols.astype(np.int64).copy()
@@ -527,7 +539,7 @@ def _fit(rows: np.ndarray, cols: np.ndarray, fixed: dict[tuple[int, int], int] |
         out[0] += np.where(free[0], c, 0)
     elif m == 1:
         out[:, 0] += np.where(free[:, 0], r, 0)
-    elif free.all():
+    elif free.all() and seed is None:
         # Nothing fixed: the fitted table of a product seed is known exactly, only rounding is left.
         total = float(r.sum())
         exact = np.outer(r.astype(np.float64), c.astype(np.float64) / total)
@@ -535,16 +547,34 @@ def _fit(rows: np.ndarray, cols: np.ndarray, fixed: dict[tuple[int, int], int] |
             out += round_table(exact, r, c)
         except AllocationError:
             out += _transport(r, c, free)
-    else:
-        seed = np.outer(r.astype(np.float64), np.maximum(c, 0).astype(np.float64)) * free
+    elif free.all() and float(np.maximum(seed, 0).sum()) > 0:
+        # A seed whose margins are (nearly) the totals' shape: scaled, it needs rounding only;
+        # round_table moves it onto the totals first when it misses them.
+        base = np.maximum(np.asarray(seed, dtype=np.float64), 0.0)
+        exact = base * (float(r.sum()) / float(base.sum()))
         try:
-            values = rake(seed, [r, c]).values.astype(np.int64)
+            out += round_table(exact, r, c)
         except AllocationError:
-            values = None
-        if values is None or values[~free].any():
-            values = _transport(r, c, free)
-        out += values
+            out += _raked(base, r, c, free)
+    else:
+        if seed is None:
+            base = np.outer(r.astype(np.float64), np.maximum(c, 0).astype(np.float64))
+        else:
+            base = np.maximum(np.asarray(seed, dtype=np.float64), 0.0)
+        out += _raked(base * free, r, c, free)
     return out
+
+
+def _raked(seed: np.ndarray, r: np.ndarray, c: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """The free cells raked from ``seed`` onto the totals and rounded exactly; the
+    transportation problem's answer when raking cannot reach them."""
+    try:
+        values = rake(seed, [r, c]).values.astype(np.int64)
+    except AllocationError:
+        values = None
+    if values is None or values[~free].any():
+        values = _transport(r, c, free)
+    return values
 
 
 def _transport(r: np.ndarray, c: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -584,6 +614,8 @@ class Result:
     # node key -> slot values: months, or product lines x months flattened (line-major).
     slots: dict[str, np.ndarray] = field(default_factory=dict)
     weeks: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+    # node key -> the values of week_parts(months): each week's part inside each month.
+    parts: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def compute(
@@ -660,7 +692,10 @@ def compute(
         for i, key in enumerate(kids):
             result.slots[key] = table[i]
     if rules.weeks:
-        _weeks(result, kept, step)
+        try:
+            _weeks(result, kept, step)
+        except _WeekError as exc:
+            raise _week_error(plan, months, exc) from exc
     return result
 
 
@@ -683,16 +718,24 @@ def _fixed_lines(kept: dict, key: str, months: list[Period], lines: list) -> dic
 
 
 def _children_slots(
-    values: np.ndarray, parent: np.ndarray, kids: list[str], months: list[Period], lines: list, kept: dict
+    values: np.ndarray,
+    parent: np.ndarray,
+    kids: list[str],
+    months: list[Period],
+    lines: list,
+    kept: dict,
+    seed: np.ndarray | None = None,
 ) -> np.ndarray:
     """The children's months (and lines x months) under one parent. First the months: each
     child's add up to its year, the children's to the parent's months. Then, month by month,
     each child's month over the lines, the children's adding up to the parent's line-month.
-    Every axis adds up; kept cells keep their values."""
+    Every axis adds up; kept cells keep their values. ``seed`` (children x slots) makes the
+    free cells follow it rather than the parent's shape: the targets, when the values are
+    their floors or stretches."""
     n = len(months)
     total = int(values.sum())
     parent_months = parent[:n]
-    cols = parent_months if int(parent_months.sum()) == total else apportion(total, parent_months)
+    cols = parent_months if int(parent_months.sum()) == total else _spread(total, parent_months)
     fixed = {
         (i, j): kept[(key, "month", m.start, None)]
         for i, key in enumerate(kids)
@@ -704,9 +747,7 @@ def _children_slots(
         # of its lines, so months, lines and children all add up (a month kept by hand without
         # a line needs the month-by-month fit below).
         flat = parent[n:]
-        line_cols = (
-            flat if int(flat.sum()) == total else apportion(total, flat if flat.sum() else np.ones(len(flat)))
-        )
+        line_cols = flat if int(flat.sum()) == total else _spread(total, flat)
         line_fixed = {
             (i, p * n + j): kept[(key, "month", m.start, pk)]
             for i, key in enumerate(kids)
@@ -714,26 +755,35 @@ def _children_slots(
             for j, m in enumerate(months)
             if (key, "month", m.start, pk) in kept
         }
-        by_line = _fit(values, line_cols, line_fixed)
+        by_line = _fit(values, line_cols, line_fixed, None if seed is None else seed[:, n:])
         return np.concatenate([by_line.reshape(len(kids), len(lines), n).sum(axis=1), by_line], axis=1)
-    table = _fit(values, cols, fixed)
+    table = _fit(values, cols, fixed, None if seed is None else seed[:, :n])
     if not lines:
         return table
     parent_lines = parent[n:].reshape(len(lines), n)
+    seed_lines = None if seed is None else seed[:, n:].reshape(len(kids), len(lines), n)
     out = np.zeros((len(kids), len(lines), n), dtype=np.int64)
     for j, m in enumerate(months):
         column = table[:, j]
         line_cols = parent_lines[:, j]
         if int(line_cols.sum()) != int(column.sum()):
-            line_cols = apportion(int(column.sum()), line_cols if line_cols.sum() else np.ones(len(lines)))
+            line_cols = _spread(int(column.sum()), line_cols)
         cell_fixed = {
             (i, p): kept[(key, "month", m.start, pk)]
             for i, key in enumerate(kids)
             for p, (pk, _name) in enumerate(lines)
             if (key, "month", m.start, pk) in kept
         }
-        out[:, :, j] = _fit(column, line_cols, cell_fixed)
+        out[:, :, j] = _fit(
+            column, line_cols, cell_fixed, None if seed_lines is None else seed_lines[:, :, j]
+        )
     return np.concatenate([table, out.reshape(len(kids), -1)], axis=1)
+
+
+def _spread(total: int, weights: np.ndarray) -> np.ndarray:
+    """``total`` over ``weights`` exactly (largest remainder); evenly when they are all zero."""
+    weights = np.maximum(np.asarray(weights), 0)
+    return apportion(int(total), weights if weights.sum() else np.ones(len(weights), dtype=np.int64))
 
 
 def week_parts(months: list[Period]) -> list[tuple[int, dt.date, int]]:
@@ -753,56 +803,114 @@ def week_parts(months: list[Period]) -> list[tuple[int, dt.date, int]]:
     return parts
 
 
-def _weeks(result: Result, kept: dict, step) -> None:
-    """Weeks (Monday first) from each node's months by working days, fitted under each parent
-    month by month so the children's weeks add up to the parent's. A kept week (locked or set
-    by hand) keeps its value: split over its parts by working days, those parts are fixed and
-    the node's other weeks of the month take the rest."""
-    parts = week_parts(result.months)
+class _WeekError(AllocationError):
+    """Weeks that cannot be fitted: ``node`` (a unit or a person) has a negative month, or the
+    weeks under ``unit`` do not fit (``kept``: weeks locked or set by hand are the reason)."""
+
+    def __init__(self, unit: Node, month: int, *, node: Node | None = None, value: int = 0, kept=False):
+        super().__init__("weeks do not fit")
+        self.unit, self.month, self.node, self.value, self.kept = unit, month, node, value, kept
+
+
+def _by_month(parts: list[tuple[int, dt.date, int]]) -> dict[int, list[int]]:
     by_month: dict[int, list[int]] = defaultdict(list)
     for index, (i, _anchor, _days) in enumerate(parts):
         by_month[i].append(index)
-    fixed = _kept_week_parts(parts, kept)
-    part_values: dict[str, np.ndarray] = {}
-    root = result.tree.root.key
-    root_parts = np.zeros(len(parts), dtype=np.int64)
-    for i, idx in by_month.items():
-        days = np.array([parts[k][2] for k in idx], dtype=np.int64)
-        cols = apportion(int(result.slots[root][i]), days if days.sum() else np.ones(len(idx)))
-        root_fixed = {(0, pos): fixed[root][k] for pos, k in enumerate(idx) if k in fixed.get(root, {})}
-        try:
-            root_parts[idx] = _fit(np.array([int(result.slots[root][i])]), cols, root_fixed)[0]
-        except AllocationError as exc:
-            raise _weeks_do_not_fit(result.tree.root.name) from exc
-    part_values[root] = root_parts
-    inner = [item for item in result.org.walk() if item.children]
+    return by_month
+
+
+def _fit_parts(
+    org: Decomposed,
+    month_values: dict[str, np.ndarray],
+    parts: list[tuple[int, dt.date, int]],
+    fit_months,
+    fixed: dict[str, dict[int, int]],
+    *,
+    seed: dict[str, np.ndarray] | None = None,
+    step=None,
+) -> dict[str, np.ndarray]:
+    """The parts of weeks (``week_parts``) inside the months ``fit_months`` of every node, top
+    down: the company's month over its parts by working days (by ``seed``'s parts when given:
+    the targets', for a floor or a stretch), then under each parent, month by month, the
+    children's parts fitted so that each child's add up to its month and the children's to the
+    parent's parts. ``fixed`` parts (kept weeks) keep their values. Parts of other months are 0.
+    Raises :class:`_WeekError` naming the node and the month that stop it."""
+    by_month = _by_month(parts)
+    days = np.array([d for _i, _anchor, d in parts], dtype=np.int64)
+    fit_months = sorted(set(fit_months))
+    root = org.node.key
+    out: dict[str, np.ndarray] = {}
+    values = np.zeros(len(parts), dtype=np.int64)
+    for i in fit_months:
+        idx = by_month[i]
+        value = int(month_values[root][i])
+        if value < 0:
+            raise _WeekError(org.node, i, node=org.node, value=value)
+        weights = seed[root][idx] if seed is not None and seed[root][idx].sum() > 0 else days[idx]
+        here = {pos: fixed[root][k] for pos, k in enumerate(idx) if k in fixed.get(root, {})}
+        rest = value - sum(here.values())
+        free = [pos for pos in range(len(idx)) if pos not in here]
+        if rest < 0 or (rest and not free):
+            raise _WeekError(org.node, i, kept=True)
+        part = np.zeros(len(idx), dtype=np.int64)
+        for pos, v in here.items():
+            part[pos] = v
+        if free:
+            part[free] = _spread(rest, weights[free])
+        values[idx] = part
+    out[root] = values
+    inner = [item for item in org.walk() if item.children]
     for done, item in enumerate(inner):
-        step("weeks", done, len(inner))
-        parent = part_values[item.node.key]
+        if step is not None:
+            step("weeks", done, len(inner))
+        parent = out[item.node.key]
         kids = item.children
         table = np.zeros((len(kids), len(parts)), dtype=np.int64)
-        for i, idx in by_month.items():
-            rows = np.array([result.slots[c.node.key][i] for c in kids], dtype=np.int64)
+        for i in fit_months:
+            idx = by_month[i]
+            rows = np.array([int(month_values[c.node.key][i]) for c in kids], dtype=np.int64)
+            negative = np.flatnonzero(rows < 0)
+            if negative.size:
+                first = int(negative[0])
+                raise _WeekError(item.node, i, node=kids[first].node, value=int(rows[first]))
             cols = parent[idx]
             if int(cols.sum()) != int(rows.sum()):
-                cols = apportion(int(rows.sum()), cols if cols.sum() else np.ones(len(idx)))
+                cols = _spread(int(rows.sum()), cols)
             kids_fixed = {
                 (c, pos): fixed[child.node.key][k]
                 for c, child in enumerate(kids)
                 for pos, k in enumerate(idx)
                 if k in fixed.get(child.node.key, {})
             }
+            shape = None if seed is None else np.array([seed[c.node.key][idx] for c in kids])
             try:
-                table[:, idx] = _fit(rows, cols, kids_fixed)
+                table[:, idx] = _fit(rows, cols, kids_fixed, shape)
             except AllocationError as exc:
-                raise _weeks_do_not_fit(item.node.name) from exc
-        for i, child in enumerate(kids):
-            part_values[child.node.key] = table[i]
-    for key, values in part_values.items():
-        weeks: dict[dt.date, int] = defaultdict(int)
-        for (_i, anchor, _days), value in zip(parts, values.tolist(), strict=True):
-            weeks[anchor] += value
-        result.weeks[key] = dict(weeks)
+                raise _WeekError(item.node, i, kept=bool(kids_fixed)) from exc
+        for c, child in enumerate(kids):
+            out[child.node.key] = table[c]
+    return out
+
+
+def _week_sums(parts: list[tuple[int, dt.date, int]], values: np.ndarray) -> dict[dt.date, int]:
+    weeks: dict[dt.date, int] = defaultdict(int)
+    for (_i, anchor, _days), value in zip(parts, values.tolist(), strict=True):
+        weeks[anchor] += value
+    return dict(weeks)
+
+
+def _weeks(result: Result, kept: dict, step) -> None:
+    """Weeks (Monday first) from each node's months by working days, fitted under each parent
+    month by month so the children's weeks add up to the parent's. A kept week (locked or set
+    by hand) keeps its value: split over its parts by working days, those parts are fixed and
+    the node's other weeks of the month take the rest."""
+    parts = week_parts(result.months)
+    values = _fit_parts(
+        result.org, result.slots, parts, range(len(result.months)), _kept_week_parts(parts, kept), step=step
+    )
+    result.parts = values
+    for key, part_values in values.items():
+        result.weeks[key] = _week_sums(parts, part_values)
 
 
 def _kept_week_parts(parts: list[tuple[int, dt.date, int]], kept: dict) -> dict[str, dict[int, int]]:
@@ -822,94 +930,30 @@ def _kept_week_parts(parts: list[tuple[int, dt.date, int]], kept: dict) -> dict[
     return out
 
 
-def refit_weeks(scenario: Scenario, *, user=None, reason: str = "") -> int:
-    """Weeks that follow the months as they now stand, after months changed in place (an
-    accepted change request, a restored version): the same fit as a run's, from the stored
-    months of every node and the kept weeks, so every node's weeks still add up to its months
-    and its parent's weeks. Only weeks whose value moves are written, each with a history row
-    (``user``, ``reason``); a plan without weeks is left alone. Returns the weeks written."""
-    from decimal import Decimal
+def _week_error(plan: Plan, months: list[Period], exc: _WeekError) -> DomainError:
+    """What stopped the weeks, in words: the node whose month is negative, the weeks kept by
+    hand under a unit, or (never expected) weeks that do not fit under a unit."""
+    from salestarget.actuals.summary import shown
 
-    from salestarget.engine.rounding import round_half_up
-    from salestarget.targets.models import period_end
-
-    plan = scenario.plan
-    base = scenario.cells.filter(region__isnull=True, segment__isnull=True, product__isnull=True)
-    # Plain rows, not model instances: a 5,000-rep plan has 290,000 weeks.
-    stored = {
-        (node_key(unit, person), "week", start, None): (pk, target)
-        for pk, unit, person, start, target in base.filter(period_kind="week").values_list(
-            "pk", "unit_id", "person_id", "period_start", "target"
+    month = months[exc.month].label(_lang())
+    if exc.node is not None:
+        return DomainError(
+            _(
+                "Under %(unit)s, the target of %(name)s for %(month)s is negative (%(value)s), so it "
+                "cannot be split into weeks: correct that month first."
+            ),
+            unit=exc.unit.name,
+            name=exc.node.name,
+            month=month,
+            value=shown(exc.value, plan.metric, _lang()),
         )
-    }
-    if not stored:
-        return 0
-    kept = {
-        (node_key(unit, person), "week", start, None): target
-        for unit, person, start, target in base.filter(KEEP, period_kind="week").values_list(
-            "unit_id", "person_id", "period_start", "target"
-        )
-    }
-    months = plan_months(plan)
-    index = {m.start: i for i, m in enumerate(months)}
-    tree = build_tree(plan, Rules())  # vacancies hold no cells, so none take part
-    slots = {key: np.zeros(len(months), dtype=np.int64) for key in tree.nodes}
-    has_months: set[str] = set()
-    for unit, person, start, target in base.filter(period_kind="month").values_list(
-        "unit_id", "person_id", "period_start", "target"
-    ):
-        key = node_key(unit, person)
-        if key in slots and start in index:
-            slots[key][index[start]] = target
-            has_months.add(key)
-
-    def tree_of(node: Node, depth: int) -> Decomposed:
-        return Decomposed(node, 0, depth, node.name, children=[tree_of(c, depth + 1) for c in node.children])
-
-    result = Result(tree, tree_of(tree.root, 0), months, None, [], None, slots)
-    _weeks(result, kept, lambda *_: None)
-    moved: dict[int, int] = {}
-    created = []
-    factors = [None if f is None else Decimal(f) for f in (plan.floor_factor, plan.stretch_factor)]
-    for key, weeks in result.weeks.items():
-        if key not in has_months:
-            continue
-        for anchor, value in weeks.items():
-            pk, target = stored.get((key, "week", anchor, None), (None, None))
-            if pk is not None:
-                if target != value:
-                    moved[pk] = value
-                continue
-            person = int(key[1:]) if key[0] == "p" else None
-            floor, stretch = (None if f is None else round_half_up(value * f) for f in factors)
-            created.append(
-                TargetCell(
-                    scenario=scenario,
-                    unit_id=None if person else int(key[1:]),
-                    person_id=person,
-                    period_kind="week",
-                    period_start=anchor,
-                    period_end=period_end("week", anchor),
-                    floor=floor,
-                    target=value,
-                    stretch=stretch,
-                    source=TargetCell.Source.SPLIT,
-                )
-            )
-    changed = list(TargetCell.objects.filter(pk__in=list(moved)))
-    for cell in changed:
-        cell.target = moved[cell.pk]
-        floor, stretch = (None if f is None else round_half_up(cell.target * f) for f in factors)
-        cell.floor = floor if factors[0] is not None else cell.floor
-        cell.stretch = stretch if factors[1] is not None else cell.stretch
-        cell.version += 1
-    TargetCell.objects.bulk_update(changed, ["target", "floor", "stretch", "version"], batch_size=2000)
-    created = TargetCell.objects.bulk_create(created, batch_size=2000)
-    history = TargetCell.history
-    who = user if getattr(user, "pk", None) else None
-    history.bulk_history_create(changed, update=True, default_user=who, default_change_reason=reason[:100])
-    history.bulk_history_create(created, default_user=who, default_change_reason=reason[:100])
-    return len(changed) + len(created)
+    if exc.kept:
+        return _weeks_do_not_fit(exc.unit.name)
+    return DomainError(
+        _("Under %(unit)s, the weeks of %(month)s cannot be made to add up to the months."),
+        unit=exc.unit.name,
+        month=month,
+    )
 
 
 def _weeks_do_not_fit(name: str) -> DomainError:
@@ -920,6 +964,482 @@ def _weeks_do_not_fit(name: str) -> DomainError:
         ),
         unit=name,
     )
+
+
+# --- floor and stretch ----------------------------------------------------------------------------
+
+
+@dataclass
+class Scaled:
+    """A level other than the target (the floor or the stretch) of every node, made the way the
+    targets are: each parent's value over its children in proportion to their targets, then
+    each child's over its months (and lines, and weeks) in proportion to its own targets there,
+    fitted so that every axis adds up to the fen, like the targets (``scaled_levels``)."""
+
+    year: dict[str, int] = field(default_factory=dict)
+    slots: dict[str, np.ndarray] = field(default_factory=dict)
+    weeks: dict[str, dict[dt.date, int]] = field(default_factory=dict)
+
+
+def _share(total: int, weights, fixed: dict[int, int]) -> np.ndarray:
+    """``total`` over ``weights`` exactly, ``fixed`` positions keeping their values (all of
+    ``total`` by the weights when they cannot be kept)."""
+    weights = np.asarray(weights, dtype=np.int64)
+    rest = int(total) - sum(fixed.values())
+    free = [i for i in range(len(weights)) if i not in fixed]
+    if fixed and (rest < 0 or (rest and not free) or min(fixed.values()) < 0):
+        fixed, rest, free = {}, int(total), list(range(len(weights)))
+    out = np.zeros(len(weights), dtype=np.int64)
+    for i, value in fixed.items():
+        out[i] = value
+    if free:
+        out[free] = _spread(rest, weights[free])
+    return out
+
+
+def _kept_or_not(fit: Callable[[dict], np.ndarray], kept: dict) -> np.ndarray:
+    """``fit`` around the kept values, or without them when they cannot all be kept (a floor
+    set by hand is not a reason to refuse a run)."""
+    try:
+        return fit(kept)
+    except AllocationError:
+        return fit({})
+
+
+def scaled_levels(plan: Plan, result: Result, top: int, kept: dict[tuple, int]) -> Scaled:
+    """The floor or the stretch of every node from ``top``, the company's, top down like the
+    targets: the company's months and lines in proportion to its targets there; under each
+    parent, its level over the children in proportion to their targets (with over-assignment,
+    the parent's ratio applied to the children's targets), then the children's months, lines
+    and weeks fitted to those values and to the parent's months, lines and weeks, seeded with
+    the children's targets so that every cell stays within about a fen of its share. Every
+    axis adds up: a node's months to its year, its lines' months to its months and lines,
+    its weeks to its months, the children to their parent. ``kept`` are the values of the
+    cells a run keeps; they are fitted around like the targets."""
+    root = result.tree.root.key
+    months, lines = result.months, result.lines
+    n = len(months)
+    out = Scaled(year={root: int(top)})
+    targets = result.slots[root]
+    month_fixed = {
+        j: kept[(root, "month", m.start, None)]
+        for j, m in enumerate(months)
+        if (root, "month", m.start, None) in kept
+    }
+    slots = _share(top, targets[:n], month_fixed)
+    if lines:
+        seed = targets[n:].reshape(len(lines), n)
+        line_totals = _share(top, seed.sum(axis=1), {})
+        by_line = _kept_or_not(
+            lambda fixed: _fit(line_totals, slots, fixed, seed), _fixed_lines(kept, root, months, lines)
+        )
+        slots = np.concatenate([slots, by_line.ravel()])
+    out.slots[root] = slots
+    ratio = Fraction(int(top), int(result.org.value)) if result.org.value else Fraction(0)
+    for item in result.org.walk():
+        if not item.children:
+            continue
+        key = item.node.key
+        kids = [child.node.key for child in item.children]
+        target_years = np.array([child.value for child in item.children], dtype=np.int64)
+        kids_target = int(target_years.sum())
+        if kids_target == item.value:
+            total = out.year[key]
+        elif item.value:
+            total = round_half_up(Fraction(out.year[key] * kids_target, item.value))
+        else:
+            total = round_half_up(ratio * kids_target)
+        year_fixed = {
+            i: kept[(k, plan.period_kind, plan.period_start, None)]
+            for i, k in enumerate(kids)
+            if (k, plan.period_kind, plan.period_start, None) in kept
+        }
+        years = _share(total, target_years, year_fixed)
+        seed = np.array([result.slots[k] for k in kids], dtype=np.float64)
+        table = _kept_or_not(
+            lambda fixed, years=years, key=key, kids=kids, seed=seed: _children_slots(
+                years, out.slots[key], kids, months, lines, fixed, seed
+            ),
+            kept,
+        )
+        for i, k in enumerate(kids):
+            out.year[k] = int(years[i])
+            out.slots[k] = table[i]
+    if result.parts:
+        parts = week_parts(months)
+        values = _kept_or_not(
+            lambda fixed: _fit_parts(result.org, out.slots, parts, range(n), fixed, seed=result.parts),
+            _kept_week_parts(parts, kept),
+        )
+        out.weeks = {key: _week_sums(parts, v) for key, v in values.items()}
+    return out
+
+
+def _levels(plan: Plan, scenario: Scenario, result: Result, kept: dict) -> dict[str, Scaled | None]:
+    """The floor and the stretch of every cell a run makes, by the plan's factors (None without
+    one): from the company's, as its total cell holds them (else the factor times the total)."""
+    total = scenario.cells.filter(plan.total_cell).values("floor", "target", "stretch").first()
+    if total is None:
+        primary = plan.scenarios.filter(is_primary=True).first()
+        total = primary.cells.filter(plan.total_cell).values("floor", "target", "stretch").first()
+    target = int(result.org.value)
+    out: dict[str, Scaled | None] = {}
+    for name, factor in (("floor", plan.floor_factor), ("stretch", plan.stretch_factor)):
+        if factor is None:
+            out[name] = None
+            continue
+        top = total.get(name) if total is not None and total.get("target") == target else None
+        if top is None:
+            top = round_half_up(Decimal(target) * factor)
+        out[name] = scaled_levels(plan, result, top, kept.get(name, {}))
+    return out
+
+
+def kept_levels(scenario: Scenario) -> dict[str, dict[tuple, int]]:
+    """The floor and the stretch of the cells a run keeps (as ``kept_cells``), where they have one."""
+    plan = scenario.plan
+    rows = (
+        scenario.cells.filter(KEEP, region__isnull=True, segment__isnull=True)
+        .exclude(plan.total_cell)
+        .values("unit_id", "person_id", "period_kind", "period_start", "product_id", "floor", "stretch")
+    )
+    out: dict[str, dict[tuple, int]] = {"floor": {}, "stretch": {}}
+    for r in rows:
+        for name in out:
+            if r[name] is not None:
+                out[name][cell_key(r)] = r[name]
+    return out
+
+
+# --- weeks after months changed in place ----------------------------------------------------------
+
+
+@dataclass
+class _Segment:
+    """Months in a row that did not change, joined by the weeks that straddle them with working
+    days on both sides: per month the weeks that lie in it alone (``fulls``), between two
+    months the week across them (``straddles``), and the parts inside the first and the last
+    month of weeks that straddle into a changed month (``left``, ``right``: part indices)."""
+
+    months: list[int]
+    fulls: list[list[dt.date]]
+    straddles: list[dt.date]
+    left: int | None = None
+    right: int | None = None
+
+
+def _segments(
+    parts: list[tuple[int, dt.date, int]], changed: set[int], n: int
+) -> tuple[list[_Segment], set[dt.date]]:
+    """The runs of unchanged months and the weeks a refit of ``changed`` rewrites: those with
+    working days in a changed month. A part without working days (in a month that has some)
+    is 0 in every fit, so a week does not join two months through it."""
+    month_days = [0] * n
+    for i, _anchor, d in parts:
+        month_days[i] += d
+    of_week: dict[dt.date, list[int]] = defaultdict(list)
+    for k, (_i, anchor, _days) in enumerate(parts):
+        of_week[anchor].append(k)
+
+    def counts(k: int) -> bool:
+        i, _anchor, d = parts[k]
+        return d > 0 or month_days[i] == 0
+
+    home = {
+        anchor: sorted({parts[k][0] for k in ks if counts(k)} or {parts[k][0] for k in ks})
+        for anchor, ks in of_week.items()
+    }
+    touched = {anchor for anchor, months in home.items() if set(months) & changed}
+    linked = {months[0] for months in home.values() if len(months) > 1}
+    runs: list[list[int]] = []
+    for i in range(n):
+        if i in changed:
+            continue
+        if runs and runs[-1][-1] == i - 1 and (i - 1) in linked:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    out = []
+    for run in runs:
+        at = {u: j for j, u in enumerate(run)}
+        segment = _Segment(run, [[] for _ in run], [None] * (len(run) - 1))
+        for anchor, months in home.items():
+            if anchor in touched:
+                for k in of_week[anchor]:
+                    i = parts[k][0]
+                    if i in at and counts(k):
+                        if i == run[0] and i - 1 in months:
+                            segment.left = k
+                        elif i == run[-1] and i + 1 in months:
+                            segment.right = k
+            elif months[0] in at:
+                if len(months) == 1:
+                    segment.fulls[at[months[0]]].append(anchor)
+                else:
+                    segment.straddles[at[months[0]]] = anchor
+        out.append(segment)
+    return out, touched
+
+
+def _boundaries(
+    org: Decomposed,
+    parts: list[tuple[int, dt.date, int]],
+    segments: list[_Segment],
+    month_values: dict[str, np.ndarray],
+    old: dict[str, dict[dt.date, int]],
+) -> dict[str, dict[int, int]]:
+    """node key -> {part index: value} for the parts, inside months that did not change, of
+    weeks that straddle into a changed month: what those months' own stored weeks leave of
+    them, so that each month still adds up. Read along the run of unchanged months from its
+    fixed end, as the parts of the weeks between them must be (each between 0 and its week);
+    two such parts around one run share its rest, split top down so that the children's add
+    up to the parent's. Where a node's stored weeks and months disagree (no split fits), each
+    part is its month's share by working days, at most its old week."""
+    month_days = defaultdict(int)
+    for i, _anchor, d in parts:
+        month_days[i] += d
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    items = list(org.walk())
+    for segment in segments:
+        if segment.left is None and segment.right is None:
+            continue
+        first, last = segment.months[0], segment.months[-1]
+        found = {}
+        for item in items:
+            key = item.node.key
+            weeks, m = old.get(key, {}), month_values[key]
+            k, lo, hi, incoming = 0, -np.inf, np.inf, 0
+            for j, u in enumerate(segment.months):
+                k += int(m[u]) - sum(weeks.get(a, 0) for a in segment.fulls[j]) - incoming
+                if j < len(segment.straddles):
+                    incoming = weeks.get(segment.straddles[j], 0)
+                    lo, hi = max(lo, k - incoming), min(hi, k)
+            caps, estimates = [], []
+            for side, month in ((segment.left, first), (segment.right, last)):
+                caps.append(0 if side is None else max(weeks.get(parts[side][1], 0), 0))
+                days = month_days[month]
+                share = Fraction(int(m[month]) * parts[side][2], days) if side is not None and days else 0
+                estimates.append(min(max(round_half_up(share), 0), caps[-1]))
+            # L (left) and R = k - L (right) between 0 and their old weeks, or 0 without them.
+            lo, hi = max(lo, 0), min(hi, caps[0])
+            lo, hi = max(lo, k - caps[1]), min(hi, k)
+            if segment.left is None:
+                hi = min(hi, 0)
+            if segment.right is None:
+                lo = max(lo, k)
+            found[key] = (lo <= hi, k, int(lo) if lo <= hi else 0, int(hi) if lo <= hi else 0, estimates)
+        chosen: dict[str, tuple[int, int]] = {}
+        for item in items:
+            key = item.node.key
+            fits, k, lo, hi, estimates = found[key]
+            if not fits:
+                chosen[key] = (estimates[0], estimates[1])
+            elif segment.left is None or segment.right is None:
+                chosen[key] = (lo, k - lo)
+            elif key not in chosen:  # the company: its rest by the two months' shares
+                left = min(max(int(_spread(k, np.array(estimates))[0]), lo), hi)
+                chosen[key] = (left, k - left)
+            if segment.left is not None and segment.right is not None and item.children:
+                kids = [c.node.key for c in item.children]
+                rows = np.array(
+                    [found[c][1] if found[c][0] else sum(found[c][4]) for c in kids], dtype=np.int64
+                )
+                cols = np.array(chosen[key], dtype=np.int64)
+                if int(cols.sum()) != int(rows.sum()) or (cols < 0).any():
+                    cols = _spread(int(rows.sum()), np.maximum(cols, 0))
+                seed = np.array([found[c][4] for c in kids], dtype=np.float64)
+                table = _fit(np.maximum(rows, 0), cols, seed=seed) if (rows >= 0).all() else None
+                for c, child in enumerate(kids):
+                    fits, k, lo, hi, estimates = found[child]
+                    if not fits or table is None:
+                        continue
+                    left = min(max(int(table[c, 0]), lo), hi)
+                    chosen[child] = (left, k - left)
+        for key, (left, right) in chosen.items():
+            if segment.left is not None:
+                out[key][segment.left] = int(left)
+            if segment.right is not None:
+                out[key][segment.right] = int(right)
+    return out
+
+
+def refit_weeks(scenario: Scenario, months, *, user=None, reason: str = "") -> int:
+    """Weeks that follow the months as they now stand, after months changed in place (an
+    accepted change request, a restored version). Only the weeks of ``months``, the months whose
+    targets changed (first days or any day of them), move: in those months the same fit as
+    a run's, from every node's stored months and kept weeks, for the target and, by the plan's
+    factors, the floor and the stretch (seeded with the new targets); a week that straddles
+    into a month that did not change keeps there what that month's other weeks leave of it. So
+    every node's weeks still add up to its months and its parent's weeks, and the months that
+    did not change are not refitted: what they hold (a negative month, a month cell an import
+    deleted) neither stops the refit nor moves their weeks. Only weeks whose value moves are
+    written, each with a history row (``user``, ``reason``); a plan without weeks is left
+    alone. Returns the weeks written."""
+    from salestarget.targets.models import period_end
+
+    plan = scenario.plan
+    base = scenario.cells.filter(region__isnull=True, segment__isnull=True, product__isnull=True)
+    names = ["target"] + [
+        name for name, f in (("floor", plan.floor_factor), ("stretch", plan.stretch_factor)) if f is not None
+    ]
+    factor = {"floor": plan.floor_factor, "stretch": plan.stretch_factor}
+    weeks_qs = base.filter(period_kind="week")
+    kept_pks = set(weeks_qs.filter(KEEP).values_list("pk", flat=True))
+    # Plain rows, not model instances: a 5,000-rep plan has 290,000 weeks.
+    stored = {
+        (node_key(unit, person), start): (pk, {"floor": floor, "target": target, "stretch": stretch})
+        for pk, unit, person, start, floor, target, stretch in weeks_qs.values_list(
+            "pk", "unit_id", "person_id", "period_start", "floor", "target", "stretch"
+        )
+    }
+    if not stored:
+        return 0
+    all_months = plan_months(plan)
+    index = {m.start: i for i, m in enumerate(all_months)}
+    changed = {index[m.replace(day=1)] for m in months if m.replace(day=1) in index}
+    if not changed:
+        return 0
+    n = len(all_months)
+    try:  # the run's vacancies: they hold no cells, but their units' months count them
+        vacancies = Rules.from_json({"vacancies": (scenario.rules or {}).get("vacancies") or []}).vacancies
+    except DomainError:
+        vacancies = ()
+    tree = build_tree(plan, Rules(vacancies=vacancies))
+
+    def tree_of(node: Node, depth: int) -> Decomposed:
+        return Decomposed(node, 0, depth, node.name, children=[tree_of(c, depth + 1) for c in node.children])
+
+    org = tree_of(tree.root, 0)
+    values = {name: {key: np.zeros(n, dtype=np.int64) for key in tree.nodes} for name in names}
+    has_months: set[str] = set()
+    for unit, person, start, floor, target, stretch in base.filter(period_kind="month").values_list(
+        "unit_id", "person_id", "period_start", "floor", "target", "stretch"
+    ):
+        key = node_key(unit, person)
+        if key in tree.nodes and start in index:
+            has_months.add(key)
+            row = {"floor": floor, "target": target, "stretch": stretch}
+            for name in names:
+                value = row[name]
+                if value is None:  # a floor emptied by hand: as the factor would make it
+                    value = round_half_up(Decimal(target) * factor[name])
+                values[name][key][index[start]] = value
+    for item in org.walk():
+        seats = [c.node.key for c in item.children if c.node.vacancy]
+        if seats:  # a vacancy's months: what its unit's leave after its people's, shared evenly
+            people = [c.node.key for c in item.children if not c.node.vacancy]
+            for name in names:
+                rest = values[name][item.node.key] - sum(
+                    (values[name][k] for k in people), np.zeros(n, np.int64)
+                )
+                for j, value in enumerate(np.maximum(rest, 0).tolist()):
+                    for key, share in zip(seats, _spread(value, np.ones(len(seats))).tolist(), strict=True):
+                        values[name][key][j] = share
+    parts = week_parts(all_months)
+    segments, touched = _segments(parts, changed, n)
+    parent_of = {child.node.key: item.node for item in org.walk() for child in item.children}
+    new: dict[str, dict[str, dict[dt.date, int]]] = {}
+    seed = None
+    for name in names:
+        old: dict[str, dict[dt.date, int]] = defaultdict(dict)
+        kept: dict[str, dict[dt.date, int]] = defaultdict(dict)
+        for (key, anchor), (pk, levels) in stored.items():
+            if levels[name] is not None:
+                old[key][anchor] = levels[name]
+                if pk in kept_pks:
+                    kept[key][anchor] = levels[name]
+        bounds = _boundaries(org, parts, segments, values[name], old)
+        try:
+            fixed = _kept_around(parts, changed, touched, kept, bounds, parent_of, org.node)
+            fitted = _fit_parts(org, values[name], parts, changed, fixed, seed=seed)
+        except _WeekError as exc:
+            if name == "target":
+                raise _week_error(plan, all_months, exc) from exc
+            try:  # a floor or stretch set by hand on a kept week does not stop the targets
+                fitted = _fit_parts(org, values[name], parts, changed, {}, seed=seed)
+            except _WeekError:
+                continue
+        if name == "target":
+            seed = fitted
+        level: dict[str, dict[dt.date, int]] = {}
+        for key, part_values in fitted.items():
+            if key not in has_months:
+                continue
+            weeks: dict[dt.date, int] = defaultdict(int)
+            kept_parts = bounds.get(key, {})
+            for k, (i, anchor, _days) in enumerate(parts):
+                if anchor in touched:
+                    weeks[anchor] += int(part_values[k]) if i in changed else kept_parts.get(k, 0)
+            level[key] = weeks
+        new[name] = level
+    moved: dict[int, dict[str, int]] = {}
+    created = []
+    for key, weeks in new["target"].items():
+        for anchor, target in weeks.items():
+            now = {name: new[name][key][anchor] for name in new if key in new[name]}
+            pk, levels = stored.get((key, anchor), (None, None))
+            if pk is None:
+                person = int(key[1:]) if key[0] == "p" else None
+                created.append(
+                    TargetCell(
+                        scenario=scenario,
+                        unit_id=None if person else int(key[1:]),
+                        person_id=person,
+                        period_kind="week",
+                        period_start=anchor,
+                        period_end=period_end("week", anchor),
+                        floor=now.get("floor"),
+                        target=target,
+                        stretch=now.get("stretch"),
+                        source=TargetCell.Source.SPLIT,
+                    )
+                )
+            elif pk not in kept_pks and any(levels[name] != value for name, value in now.items()):
+                moved[pk] = now
+    changed_cells = list(TargetCell.objects.filter(pk__in=list(moved)))
+    for cell in changed_cells:
+        for name, value in moved[cell.pk].items():
+            setattr(cell, name, value)
+        cell.version += 1
+    TargetCell.objects.bulk_update(changed_cells, ["target", "floor", "stretch", "version"], batch_size=2000)
+    created = TargetCell.objects.bulk_create(created, batch_size=2000)
+    history = TargetCell.history
+    who = user if getattr(user, "pk", None) else None
+    history.bulk_history_create(
+        changed_cells, update=True, default_user=who, default_change_reason=reason[:100]
+    )
+    history.bulk_history_create(created, default_user=who, default_change_reason=reason[:100])
+    return len(changed_cells) + len(created)
+
+
+def _kept_around(
+    parts: list[tuple[int, dt.date, int]],
+    changed: set[int],
+    touched: set[dt.date],
+    kept: dict[str, dict[dt.date, int]],
+    bounds: dict[str, dict[int, int]],
+    parent_of: dict[str, Node],
+    root: Node,
+) -> dict[str, dict[int, int]]:
+    """The parts inside the changed months of each kept week the refit rewrites: its value less
+    its parts in months that did not change, split by working days when two changed months
+    share it."""
+    of_week: dict[dt.date, list[int]] = defaultdict(list)
+    for k, (_i, anchor, _days) in enumerate(parts):
+        of_week[anchor].append(k)
+    out: dict[str, dict[int, int]] = defaultdict(dict)
+    for key, weeks in kept.items():
+        for anchor, value in weeks.items():
+            idx = of_week.get(anchor, []) if anchor in touched else []
+            inside = [k for k in idx if parts[k][0] in changed]
+            if not inside:
+                continue
+            rest = value - sum(bounds.get(key, {}).get(k, 0) for k in idx if parts[k][0] not in changed)
+            if rest < 0:
+                raise _WeekError(parent_of.get(key, root), parts[inside[0]][0], kept=True)
+            days = np.array([parts[k][2] for k in inside], dtype=np.int64)
+            out[key].update(zip(inside, (int(v) for v in _spread(rest, days)), strict=True))
+    return out
 
 
 # --- storing --------------------------------------------------------------------------------------
@@ -970,7 +1490,7 @@ def do_decompose(
     the cells the last run made are replaced, locked cells and cells set by hand are kept (and
     the rest is split around them). Draft plans only; the user must plan for the whole
     organisation. Returns counts for the page and the API."""
-    from salestarget.targets.services import _check_may_plan, levels_of
+    from salestarget.targets.services import _check_may_plan
 
     if user is not None:  # None: the command line, with full rights (as `salestarget import`)
         _check_may_plan(user)
@@ -987,7 +1507,7 @@ def do_decompose(
     total = company_total(plan, scenario)
     kept = kept_cells(scenario)
     result = compute(plan, rules, total=total, kept=kept, progress=step)
-    cells = _cells(plan, scenario, result, kept, levels_of)
+    cells = _cells(plan, scenario, result, kept, _levels(plan, scenario, result, kept_levels(scenario)))
     splits = list(_splits(scenario, result))
     step("writing", 0, len(cells))
     with transaction.atomic():
@@ -1043,22 +1563,22 @@ COLUMNS = (
 )
 
 
-def _cells(plan: Plan, scenario: Scenario, result: Result, kept: dict, levels_of) -> list[tuple]:
+def _cells(
+    plan: Plan, scenario: Scenario, result: Result, kept: dict, levels: dict[str, Scaled | None]
+) -> list[tuple]:
     """Every cell the run makes that is not kept, as rows of ``COLUMNS``: each node's period
     value (not the company's: that is the plan's total), its months, by line its lines' year
-    and months, its weeks. Vacancies are part of their unit's values and hold no cells."""
-    from decimal import Decimal
-
-    from salestarget.engine.rounding import round_half_up
+    and months, its weeks; their floor and stretch from ``levels`` (``_levels``: None without
+    the plan's factor). Vacancies are part of their unit's values and hold no cells."""
     from salestarget.targets.models import period_end
 
     out: list[tuple] = []
     slot_keys = _slot_keys(plan, result.months, result.lines)
     root = result.tree.root.key
-    factors = [None if f is None else Decimal(f) for f in (plan.floor_factor, plan.stretch_factor)]
+    scaled = [levels.get("floor"), levels.get("stretch")]
     ends: dict[tuple, dt.date] = {}
 
-    def add(key, kind, start, product, value):
+    def add(key, kind, start, product, value, of):
         if (key, kind, start, product) in kept:
             return
         # A person's cell names no unit (as targets.selectors reads them): it follows the person.
@@ -1067,26 +1587,34 @@ def _cells(plan: Plan, scenario: Scenario, result: Result, kept: dict, levels_of
         end = ends.get((kind, start))
         if end is None:
             end = ends[(kind, start)] = period_end(kind, start)
-        floor, stretch = (None if f is None else round_half_up(value * f) for f in factors)
+        floor, stretch = (None if level is None else int(of(level)) for level in scaled)
         out.append(
             (scenario.pk, unit, person, kind, start, end, product, floor, value, stretch, False, "split", 1)
         )
 
+    n = len(result.months)
     for item in result.org.walk():
         key = item.node.key
         if item.node.vacancy:
             continue
         if key != root:
-            add(key, plan.period_kind, plan.period_start, None, item.value)
+            add(key, plan.period_kind, plan.period_start, None, item.value, lambda lv, key=key: lv.year[key])
         slots = result.slots.get(key)
         if slots is not None:
-            for (kind, start, product), value in zip(slot_keys, slots.tolist(), strict=True):
-                add(key, kind, start, product, value)
-            n = len(result.months)
+            for s, ((kind, start, product), value) in enumerate(zip(slot_keys, slots.tolist(), strict=True)):
+                add(key, kind, start, product, value, lambda lv, key=key, s=s: lv.slots[key][s])
             for p, (pk, _name) in enumerate(result.lines):
-                add(key, plan.period_kind, plan.period_start, pk, int(sum(slots[n * (p + 1) : n * (p + 2)])))
+                span = slice(n * (p + 1), n * (p + 2))
+                add(
+                    key,
+                    plan.period_kind,
+                    plan.period_start,
+                    pk,
+                    int(sum(slots[span])),
+                    lambda lv, key=key, span=span: lv.slots[key][span].sum(),
+                )
         for anchor, value in result.weeks.get(key, {}).items():
-            add(key, "week", anchor, None, value)
+            add(key, "week", anchor, None, value, lambda lv, key=key, anchor=anchor: lv.weeks[key][anchor])
     return out
 
 
@@ -1318,11 +1846,16 @@ def _period_steps(
         label = None
         if month is not None and month.isoformat() in explanation.inputs.get("starts", []):
             label = explanation.labels[explanation.inputs["starts"].index(month.isoformat())]
+        starts = explanation.inputs.get("starts", [])
+        names = None  # the months in the reader's language, not the one they were decomposed in
+        if len(starts) == len(explanation.labels):
+            months = [dt.date.fromisoformat(s) for s in starts]
+            names = [Period("month", m, add_months(m, 1) - dt.timedelta(days=1)).label(lang) for m in months]
         steps.append(
             {
                 "title": str(_("Months")),
                 "text": explanation.text(
-                    lang, label=label if label in explanation.labels else None, currency=currency
+                    lang, label=label if label in explanation.labels else None, currency=currency, names=names
                 ),
             }
         )
