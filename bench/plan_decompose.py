@@ -113,6 +113,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument(
+        "--factors",
+        action="store_true",
+        help="floor 90%% and stretch 120%% of the target, split top-down as well",
+    )
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="st-decompose-bench-"))
     setup(args.db, home)
@@ -123,6 +128,16 @@ def main() -> None:
     from salestarget.targets.models import TargetCell
 
     plan, scenario, reps, facts = build()
+    if args.factors:
+        from decimal import Decimal
+
+        from salestarget.targets.services import levels_of
+
+        plan.floor_factor, plan.stretch_factor = Decimal("0.9"), Decimal("1.2")
+        plan.save()
+        total = scenario.cells.get()
+        total.floor, total.stretch = (levels_of(plan, total.target)[k] for k in ("floor", "stretch"))
+        total.save()
     admin = get_user_model().objects.create_superuser("bench", password="bench-only-password")
     bar = progress.Progress("bench-decompose", unit="cells")
 
@@ -149,7 +164,7 @@ def main() -> None:
     july[0].target, july[1].target = july[0].target - 100_00, july[1].target + 100_00
     TargetCell.objects.bulk_update(july, ["target"])
     start = time.perf_counter()
-    written = decomposition.refit_weeks(scenario, user=admin, reason="bench")
+    written = decomposition.refit_weeks(scenario, {july[0].period_start}, user=admin, reason="bench")
     seconds = time.perf_counter() - start
     figures["weeks refit after a change"] = (seconds, written)
     print(f"{args.db} weeks refit after a change: {seconds:.1f} s, {written:,} weeks written")
