@@ -90,6 +90,17 @@ def decomposed(
     return plan, scenario
 
 
+def children_of(c) -> dict[str, list[str]]:
+    """Each parent's children in the company fixture; 上海组's depend on a test's vacancy, the caller adds them."""
+    return {
+        D.node_key(c.east.pk): [D.node_key(c.sh.pk), D.node_key(c.hz.pk)],
+        D.node_key(c.hq.pk): [D.node_key(c.east.pk), D.node_key(c.south.pk)],
+        D.node_key(c.south.pk): [D.node_key(c.sz.pk)],
+        D.node_key(c.sz.pk): [D.node_key(person_id=c.rep_sz.pk)],
+        D.node_key(c.hz.pk): [D.node_key(person_id=c.rep_hz.pk)],
+    }
+
+
 def owner(row) -> str:
     return D.node_key(row["unit_id"], row["person_id"])
 
@@ -105,13 +116,7 @@ def check_levels_add_up(plan, scenario, c, *, vacancy: bool) -> None:
         )
     )
     factor = {"floor": Fraction(str(plan.floor_factor)), "stretch": Fraction(str(plan.stretch_factor))}
-    parents = {
-        D.node_key(c.east.pk): [D.node_key(c.sh.pk), D.node_key(c.hz.pk)],
-        D.node_key(c.hq.pk): [D.node_key(c.east.pk), D.node_key(c.south.pk)],
-        D.node_key(c.south.pk): [D.node_key(c.sz.pk)],
-        D.node_key(c.sz.pk): [D.node_key(person_id=c.rep_sz.pk)],
-        D.node_key(c.hz.pk): [D.node_key(person_id=c.rep_hz.pk)],
-    }
+    parents = children_of(c)
     if not vacancy:
         parents[D.node_key(c.sh.pk)] = [D.node_key(person_id=p.pk) for p in (c.rep_sh1, c.rep_sh2)]
     for level in ("target", *LEVELS):
@@ -271,13 +276,7 @@ def check_weeks_follow(scenario, c) -> None:
             "unit_id", "person_id", "period_kind", "period_start", "floor", "target", "stretch"
         )
     )
-    parents = {
-        D.node_key(c.east.pk): [D.node_key(c.sh.pk), D.node_key(c.hz.pk)],
-        D.node_key(c.hq.pk): [D.node_key(c.east.pk), D.node_key(c.south.pk)],
-        D.node_key(c.south.pk): [D.node_key(c.sz.pk)],
-        D.node_key(c.sz.pk): [D.node_key(person_id=c.rep_sz.pk)],
-        D.node_key(c.hz.pk): [D.node_key(person_id=c.rep_hz.pk)],
-    }
+    parents = children_of(c)
     for level in ("target", *LEVELS):
         months, weeks = defaultdict(dict), defaultdict(dict)
         for r in rows:
